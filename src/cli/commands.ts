@@ -1,0 +1,88 @@
+/** Flag parsing for the lab:* commands (commander), kept apart from what the commands do (src/lab-ops.ts). */
+import { spawnSync } from 'node:child_process';
+import { Command, Option } from 'commander';
+import { InputError } from '../errors.js';
+import { Emitter } from '../events.js';
+import { resolveDriver } from '../lab-file.js';
+import { labLifecycle, labStatus, labUp, openLab, planLab, statusJson } from '../lab-ops.js';
+import { jsonReporter } from '../reporters/json.js';
+import { junitReporter } from '../reporters/junit.js';
+import { formatPlan } from '../reporters/plan.js';
+import { terminalReporter } from '../reporters/terminal.js';
+import { sshArgs } from './ssh-args.js';
+
+function base(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .option('--lab <file>', 'lab file', undefined)
+    .option('--name <name>', 'address one of several labs (default: the lab file\'s name)')
+    .addOption(new Option('--platform <platform>', 'override the lab file\'s platform').choices(['debian12', 'el7']))
+    .option('--debug', 'show stack traces')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(`${s.trimEnd()}\nhint: \`npm run ${name} -- --help\` lists the flags.\n`) });
+}
+
+const argv = (a: string[]) => a.slice(2);
+
+export async function labUpCli(args: string[]): Promise<number> {
+  const cmd = base('lab:up', 'Create or boot the lab host and run every step of the runbook on it.')
+    .option('--dry-run', 'print the plan with every command that would run; touch no host')
+    .option('--from <step>', 'start at this step')
+    .option('--until <step>', 'stop after this step')
+    .option('--only <steps...>', 'run only these steps')
+    .option('--json', 'print JSON lines; the last one is the recap')
+    .option('--junit <file>', 'write JUnit XML');
+  cmd.parse(argv(args), { from: 'user' });
+  const o = cmd.opts<{ lab?: string; name?: string; platform?: 'el7' | 'debian12'; dryRun?: boolean; from?: string; until?: string; only?: string[]; json?: boolean; junit?: string }>();
+  if (o.only && (o.from || o.until)) throw new InputError('--only cannot be combined with --from/--until', 'Use either --only STEP... or a --from/--until range.');
+  if (o.dryRun) {
+    const lab = openLab({ labFile: o.lab, name: o.name, platform: o.platform });
+    const { driver, why } = resolveDriver(lab);
+    process.stdout.write(formatPlan(planLab(lab), { driver, why }));
+    return 0;
+  }
+  const events = new Emitter();
+  events.on(o.json ? jsonReporter() : terminalReporter());
+  if (o.junit) events.on(junitReporter(o.junit, 'lab:up'));
+  const recap = await labUp({ labFile: o.lab, name: o.name, platform: o.platform, events, selection: { from: o.from, until: o.until, only: o.only } });
+  if (recap.failed && recap.error && !o.json) process.stderr.write(`\nlab:up stopped at ${recap.failedStep ?? 'a step'}; fix the cause and run \`npm run lab:up\` again: it resumes there.\n`);
+  return recap.failed ? 1 : 0;
+}
+
+export async function labLifecycleCli(action: 'halt' | 'down', args: string[]): Promise<number> {
+  const cmd = base(`lab:${action}`, action === 'down' ? 'Stop the lab and remove everything it made.' : 'Stop the lab and keep its disk.');
+  cmd.parse(argv(args), { from: 'user' });
+  const o = cmd.opts<{ lab?: string; name?: string }>();
+  const events = new Emitter().on(terminalReporter(process.stderr));
+  await labLifecycle(action, { labFile: o.lab, name: o.name, events });
+  return 0;
+}
+
+export async function labStatusCli(args: string[]): Promise<number> {
+  const cmd = base('lab:status', 'Show the labs on this machine.').option('--json', 'print JSON');
+  cmd.parse(argv(args), { from: 'user' });
+  const o = cmd.opts<{ name?: string; json?: boolean }>();
+  const entries = await labStatus({ name: o.name, events: new Emitter() });
+  if (o.json) {
+    process.stdout.write(statusJson(entries) + '\n');
+    return 0;
+  }
+  if (!entries.length) process.stdout.write('no labs; `npm run lab:up` creates one.\n');
+  for (const e of entries) {
+    process.stdout.write(`${e.name}  ${e.state}  driver=${e.driver} platform=${e.platform}` +
+      `${e.ssh ? `  ssh ${e.ssh.user}@${e.ssh.host}:${e.ssh.port}` : ''}${e.ports.length ? `  ports ${e.ports.map((p) => `127.0.0.1:${p.host}->${p.guest}`).join(' ')}` : ''}` +
+      `${e.detail ? `  (${e.detail})` : ''}\n`);
+  }
+  return 0;
+}
+
+export async function labSshCli(args: string[]): Promise<number> {
+  const cmd = base('lab:ssh', 'Open a shell on the lab host (or run a command: lab:ssh -- CMD).').argument('[command...]');
+  cmd.parse(argv(args), { from: 'user' });
+  const o = cmd.opts<{ lab?: string; name?: string }>();
+  const entries = await labStatus({ name: o.name ?? openLab({ labFile: o.lab }).name, events: new Emitter() });
+  const e = entries[0];
+  if (!e?.ssh) throw new InputError(`lab ${o.name ?? ''} has no SSH target yet`, 'Run `npm run lab:up` first.');
+  const res = spawnSync('ssh', sshArgs(e.ssh, e.name, cmd.args), { stdio: 'inherit' });
+  return res.status ?? 1;
+}

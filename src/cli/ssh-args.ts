@@ -1,0 +1,13 @@
+/** OpenSSH arguments for lab:ssh: the lab's key, and the host key pinned for this lab (never the user's known_hosts). */
+import { writeFileSync } from 'node:fs';
+import type { SshTarget } from '../drivers/types.js';
+import { pinnedKnownHostsLines } from '../ssh/known-hosts.js';
+import { labState } from '../state.js';
+
+export function sshArgs(t: SshTarget, lab: string, command: string[]): string[] {
+  const s = labState(lab);
+  const knownHosts = `${s.dir}/ssh_known_hosts`;
+  writeFileSync(knownHosts, pinnedKnownHostsLines(s.knownHostsFile).join('\n') + '\n', { mode: 0o600 });
+  return ['-i', t.identityFile, '-p', String(t.port), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
+    '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR', `${t.user}@${t.host}`, ...command];
+}

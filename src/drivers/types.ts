@@ -1,0 +1,55 @@
+/** Drivers make lab hosts and are the only code that does I/O against them. */
+import type { Host } from '../host.js';
+import type { DriverName, Lab, PortForward } from '../lab-file.js';
+import type { LabState } from '../state.js';
+
+export interface SshTarget {
+  /** Host name as the runbook sees it (e.g. "mail"). */
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  /** Run privileged steps through sudo. */
+  sudo: boolean;
+}
+
+export type LabRunState = 'running' | 'stopped' | 'absent' | 'leftover' | 'unknown';
+
+export interface LabStatus {
+  name: string;
+  driver: DriverName;
+  platform: string;
+  state: LabRunState;
+  ssh?: SshTarget;
+  ports: PortForward[];
+  detail?: string;
+}
+
+export interface UpResult {
+  targets: SshTarget[];
+  /** True when a new lab host was created: its journal and pinned host keys start afresh. */
+  created: boolean;
+}
+
+export interface DriverContext {
+  lab: Lab;
+  state: LabState;
+  /** Progress lines for the user ("booting lab ...", "base image: 40%"). */
+  progress(message: string): void;
+  signal?: AbortSignal;
+}
+
+export interface Driver {
+  readonly name: DriverName;
+  /** Make sure the lab host exists and runs; return how to reach it. */
+  up(ctx: DriverContext): Promise<UpResult>;
+  halt(ctx: DriverContext): Promise<void>;
+  /** Stop and remove everything the lab made. */
+  down(ctx: DriverContext): Promise<void>;
+  status(ctx: DriverContext): Promise<LabStatus>;
+  /** Snapshots of the lab's disk (optional per driver). */
+  snapshot?(ctx: DriverContext, action: 'save' | 'restore' | 'list', name?: string): Promise<string[]>;
+  /** Connect to a target (the ssh executor for all drivers today). */
+  connect?(target: SshTarget, ctx: DriverContext): Promise<Host>;
+}

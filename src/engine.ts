@@ -1,0 +1,146 @@
+/**
+ * The engine: runs a plan on a host. Each step: check -> apply only if needed -> check again ("did not converge"
+ * when it still differs). Changed steps notify handlers that run once at the end of their role. Finished steps go
+ * to the journal, so a failed or interrupted run resumes where it stopped. Output goes to a log per step.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { ConnectionLost, LabError, StepError } from './errors.js';
+import type { Emitter, StepInfo, StepStatus } from './events.js';
+import type { Host } from './host.js';
+import { Journal } from './journal.js';
+import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
+import type { Platform } from './lab-file.js';
+import type { Plan, PlanStep, Selection } from './plan.js';
+import { selectSteps } from './plan.js';
+import { fillSecrets, Redactor } from './redact.js';
+
+export interface RunOptions {
+  host: Host;
+  platform: Platform;
+  sudo: boolean;
+  journal: Journal;
+  logsDir: string;
+  artifactsDir: string;
+  secrets: Record<string, string>;
+  events: Emitter;
+  selection?: Selection;
+  fetchUrl?: KindContext['fetchUrl'];
+  /** Attempts per step when the connection drops (default 3). */
+  connectionRetries?: number;
+}
+
+export interface Recap { ok: number; changed: number; skipped: number; failed: number; durationMs: number; failedStep?: string; error?: LabError }
+
+const info = (s: PlanStep, handler = false): StepInfo => ({ id: s.id, role: s.role, section: s.section, title: s.title, kind: s.kind, ...(handler ? { handler } : {}) });
+
+export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
+  const t0 = Date.now();
+  const redact = new Redactor();
+  redact.add(...Object.values(o.secrets));
+  mkdirSync(o.logsDir, { recursive: true, mode: 0o700 });
+  const explicit = !!(o.selection?.from || o.selection?.until || o.selection?.only?.length);
+  const selected = selectSteps(plan, o.selection ?? {});
+  const resume = o.journal.resumeState();
+  const skipDone = resume.resuming && !explicit;
+  const runId = randomUUID();
+  const recap: Recap = { ok: 0, changed: 0, skipped: 0, failed: 0, durationMs: 0 };
+  const total = plan.roles.reduce((n, r) => n + r.steps.filter((s) => selected.has(s.id)).length, 0);
+  o.journal.append({ type: 'run', runId, at: new Date().toISOString(), platform: plan.platform, steps: total });
+  o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: total, resuming: skipDone, from: skipDone ? resume.failedStep : undefined });
+
+  let seq = 0;
+  const runStep = async (step: PlanStep, handler: boolean): Promise<StepStatus> => {
+    seq += 1;
+    const logFile = join(o.logsDir, `${String(seq).padStart(3, '0')}-${step.id}.log`);
+    const log = (line: string) => appendFileSync(logFile, redact.text(line.endsWith('\n') ? line : line + '\n'), { mode: 0o600 });
+    log(`# ${step.id}: ${step.title} (memo ${step.section}, ${step.kind}, ${step.at})`);
+    o.events.emit({ event: 'step-start', ...info(step, handler) });
+    const started = Date.now();
+    const kind = kinds[step.kind]!;
+    const params = fillSecrets(step.params, o.secrets);
+    const ctx = (phase: KindContext['phase']): KindContext => ({
+      stepId: step.id, phase, host: o.host, platform: o.platform, sudo: o.sudo, timeoutMs: step.timeoutMs,
+      artifactsDir: o.artifactsDir, secrets: o.secrets, fetchUrl: o.fetchUrl, log,
+      onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
+    });
+    const attempts = o.connectionRetries ?? 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const before: CheckResult = await kind.check(params, ctx('check'));
+        let status: StepStatus = 'ok';
+        if (!before.ok) {
+          log(`check: ${before.detail ?? 'needs a change'}`);
+          if (before.diff) log(before.diff);
+          await kind.apply(params, ctx('check'), before);
+          const after = await kind.check(params, ctx('recheck'));
+          if (!after.ok) {
+            throw new StepError(step.id, `did not converge: after applying, the check still says: ${after.detail ?? 'differs'}`,
+              `The step ran but the host is still not in the state it describes. See ${logFile}.`);
+          }
+          status = 'changed';
+        }
+        o.events.emit({ event: 'step', ...info(step, handler), status, durationMs: Date.now() - started,
+          detail: before.ok ? undefined : redact.text(before.detail ?? ''), diff: before.diff ? redact.text(before.diff) : undefined, log: logFile });
+        log(`=> ${status}`);
+        return status;
+      } catch (e) {
+        if (e instanceof ConnectionLost && attempt < attempts && o.host.reconnect) {
+          o.events.emit({ event: 'reconnect', host: o.host.name, attempt, message: redact.text(e.message) });
+          log(`connection lost (${e.message}); reconnecting and running the step again from its check`);
+          try {
+            await o.host.reconnect();
+          } catch { /* the next attempt reports it */ }
+          continue;
+        }
+        const err = e instanceof LabError ? e : new StepError(step.id, `internal error: ${(e as Error).message}`, 'This is a bug in postfix-lab; run with --debug and report it.', { cause: e });
+        log(`=> failed: ${err.message}\n${err.hint}`);
+        o.events.emit({ event: 'step', ...info(step, handler), status: 'failed', durationMs: Date.now() - started,
+          detail: redact.text(err.message), hint: redact.text(err.hint), log: logFile });
+        throw err;
+      }
+    }
+  };
+
+  try {
+    for (const role of plan.roles) {
+      const steps = role.steps.filter((s) => selected.has(s.id));
+      const pending = resume.pending.get(role.role) ?? new Set<string>();
+      if (!steps.length && !pending.size) continue;
+      o.events.emit({ event: 'role', role: role.role, section: role.section, title: role.title, title_ja: role.title_ja });
+      for (const step of steps) {
+        if (skipDone && resume.done.has(step.id)) {
+          recap.skipped += 1;
+          o.events.emit({ event: 'step', ...info(step), status: 'skipped', durationMs: 0, detail: 'done in the interrupted run (resuming)' });
+          continue;
+        }
+        const status = await runStep(step, false);
+        recap[status === 'changed' ? 'changed' : 'ok'] += 1;
+        o.journal.append({ type: 'step', runId, id: step.id, status: status === 'changed' ? 'changed' : 'ok', at: new Date().toISOString() });
+        if (status === 'changed') {
+          for (const h of step.notify) {
+            if (!pending.has(h)) o.journal.append({ type: 'notify', runId, handler: h, role: role.role });
+            pending.add(h);
+          }
+        }
+      }
+      for (const h of role.handlers) {
+        if (!pending.has(h.id)) continue;
+        const status = await runStep(h, true);
+        recap[status === 'changed' ? 'changed' : 'ok'] += 1;
+        o.journal.append({ type: 'handler', runId, id: h.id, role: role.role, at: new Date().toISOString() });
+        pending.delete(h.id);
+      }
+    }
+    o.journal.append({ type: 'end', runId, result: explicit ? 'partial' : 'ok', at: new Date().toISOString() });
+  } catch (e) {
+    recap.failed += 1;
+    recap.error = e instanceof LabError ? e : new LabError(String(e));
+    recap.failedStep = e instanceof StepError ? e.stepId : undefined;
+    o.journal.append({ type: 'end', runId, result: 'failed', failedStep: recap.failedStep, at: new Date().toISOString() });
+  }
+  recap.durationMs = Date.now() - t0;
+  o.events.emit({ event: 'recap', ok: recap.ok, changed: recap.changed, skipped: recap.skipped, failed: recap.failed, durationMs: recap.durationMs });
+  return recap;
+}

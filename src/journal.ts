@@ -1,0 +1,66 @@
+/**
+ * The journal: one JSON line per finished step, per notified handler and per run start/end, in .lab/<name>/journal.jsonl.
+ * After a failed or interrupted run, the next run skips what is done and runs pending handlers; a completed run
+ * starts the next one from the top (where every step then checks ok: a second run changes nothing).
+ */
+import { appendFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
+
+export type JournalRecord =
+  | { type: 'run'; runId: string; at: string; platform: string; steps: number }
+  | { type: 'step'; runId: string; id: string; status: 'ok' | 'changed'; at: string }
+  | { type: 'notify'; runId: string; handler: string; role: string }
+  | { type: 'handler'; runId: string; id: string; role: string; at: string }
+  | { type: 'end'; runId: string; result: 'ok' | 'failed' | 'partial'; failedStep?: string; at: string };
+
+export interface ResumeState {
+  /** True when the last run did not finish: the next run resumes. */
+  resuming: boolean;
+  done: Set<string>;
+  /** Handlers notified but not yet run, by role. */
+  pending: Map<string, Set<string>>;
+  failedStep?: string;
+}
+
+export class Journal {
+  constructor(readonly path: string) {}
+
+  records(): JournalRecord[] {
+    if (!existsSync(this.path)) return [];
+    return readFileSync(this.path, 'utf8').split('\n').filter(Boolean).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as JournalRecord];
+      } catch {
+        return []; // a line cut short by a crash is ignored; the step it recorded runs again (steps are idempotent)
+      }
+    });
+  }
+
+  append(r: JournalRecord): void {
+    appendFileSync(this.path, JSON.stringify(r) + '\n', { mode: 0o600 });
+  }
+
+  /** A new lab host starts a new journal (the old one is kept beside it for reference). */
+  reset(): void {
+    if (existsSync(this.path)) renameSync(this.path, `${this.path}.previous`);
+  }
+
+  resumeState(): ResumeState {
+    const recs = this.records();
+    // Everything after the last successful end belongs to the unfinished sequence of runs.
+    let start = 0;
+    recs.forEach((r, i) => { if (r.type === 'end' && r.result === 'ok') start = i + 1; });
+    const tail = recs.slice(start);
+    const state: ResumeState = { resuming: tail.some((r) => r.type === 'run'), done: new Set(), pending: new Map() };
+    for (const r of tail) {
+      if (r.type === 'step') state.done.add(r.id);
+      if (r.type === 'notify') {
+        const set = state.pending.get(r.role) ?? new Set<string>();
+        set.add(r.handler);
+        state.pending.set(r.role, set);
+      }
+      if (r.type === 'handler') state.pending.get(r.role)?.delete(r.id);
+      if (r.type === 'end' && r.result === 'failed') state.failedStep = r.failedStep;
+    }
+    return state;
+  }
+}

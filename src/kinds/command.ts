@@ -1,0 +1,89 @@
+/**
+ * command: run a shell command when its check says it is needed.
+ *   unless: a command that exits 0 when nothing needs doing (checked before and after)
+ *   creates: a path that exists when nothing needs doing
+ *   readonly: true for commands that only look (postfix check, rsyslogd -N1): they always run and never change anything
+ */
+import { sh } from '../host.js';
+import { StepError } from '../errors.js';
+import { defineKind, run, type KindContext } from './types.js';
+
+export interface CommandParams {
+  run: string;
+  unless?: string;
+  creates?: string;
+  readonly?: boolean;
+  /** Run as this user (through sudo -u) instead of root. */
+  user?: string;
+  cwd?: string;
+  /** Secrets (by name) handed to the command as environment variables on stdin, never on the command line. */
+  secret_env?: string[];
+}
+
+function wrap(p: CommandParams, cmd: string): string {
+  const inner = p.cwd ? `cd ${sh(p.cwd)} && ${cmd}` : cmd;
+  if (p.user) return `sudo -n -H -u ${sh(p.user)} bash -c ${sh(inner)}`;
+  return `bash -c ${sh(inner)}`;
+}
+
+function probe(p: CommandParams): string | undefined {
+  if (p.unless) return p.unless;
+  if (p.creates) return `test -e ${sh(p.creates)}`;
+  return undefined;
+}
+
+async function runMain(p: CommandParams, ctx: KindContext): Promise<void> {
+  let stdin: string | undefined;
+  let cmd = p.run;
+  if (p.secret_env?.length) {
+    // Secrets reach the command through stdin: `read` them into the environment, so they never show in ps or logs.
+    const values = p.secret_env.map((n) => {
+      const v = ctx.secrets[n];
+      if (v === undefined) throw new StepError(ctx.stepId, `secret "${n}" is not defined for this lab`, 'Secrets are generated into .lab/<name>/credentials.json on the first lab:up.');
+      return v;
+    });
+    stdin = values.join('\n') + '\n';
+    cmd = p.secret_env.map((n) => `IFS= read -r ${n.toUpperCase()}; export ${n.toUpperCase()}`).join('; ') + `; ${cmd}`;
+  }
+  await run(ctx, wrap(p, cmd), { stdin });
+}
+
+export const command = defineKind<CommandParams>({
+  name: 'command',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['run'],
+    properties: {
+      run: { type: 'string', minLength: 1 },
+      unless: { type: 'string', minLength: 1 },
+      creates: { type: 'string', minLength: 1 },
+      readonly: { type: 'boolean' },
+      user: { type: 'string', minLength: 1 },
+      cwd: { type: 'string', minLength: 1 },
+      secret_env: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
+    },
+  },
+  lint(p) {
+    const n = [p.unless, p.creates, p.readonly].filter((x) => x !== undefined && x !== false).length;
+    if (n === 0) return 'a command step needs "unless", "creates" or "readonly: true", so that a second run knows whether it must run again';
+    if (n > 1) return 'use only one of "unless", "creates" and "readonly"';
+    return undefined;
+  },
+  describe(p) {
+    const check = probe(p);
+    return { check: check ? [wrap(p, check)] : [], apply: [wrap(p, p.run)] };
+  },
+  async check(p, ctx) {
+    if (p.readonly) {
+      await runMain(p, ctx);
+      return { ok: true, detail: 'read-only command succeeded' };
+    }
+    const c = probe(p)!;
+    const res = await run(ctx, wrap(p, c), { allowFail: true });
+    return res.code === 0 ? { ok: true } : { ok: false, detail: p.creates ? `${p.creates} does not exist` : `check failed: ${c}` };
+  },
+  async apply(p, ctx) {
+    await runMain(p, ctx);
+  },
+});

@@ -1,0 +1,98 @@
+/**
+ * download: an artifact pinned by sha256, taken from the local artifacts folder first, else fetched by the control
+ * machine (the lab host itself has no route out), checked, cached in the artifacts folder and uploaded to the host.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { sh } from '../host.js';
+import { StepError } from '../errors.js';
+import { defineKind, run, type KindContext } from './types.js';
+
+export interface DownloadParams {
+  url: string;
+  sha256: string;
+  dest: string;
+  /** File name in the artifacts folder (default: the URL's last path segment). */
+  file?: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const fileName = (p: DownloadParams) => p.file ?? basename(new URL(p.url).pathname);
+
+async function defaultFetch(url: string, timeoutMs: number): Promise<Buffer> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+  if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
+  const local = join(ctx.artifactsDir, fileName(p));
+  const howto = `Download it yourself and save it as ${local} (its sha256 must be ${p.sha256}), then run \`npm run lab:up\` again: it resumes at this step.`;
+  let data: Buffer | undefined;
+  try {
+    data = readFileSync(local);
+  } catch { /* not provided locally */ }
+  if (data) {
+    const got = sha(data);
+    if (got !== p.sha256) {
+      throw new StepError(ctx.stepId, `artifact ${local} has sha256 ${got}, expected ${p.sha256} (from ${p.url})`,
+        `The local copy is not the pinned file. Replace it with the right one, or delete it so that it is downloaded again. ${howto}`);
+    }
+    ctx.log(`using local artifact ${local}`);
+    return data;
+  }
+  try {
+    ctx.log(`fetching ${p.url}`);
+    data = await (ctx.fetchUrl ?? defaultFetch)(p.url, Math.min(ctx.timeoutMs, 120_000));
+  } catch (e) {
+    throw new StepError(ctx.stepId, `cannot download ${fileName(p)} from ${p.url}: ${(e as Error).message}`, howto);
+  }
+  const got = sha(data);
+  if (got !== p.sha256) {
+    throw new StepError(ctx.stepId, `downloaded ${fileName(p)} from ${p.url} has sha256 ${got}, expected ${p.sha256}`,
+      `The file at that URL changed or is not the pinned one. ${howto}`);
+  }
+  try {
+    mkdirSync(ctx.artifactsDir, { recursive: true });
+    writeFileSync(local, data);
+  } catch { /* the cache is a convenience */ }
+  return data;
+}
+
+export const download = defineKind<DownloadParams>({
+  name: 'download',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['url', 'sha256', 'dest'],
+    properties: {
+      url: { type: 'string', pattern: '^(https?|ftp)://' },
+      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'The sha256 of the file, 64 lower-case hex digits.' },
+      dest: { type: 'string', pattern: '^/' },
+      file: { type: 'string', pattern: '^[^/]+$' },
+      mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },
+      owner: { type: 'string' },
+      group: { type: 'string' },
+    },
+  },
+  describe(p) {
+    return {
+      check: [`sha256sum ${sh(p.dest)}  (expect ${p.sha256})`],
+      apply: [`take artifacts/${fileName(p)} or fetch ${p.url}, verify sha256, upload to ${p.dest}`],
+    };
+  },
+  async check(p, ctx) {
+    const res = await run(ctx, `sha256sum ${sh(p.dest)} 2>/dev/null`, { allowFail: true });
+    const got = res.stdout.split(/\s/)[0];
+    if (res.code !== 0) return { ok: false, detail: `${p.dest} does not exist` };
+    return got === p.sha256 ? { ok: true } : { ok: false, detail: `${p.dest} has sha256 ${got}` };
+  },
+  async apply(p, ctx) {
+    const data = await obtain(p, ctx);
+    await ctx.host.put(p.dest, data, { sudo: ctx.sudo, mode: p.mode ? Number.parseInt(p.mode, 8) : 0o644, owner: p.owner, group: p.group });
+  },
+});

@@ -1,0 +1,25 @@
+/** The registry of step kinds: the key a role uses -> the module that implements it. */
+import { command } from './command.js';
+import { download } from './download.js';
+import { file } from './file.js';
+import { line } from './line.js';
+import { master } from './master.js';
+import { pkg } from './package.js';
+import { postconfKind } from './postconf.js';
+import { service } from './service.js';
+import type { StepKind } from './types.js';
+import { user } from './user.js';
+
+export const kinds: Record<string, StepKind<any>> = {
+  command,
+  package: pkg,
+  file,
+  line,
+  postconf: postconfKind,
+  master,
+  service,
+  user,
+  download,
+};
+
+export type { StepKind, KindContext, CheckResult } from './types.js';

@@ -1,0 +1,119 @@
+/** master: service entries in master.cf (one per service/type), each -o on its own indented line. */
+import { defineKind } from './types.js';
+import { readText, unifiedDiff, writeText } from './remote-file.js';
+import { StepError } from '../errors.js';
+
+export interface MasterService {
+  service: string;
+  type: 'inet' | 'unix' | 'fifo' | 'pass' | 'unix-dgram';
+  private?: string;
+  unpriv?: string;
+  chroot?: string;
+  wakeup?: string;
+  maxproc?: string;
+  command: string;
+  args?: string[];
+  state?: 'present' | 'absent';
+}
+
+export interface MasterParams {
+  instance?: string;
+  services: MasterService[];
+}
+
+interface Entry { start: number; end: number; fields: string[] }
+
+/** Entries of master.cf: a line starting in column 0 opens one; indented lines continue it. */
+export function parseMaster(text: string): { lines: string[]; entries: Entry[] } {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const entries: Entry[] = [];
+  lines.forEach((l, i) => {
+    if (/^\s*(#|$)/.test(l)) return;
+    const last = entries[entries.length - 1];
+    if (/^\s/.test(l) && last && last.end === i - 1) {
+      last.end = i;
+      last.fields.push(...l.trim().split(/\s+/));
+    } else if (!/^\s/.test(l)) {
+      entries.push({ start: i, end: i, fields: l.trim().split(/\s+/) });
+    }
+  });
+  return { lines, entries };
+}
+
+export function renderService(s: MasterService): string[] {
+  const f = [s.service, s.type, s.private ?? '-', s.unpriv ?? '-', s.chroot ?? '-', s.wakeup ?? '-', s.maxproc ?? '-'];
+  const head = f.map((x, i) => (i < 2 ? x.padEnd(i === 0 ? 10 : 5) : x.padEnd(7))).join(' ') + ' ' + s.command;
+  return [head.replace(/\s+$/, ''), ...(s.args ?? []).map((a) => `  ${a}`)];
+}
+
+const tokens = (s: MasterService) => [s.service, s.type, s.private ?? '-', s.unpriv ?? '-', s.chroot ?? '-', s.wakeup ?? '-', s.maxproc ?? '-', s.command, ...(s.args ?? []).flatMap((a) => a.trim().split(/\s+/))];
+
+export function editMaster(text: string, services: MasterService[]): string {
+  let { lines, entries } = parseMaster(text);
+  for (const s of services) {
+    const idx = entries.findIndex((e) => e.fields[0] === s.service && e.fields[1] === s.type);
+    const want = renderService(s);
+    const e = entries[idx];
+    if (s.state === 'absent') {
+      if (e) lines = [...lines.slice(0, e.start), ...lines.slice(e.end + 1)];
+    } else if (e) {
+      if (e.fields.join(' ') === tokens(s).join(' ')) continue;
+      lines = [...lines.slice(0, e.start), ...want, ...lines.slice(e.end + 1)];
+    } else {
+      lines = [...lines, ...want];
+    }
+    ({ lines, entries } = parseMaster(lines.join('\n') + '\n'));
+  }
+  return lines.join('\n') + '\n';
+}
+
+const masterPath = (p: MasterParams) => `/etc/${p.instance ?? 'postfix'}/master.cf`;
+
+export const master = defineKind<MasterParams>({
+  name: 'master',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['services'],
+    properties: {
+      instance: { type: 'string', pattern: '^postfix-[a-z0-9-]+$' },
+      services: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['service', 'type', 'command'],
+          properties: {
+            service: { type: 'string', pattern: '^[A-Za-z0-9_.:\\[\\]-]+$' },
+            type: { enum: ['inet', 'unix', 'fifo', 'pass', 'unix-dgram'] },
+            private: { enum: ['y', 'n', '-'] },
+            unpriv: { enum: ['y', 'n', '-'] },
+            chroot: { enum: ['y', 'n', '-'] },
+            wakeup: { type: 'string', pattern: '^(-|\\d+\\??)$' },
+            maxproc: { type: 'string', pattern: '^(-|\\d+)$' },
+            command: { type: 'string', minLength: 1 },
+            args: { type: 'array', items: { type: 'string', pattern: '^-o [a-z0-9_]+=\\S*$|^[^\\s:]' , description: 'Each argument is "-o name=value" (no explanatory text: it would become an smtpd argument).' } },
+            state: { enum: ['present', 'absent'] },
+          },
+        },
+      },
+    },
+  },
+  describe(p) {
+    return {
+      check: [`read ${masterPath(p)}`],
+      apply: p.services.map((s) => (s.state === 'absent' ? `remove ${s.service}/${s.type} from ${masterPath(p)}` : `set in ${masterPath(p)}: ${renderService(s).join(' \\n ')}`)),
+    };
+  },
+  async check(p, ctx) {
+    const current = await readText(ctx, masterPath(p));
+    if (current === null) throw new StepError(ctx.stepId, `${masterPath(p)} does not exist`, 'Postfix (or the instance) must be installed before its master.cf is edited.');
+    const next = editMaster(current, p.services);
+    return next === current ? { ok: true } : { ok: false, detail: `${masterPath(p)} needs a change`, diff: unifiedDiff(masterPath(p), current, next) };
+  },
+  async apply(p, ctx) {
+    const current = (await readText(ctx, masterPath(p))) ?? '';
+    await writeText(ctx, masterPath(p), editMaster(current, p.services), {});
+  },
+});

@@ -1,0 +1,139 @@
+/** What the lab:* commands do, as library functions; scripts/ only parse flags and call these. */
+import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { getDriver } from './drivers/index.js';
+import type { DriverContext, LabStatus, SshTarget } from './drivers/types.js';
+import { runPlan, type Recap } from './engine.js';
+import { InputError, LabError } from './errors.js';
+import { Emitter } from './events.js';
+import type { Host } from './host.js';
+import { Journal } from './journal.js';
+import { loadLab, resolveDriver, type DriverName, type Lab, type Platform } from './lab-file.js';
+import { makePlan, type Plan, type Selection } from './plan.js';
+import { loadRoles } from './roles.js';
+import { connectSsh } from './ssh/executor.js';
+import { ensureCredentials, ensureStateDirs, labState, listLabs, readJson, stateRoot, writePrivate, type LabState } from './state.js';
+
+export interface LabRef { labFile?: string; name?: string; platform?: Platform }
+
+export interface LabMeta {
+  name: string;
+  driver: DriverName;
+  platform: Platform;
+  labFile: string;
+  ports: Lab['ports'];
+  ssh?: SshTarget;
+  credentialsFile: string;
+}
+
+export function openLab(ref: LabRef): Lab {
+  const file = resolve(ref.labFile ?? 'lab.yaml');
+  if (!ref.labFile && ref.name) {
+    // --name alone addresses a lab that exists: use the lab file it was made from.
+    const meta = readJson<LabMeta>(labState(ref.name).metaFile);
+    if (meta && existsSync(meta.labFile)) return loadLab(meta.labFile, { name: ref.name, platform: ref.platform });
+  }
+  return loadLab(file, { name: ref.name, platform: ref.platform });
+}
+
+export function planLab(lab: Lab, rolesDir?: string): Plan {
+  return makePlan(lab, loadRoles(rolesDir));
+}
+
+function driverContext(lab: Lab, state: LabState, events: Emitter): DriverContext {
+  return { lab, state, progress: (message) => events.emit({ event: 'info', message }) };
+}
+
+export interface UpOptions extends LabRef {
+  selection?: Selection;
+  events: Emitter;
+  rolesDir?: string;
+  /** Provision only these steps' host; used by tests to inject a host. */
+  connect?: (t: SshTarget, s: LabState) => Promise<Host>;
+}
+
+export async function labUp(o: UpOptions): Promise<Recap> {
+  const lab = openLab(o);
+  const plan = planLab(lab, o.rolesDir);
+  const { driver: driverName, why } = resolveDriver(lab);
+  const driver = await getDriver(driverName);
+  o.events.emit({ event: 'info', message: `driver: ${driverName} (${why})` });
+  const state = labState(lab.name);
+  ensureStateDirs(state);
+  const creds = ensureCredentials(state, lab.params.mail_user);
+  const ctx = driverContext(lab, state, o.events);
+  const up = await driver.up(ctx);
+  const journal = new Journal(state.journalFile);
+  if (up.created) {
+    journal.reset();
+    rmSync(state.knownHostsFile, { force: true });
+    o.events.emit({ event: 'info', message: 'a new lab host was created: starting a new journal' });
+  }
+  const target = up.targets[0];
+  if (!target) throw new LabError(`driver ${driverName} returned no host for lab ${lab.name}`, 'This is a bug in the driver.');
+  const meta: LabMeta = { name: lab.name, driver: driverName, platform: lab.platform, labFile: resolve(lab.file), ports: lab.ports, ssh: target, credentialsFile: state.credentialsFile };
+  writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
+  const host = await (o.connect ?? ((t, s) => connectSsh(t, { knownHostsFile: s.knownHostsFile, onEvent: (m) => o.events.emit({ event: 'info', message: m }) })))(target, state);
+  try {
+    return await runPlan(plan, {
+      host, platform: lab.platform, sudo: target.sudo, journal, logsDir: state.logsDir, artifactsDir: lab.params.artifacts,
+      secrets: { mail_password: creds.password }, events: o.events, selection: o.selection,
+    });
+  } finally {
+    await host.close();
+  }
+}
+
+export async function labLifecycle(action: 'halt' | 'down', o: LabRef & { events: Emitter }): Promise<void> {
+  const lab = openLab(o);
+  const meta = readJson<LabMeta>(labState(lab.name).metaFile);
+  const driver = await getDriver(meta?.driver ?? resolveDriver(lab).driver);
+  const state = labState(lab.name);
+  const ctx = driverContext(lab, state, o.events);
+  await driver[action](ctx);
+  if (action === 'down') {
+    rmSync(state.dir, { recursive: true, force: true });
+    o.events.emit({ event: 'info', message: `lab ${lab.name} removed` });
+  } else {
+    o.events.emit({ event: 'info', message: `lab ${lab.name} halted; \`npm run lab:up\` boots it again` });
+  }
+}
+
+export interface StatusEntry extends LabStatus { credentialsFile?: string }
+
+export async function labStatus(o: LabRef & { events: Emitter }): Promise<StatusEntry[]> {
+  const names = o.name ? [o.name] : listLabs();
+  const out: StatusEntry[] = [];
+  for (const name of names) {
+    const state = labState(name);
+    const meta = readJson<LabMeta>(state.metaFile);
+    if (!meta) {
+      if (o.name) throw new InputError(`no lab named ${name} under ${stateRoot()}`, `Labs here: ${listLabs().join(', ') || 'none'}. \`npm run lab:up -- --name ${name}\` creates it.`);
+      continue;
+    }
+    let status: LabStatus;
+    try {
+      const lab = loadLab(meta.labFile, { name, platform: meta.platform });
+      const driver = await getDriver(meta.driver);
+      status = await driver.status(driverContext(lab, state, o.events));
+    } catch (e) {
+      status = { name, driver: meta.driver, platform: meta.platform, state: 'unknown', ssh: meta.ssh, ports: meta.ports,
+        detail: e instanceof LabError ? e.message : String(e) };
+    }
+    out.push({ ...status, ssh: status.ssh ?? meta.ssh, credentialsFile: meta.credentialsFile });
+  }
+  return out;
+}
+
+/** The shape `lab:status --json` prints. */
+export function statusJson(entries: StatusEntry[]): string {
+  return JSON.stringify({
+    labs: entries.map((e) => ({
+      name: e.name, driver: e.driver, platform: e.platform, state: e.state,
+      ssh: e.ssh ? { host: e.ssh.host, port: e.ssh.port, user: e.ssh.user, identityFile: e.ssh.identityFile } : null,
+      ports: e.ports.map((p) => ({ guest: p.guest, host: p.host })),
+      credentialsFile: e.credentialsFile ?? null,
+      ...(e.detail ? { detail: e.detail } : {}),
+    })),
+  }, null, 2);
+}
