@@ -25,7 +25,7 @@ export async function attrDiffs(ctx: KindContext, path: string, want: Attrs): Pr
 
 export function unifiedDiff(path: string, before: string | null, after: string): string {
   return createTwoFilesPatch(before === null ? '/dev/null' : `${path}.orig`, path, before ?? '', after, '', '', { context: 2 })
-    .split('\n').slice(1).join('\n').trimEnd();
+    .split('\n').slice(1).map((l) => (l.startsWith('---') || l.startsWith('+++') ? l.trimEnd() : l)).join('\n').trimEnd();
 }
 
 /** Write content (keeping the original once as PATH.orig), then set attributes. */

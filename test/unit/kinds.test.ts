@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kinds, type KindContext } from '../../src/kinds/index.js';
+import { FakeHost } from '../helpers/fake-host.js';
+
+function ctx(host: FakeHost, extra: Partial<KindContext> = {}): KindContext {
+  return { stepId: 't', phase: 'check', host, platform: 'debian12', sudo: true, timeoutMs: 5000, artifactsDir: mkdtempSync(join(tmpdir(), 'plab-art-')),
+    log: () => {}, secrets: {}, ...extra };
+}
+
+describe('file kind', () => {
+  it('shows a diff, keeps the original once, writes the content with its mode', async () => {
+    const host = new FakeHost();
+    host.files.set('/etc/x.conf', { content: Buffer.from('old\n') });
+    host.on(/^stat/, { stdout: '644 root root\n' });
+    const p = { path: '/etc/x.conf', content: 'new\n', mode: '0640' };
+    const before = await kinds.file!.check(p, ctx(host));
+    expect(before.ok).toBe(false);
+    expect(before.diff).toMatch(/--- \/etc\/x\.conf\.orig\n\+\+\+ \/etc\/x\.conf\n@@ -1,1 \+1,1 @@\n-old\n\+new/);
+    await kinds.file!.apply(p, ctx(host), before);
+    expect(host.execs().find((c) => c.includes('.orig'))).toMatch(/\[ ! -e \/etc\/x\.conf\.orig \]; then cp -p/);
+    expect(host.files.get('/etc/x.conf')).toMatchObject({ mode: 0o640 });
+    host.on(/^stat/, { stdout: '640 root root\n' });
+    expect((await kinds.file!.check(p, ctx(host))).ok).toBe(true);
+  });
+
+  it('reports a wrong mode even when the content matches', async () => {
+    const host = new FakeHost();
+    host.files.set('/k', { content: Buffer.from('x') });
+    host.on(/^stat/, { stdout: '644 root root\n' });
+    expect(await kinds.file!.check({ path: '/k', content: 'x', mode: '0600' }, ctx(host))).toEqual({ ok: false, detail: 'mode 644 should be 0600' });
+  });
+});
+
+describe('package kind', () => {
+  it.each([
+    ['debian12', /dpkg-query/, /apt-get -y -q .* install --no-install-recommends postfix postfix-pcre/],
+    ['el7', /rpm -q --whatprovides/, /^yum -y install postfix postfix-pcre$/],
+  ] as const)('on %s checks with the package database and installs only what is missing', async (platform, check, apply) => {
+    const host = new FakeHost().on(/installed/, { stdout: 'postfix installed\npostfix-pcre missing\n' });
+    const c = ctx(host, { platform });
+    const before = await kinds.package!.check({ names: ['postfix', 'postfix-pcre'] }, c);
+    expect(before).toEqual({ ok: false, detail: 'postfix-pcre not installed' });
+    expect(host.execs()[0]).toMatch(check);
+    await kinds.package!.apply({ names: ['postfix', 'postfix-pcre'] }, c, before);
+    expect(host.execs()[1]).toMatch(apply);
+  });
+});
+
+describe('service kind', () => {
+  it('enables and starts only what is not, and a restart request is satisfied by an active unit on recheck', async () => {
+    const host = new FakeHost().on(/is-enabled/, { stdout: 'enabled=disabled\nactive=inactive\n' });
+    const p = { name: 'dovecot', enabled: true, state: 'started' as const };
+    const before = await kinds.service!.check(p, ctx(host));
+    expect(before).toEqual({ ok: false, detail: 'dovecot: enabled=disabled active=inactive' });
+    await kinds.service!.apply(p, ctx(host), before);
+    expect(host.execs().slice(-2)).toEqual(['systemctl enable dovecot', 'systemctl start dovecot']);
+    host.on(/is-enabled/, { stdout: 'enabled=enabled\nactive=active\n' });
+    const r = { name: 'postfix', state: 'restarted' as const };
+    expect((await kinds.service!.check(r, ctx(host))).ok).toBe(false);
+    expect((await kinds.service!.check(r, ctx(host, { phase: 'recheck' }))).ok).toBe(true);
+  });
+});
+
+describe('user kind', () => {
+  it('creates the user and sets its password through stdin, never on a command line', async () => {
+    const host = new FakeHost().on(/getent passwd/, { code: 2 });
+    const c = ctx(host, { secrets: { mail_password: 'pw-123456' } });
+    const p = { name: 'learner', password_secret: 'mail_password' };
+    const before = await kinds.user!.check(p, c);
+    expect(before.detail).toBe('user learner does not exist');
+    await kinds.user!.apply(p, c, before);
+    expect(host.execs().some((x) => x.startsWith('useradd --create-home learner'))).toBe(true);
+    const chpasswd = host.calls.find((x) => x.arg === 'chpasswd');
+    expect(chpasswd?.opts).toMatchObject({ stdin: 'learner:pw-123456\n' });
+    expect(host.execs().join('\n')).not.toContain('pw-123456');
+  });
+});
+
+describe('command kind', () => {
+  it('needs a way to know whether it must run again', () => {
+    expect(kinds.command!.lint!({ run: 'x' })).toMatch(/needs "unless", "creates" or "readonly: true"/);
+    expect(kinds.command!.lint!({ run: 'x', creates: '/a' })).toBeUndefined();
+  });
+
+  it('hands secrets to the command on stdin', async () => {
+    const host = new FakeHost();
+    await kinds.command!.apply({ run: 'doveadm pw -p "$MAIL_PASSWORD"', creates: '/x', secret_env: ['mail_password'] }, ctx(host, { secrets: { mail_password: 'zz-secret' } }), { ok: false });
+    expect(host.execs()[0]).not.toContain('zz-secret');
+    expect(host.calls[0]!.opts).toMatchObject({ stdin: 'zz-secret\n' });
+  });
+});
+
+describe('download kind', () => {
+  const body = Buffer.from('patch content\n');
+  const good = createHash('sha256').update(body).digest('hex');
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/p.patch') res.end(body);
+      else { res.statusCode = 404; res.end('gone'); }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('fetches, verifies, caches in the artifacts folder and uploads', async () => {
+    const host = new FakeHost();
+    const c = ctx(host);
+    await kinds.download!.apply({ url: `${base}/p.patch`, sha256: good, dest: '/tmp/p.patch' }, c, { ok: false });
+    expect(host.text('/tmp/p.patch')).toBe('patch content\n');
+    expect(readFileSync(join(c.artifactsDir, 'p.patch'), 'utf8')).toBe('patch content\n');
+  });
+
+  it('takes the local artifact first, without touching the network', async () => {
+    const host = new FakeHost();
+    const c = ctx(host, { fetchUrl: async () => { throw new Error('no network expected'); } });
+    mkdirSync(c.artifactsDir, { recursive: true });
+    writeFileSync(join(c.artifactsDir, 'gone.patch'), body);
+    await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: good, dest: '/tmp/g' }, c, { ok: false });
+    expect(host.text('/tmp/g')).toBe('patch content\n');
+  });
+
+  it.each([
+    ['a dead URL', 'gone.patch', good, /cannot download gone\.patch from http:\/\/127\.0\.0\.1:\d+\/gone\.patch: HTTP 404/],
+    ['a changed file', 'p.patch', 'a'.repeat(64), /downloaded p\.patch .* has sha256 [0-9a-f]{64}, expected a{64}/],
+  ])('names the artifact, URL, expected hash and how to provide it for %s', async (_, name, sha, msg) => {
+    const c = ctx(new FakeHost());
+    const err = await kinds.download!.apply({ url: `${base}/${name}`, sha256: sha, dest: '/tmp/x' }, c, { ok: false }).catch((e) => e);
+    expect(err.message).toMatch(msg);
+    expect(err.hint).toContain(join(c.artifactsDir, name));
+    expect(err.hint).toContain(sha);
+    expect(err.hint).toMatch(/resumes at this step/);
+  });
+});
