@@ -34,7 +34,7 @@ export interface Role {
   handlers: RawStep[];
 }
 
-export const defaultRolesDir = join(repoRoot, 'roles');
+export const defaultRolesDir = process.env.POSTFIX_LAB_ROLES ?? join(repoRoot, 'roles');
 
 /** The kind key of a step: exactly one of the registered kinds. */
 export function kindOf(file: YamlFile, step: RawStep, path: (string | number)[]): string {

@@ -8,6 +8,7 @@ import { labLifecycle, labStatus, labUp, openLab, planLab, statusJson } from '..
 import { jsonReporter } from '../reporters/json.js';
 import { junitReporter } from '../reporters/junit.js';
 import { formatPlan } from '../reporters/plan.js';
+import { selectSteps } from '../plan.js';
 import { terminalReporter } from '../reporters/terminal.js';
 import { sshArgs } from './ssh-args.js';
 
@@ -38,7 +39,9 @@ export async function labUpCli(args: string[]): Promise<number> {
   if (o.dryRun) {
     const lab = openLab({ labFile: o.lab, name: o.name, platform: o.platform });
     const { driver, why } = resolveDriver(lab);
-    process.stdout.write(formatPlan(planLab(lab), { driver, why }));
+    const plan = planLab(lab);
+    selectSteps(plan, { from: o.from, until: o.until, only: o.only });
+    process.stdout.write(formatPlan(plan, { driver, why }));
     return 0;
   }
   const events = new Emitter();
