@@ -15,6 +15,10 @@ case "$cmd" in
     sh scripts/system-deps.sh test
     exec node_modules/.bin/vitest run "$@"
     ;;
+  bench)
+    [ "${1:-}" = ssh-steps ] && sh scripts/system-deps.sh bench
+    exec node_modules/.bin/tsx scripts/bench.ts "$@"
+    ;;
   *)
     exec node_modules/.bin/tsx "scripts/$cmd.ts" "$@"
     ;;

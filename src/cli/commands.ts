@@ -1,5 +1,6 @@
 /** Flag parsing for the lab:* commands (commander), kept apart from what the commands do (src/lab-ops.ts). */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
 import { Emitter } from '../events.js';
@@ -88,4 +89,22 @@ export async function labSshCli(args: string[]): Promise<number> {
   if (!e?.ssh) throw new InputError(`lab ${o.name ?? ''} has no SSH target yet`, 'Run `npm run lab:up` first.');
   const res = spawnSync('ssh', sshArgs(e.ssh, e.name, cmd.args), { stdio: 'inherit' });
   return res.status ?? 1;
+}
+
+export async function verifyCli(args: string[]): Promise<number> {
+  const cmd = base('verify', 'Acceptance checks against a running lab, per memo section.')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--json', 'same as --format json')
+    .option('--junit <file>', 'write JUnit XML')
+    .option('--section <n>', 'check one memo section only (1-4)');
+  cmd.parse(argv(args), { from: 'user' });
+  const o = cmd.opts<{ lab?: string; name?: string; format: string; json?: boolean; junit?: string; section?: string }>();
+  const section = o.section === undefined ? undefined : Number(o.section);
+  if (section !== undefined && !(Number.isInteger(section) && section >= 1 && section <= 4)) throw new InputError(`--section ${o.section}: not a memo section`, 'Sections are 1, 2, 3 and 4.');
+  const { verifyLab } = await import('../verify/index.js');
+  const { formatReport, reportJson, reportJunit } = await import('../verify/report.js');
+  const report = await verifyLab({ labFile: o.lab, name: o.name, section });
+  if (o.junit) writeFileSync(o.junit, reportJunit(report));
+  process.stdout.write(o.json || o.format === 'json' ? reportJson(report) + '\n' : formatReport(report, !!process.stdout.isTTY && !process.env.NO_COLOR));
+  return report.summary.fail ? 1 : 0;
 }

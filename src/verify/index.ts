@@ -1,0 +1,61 @@
+/** npm run verify: acceptance checks against a running lab, per memo section. */
+import { randomBytes } from 'node:crypto';
+import { InputError } from '../errors.js';
+import type { Host } from '../host.js';
+import { labState, readJson, type Credentials } from '../state.js';
+import { openLab, type LabMeta, type LabRef } from '../lab-ops.js';
+import { connectSsh } from '../ssh/executor.js';
+import { loadChecks, type CheckFile } from './load.js';
+import { limiter, runChecks, type CheckResult } from './runner.js';
+import type { VerifyContext } from './types.js';
+
+export interface VerifyOptions extends LabRef {
+  section?: number;
+  checksDir?: string;
+  onResult?: (r: CheckResult) => void;
+  /** Inject a host (tests). */
+  host?: Host;
+}
+
+export interface VerifyReport {
+  files: CheckFile[];
+  results: CheckResult[];
+  summary: { pass: number; fail: number; inconclusive: number };
+  durationMs: number;
+}
+
+export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
+  const t0 = Date.now();
+  const lab = openLab(o);
+  const state = labState(lab.name);
+  const meta = readJson<LabMeta>(state.metaFile);
+  if (!meta?.ssh) throw new InputError(`lab ${lab.name} has not been brought up on this machine (no ${state.metaFile})`, 'Run `npm run lab:up` first, or name the lab with --name / --lab.');
+  const creds = readJson<Credentials>(state.credentialsFile);
+  if (!creds) throw new InputError(`lab ${lab.name} has no credentials file ${state.credentialsFile}`, 'Run `npm run lab:up`: it generates the lab mail user\'s password.');
+  const vars = { ...(lab.params as unknown as Record<string, string | number | boolean>), platform: lab.platform, lab_name: lab.name, mail_user: creds.user };
+  const files = loadChecks(lab.platform, vars, o.checksDir).filter((f) => o.section === undefined || f.section === o.section);
+  if (o.section !== undefined && !files.length) throw new InputError(`no checks for section ${o.section}`, 'Sections are 1 to 4.');
+  const target = meta.ssh;
+  let hostP: Promise<Host> | undefined = o.host ? Promise.resolve(o.host) : undefined;
+  const ssh = () => (hostP ??= connectSsh(target, { knownHostsFile: state.knownHostsFile }));
+  const limit = limiter(6);
+  const ctx: VerifyContext = {
+    platform: lab.platform,
+    ssh,
+    exec: (command, stdin) => limit(async () => (await ssh()).exec(command, { sudo: target.sudo, stdin, timeoutMs: 30_000 })),
+    endpoint: (guest) => {
+      const fwd = lab.ports.find((p) => p.guest === guest);
+      return fwd ? { host: '127.0.0.1', port: fwd.host } : { host: target.host, port: guest };
+    },
+    credentials: { user: creds.user, password: creds.password },
+    token: () => `plab-${randomBytes(6).toString('hex')}`,
+  };
+  try {
+    const results = await runChecks(files.flatMap((f) => f.checks), ctx, 8, o.onResult);
+    const summary = { pass: 0, fail: 0, inconclusive: 0 };
+    for (const r of results) summary[r.status] += 1;
+    return { files, results, summary, durationMs: Date.now() - t0 };
+  } finally {
+    if (hostP && !o.host) await (await hostP.catch(() => undefined))?.close();
+  }
+}

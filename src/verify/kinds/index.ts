@@ -1,0 +1,16 @@
+/** The registry of check kinds: the key a check file uses -> the module that implements it. */
+import type { CheckKind } from '../types.js';
+import { log } from './log.js';
+import { command, file, pkg, postconf, postmulti, service } from './remote.js';
+import { tcp } from './tcp.js';
+
+export const checkKinds: Record<string, CheckKind<any>> = {
+  tcp,
+  postconf,
+  postmulti,
+  file,
+  service,
+  command,
+  log,
+  package: pkg,
+};

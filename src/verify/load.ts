@@ -1,0 +1,59 @@
+/** Reading the checks: verify/<N>-<name>.yaml, kind -> target -> check, with positions in every error. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import type { Platform } from '../lab-file.js';
+import { substitute } from '../plan.js';
+import { loadSchema, repoRoot } from '../schemas.js';
+import { positionOf, readYaml, validate } from '../yaml-load.js';
+import { checkKinds } from './kinds/index.js';
+
+export interface Check {
+  id: string;
+  kind: string;
+  target: string;
+  section: string;
+  title: string;
+  hint: string;
+  retry?: { timeout?: number; interval?: number };
+  spec: Record<string, unknown>;
+  at: string;
+}
+
+export interface CheckFile { section: number; title: string; title_ja?: string; checks: Check[] }
+
+export const defaultChecksDir = process.env.POSTFIX_LAB_CHECKS ?? join(repoRoot, 'verify');
+const COMMON = ['title', 'section', 'hint', 'platforms', 'retry'];
+
+export function loadChecks(platform: Platform, vars: Record<string, string | number | boolean>, dir = defaultChecksDir): CheckFile[] {
+  if (!existsSync(dir)) throw new InputError(`no checks folder at ${dir}`, 'Run from a checkout of postfix-lab; the checks live in verify/.');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const schema = loadSchema('checks');
+  return files.map((name) => {
+    const file = readYaml(join(dir, name));
+    validate(file, schema);
+    const data = file.data as Record<string, unknown> & { section: number; title: string; title_ja?: string };
+    const checks: Check[] = [];
+    for (const [kindName, targets] of Object.entries(data)) {
+      const kind = checkKinds[kindName];
+      if (!kind) continue;
+      for (const [target, raw] of Object.entries(targets as Record<string, Record<string, unknown>>)) {
+        const at = positionOf(file, [kindName, target]);
+        const platforms = raw.platforms as Platform[] | undefined;
+        if (platforms && !platforms.includes(platform)) continue;
+        const resolved = substitute(raw, { ...vars, token: '{{token}}' }, platform, at) as Record<string, unknown>;
+        const kindSchema = {
+          type: 'object',
+          additionalProperties: false,
+          required: kind.required ?? [],
+          properties: { ...Object.fromEntries(COMMON.map((k) => [k, {}])), ...kind.fields },
+        };
+        validate(file, kindSchema, resolved, [kindName, target]);
+        const { title, section, hint, retry, platforms: _p, ...spec } = resolved as Record<string, unknown>;
+        checks.push({ id: `${data.section}/${kindName}/${target}`, kind: kindName, target, section: String(section), title: String(title), hint: String(hint),
+          retry: retry as Check['retry'], spec, at });
+      }
+    }
+    return { section: data.section, title: data.title, title_ja: data.title_ja, checks };
+  });
+}

@@ -1,0 +1,68 @@
+/** Runs checks: independent probes concurrently, each retried until it passes when it says "wait until". */
+import { performance } from 'node:perf_hooks';
+import { LabError } from '../errors.js';
+import type { Check } from './load.js';
+import { checkKinds } from './kinds/index.js';
+import type { CheckStatus, Outcome, VerifyContext } from './types.js';
+
+export interface CheckResult {
+  id: string;
+  section: string;
+  title: string;
+  status: CheckStatus;
+  durationMs: number;
+  message: string;
+  hint: string;
+}
+
+async function once(c: Check, ctx: VerifyContext): Promise<Outcome> {
+  try {
+    return await checkKinds[c.kind]!.run(c.target, c.spec, ctx);
+  } catch (e) {
+    return { status: 'fail', message: e instanceof LabError ? e.message : (e as Error).message };
+  }
+}
+
+export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResult> {
+  const t0 = performance.now();
+  const deadline = Date.now() + (c.retry?.timeout ?? 0) * 1000;
+  let out = await once(c, ctx);
+  while (out.status !== 'pass' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, (c.retry?.interval ?? 0.5) * 1000));
+    out = await once(c, ctx);
+  }
+  return { id: c.id, section: c.section, title: c.title, status: out.status, durationMs: Math.round(performance.now() - t0), message: out.message,
+    hint: out.status === 'pass' ? '' : c.hint };
+}
+
+/** All checks, at most `limit` at a time; results in the checks' order. */
+export async function runChecks(checks: Check[], ctx: VerifyContext, limit = 8, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
+  const results: CheckResult[] = new Array(checks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < checks.length) {
+      const i = next++;
+      const r = await runCheck(checks[i]!, ctx);
+      results[i] = r;
+      onResult?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, checks.length) }, worker));
+  return results;
+}
+
+/** A counting semaphore, so checks over SSH stay under sshd's MaxSessions. */
+export function limiter(n: number) {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((r) => queue.push(r));
+    active += 1;
+    try {
+      return await fn();
+    } finally {
+      active -= 1;
+      queue.shift()?.();
+    }
+  };
+}

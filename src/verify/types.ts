@@ -1,0 +1,40 @@
+/** Kinds of check: a schema for the check's fields and a probe that answers pass, fail or inconclusive. */
+import type { Host } from '../host.js';
+import type { Platform } from '../lab-file.js';
+
+export type CheckStatus = 'pass' | 'fail' | 'inconclusive';
+
+export interface Outcome {
+  status: CheckStatus;
+  message: string;
+}
+
+export interface Endpoint { host: string; port: number }
+
+export interface VerifyContext {
+  platform: Platform;
+  /** The lab's SSH connection (opened on first use, shared by all checks). */
+  ssh(): Promise<Host>;
+  /** Run a command on the lab host through sudo; limited concurrency. */
+  exec(command: string, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Where a guest port answers from outside: a forwarded port on 127.0.0.1, or the host's own address. */
+  endpoint(guestPort: number): Endpoint;
+  /** The lab mail user's credentials (never printed). */
+  credentials: { user: string; password: string };
+  /** A fresh token for log checks. */
+  token(): string;
+}
+
+export interface CheckKind<S = Record<string, unknown>> {
+  name: string;
+  /** JSON Schema of the kind's own fields (the common fields are added by the loader). */
+  fields: Record<string, object>;
+  required?: string[];
+  /** Remote (over SSH) or network probe: network probes go from this machine through forwarded ports. */
+  via: 'ssh' | 'network';
+  run(target: string, spec: S, ctx: VerifyContext): Promise<Outcome>;
+}
+
+export const pass = (message: string): Outcome => ({ status: 'pass', message });
+export const fail = (message: string): Outcome => ({ status: 'fail', message });
+export const inconclusive = (message: string): Outcome => ({ status: 'inconclusive', message });
