@@ -12,6 +12,7 @@ import { loadLab, resolveDriver, type DriverName, type Lab, type Platform } from
 import { makePlan, type Plan, type Selection } from './plan.js';
 import { loadRoles } from './roles.js';
 import { connectSsh } from './ssh/executor.js';
+import { keysFile } from './ssh/known-hosts.js';
 import { ensureCredentials, ensureStateDirs, labState, listLabs, readJson, stateRoot, writePrivate, type LabState } from './state.js';
 
 export interface LabRef { labFile?: string; name?: string; platform?: Platform }
@@ -67,6 +68,7 @@ export async function labUp(o: UpOptions): Promise<Recap> {
   if (up.created) {
     journal.reset();
     rmSync(state.knownHostsFile, { force: true });
+    rmSync(keysFile(state.knownHostsFile), { force: true });
     o.events.emit({ event: 'info', message: 'a new lab host was created: starting a new journal' });
   }
   const target = up.targets[0];

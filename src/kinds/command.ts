@@ -3,6 +3,7 @@
  *   unless: a command that exits 0 when nothing needs doing (checked before and after)
  *   creates: a path that exists when nothing needs doing
  *   readonly: true for commands that only look (postfix check, rsyslogd -N1): they always run and never change anything
+ *   always: true for handlers (newaliases, postmap after a change): runs each time it is reached, reports changed
  */
 import { sh } from '../host.js';
 import { StepError } from '../errors.js';
@@ -13,6 +14,7 @@ export interface CommandParams {
   unless?: string;
   creates?: string;
   readonly?: boolean;
+  always?: boolean;
   /** Run as this user (through sudo -u) instead of root. */
   user?: string;
   cwd?: string;
@@ -59,15 +61,16 @@ export const command = defineKind<CommandParams>({
       unless: { type: 'string', minLength: 1 },
       creates: { type: 'string', minLength: 1 },
       readonly: { type: 'boolean' },
+      always: { type: 'boolean' },
       user: { type: 'string', minLength: 1 },
       cwd: { type: 'string', minLength: 1 },
       secret_env: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
     },
   },
   lint(p) {
-    const n = [p.unless, p.creates, p.readonly].filter((x) => x !== undefined && x !== false).length;
-    if (n === 0) return 'a command step needs "unless", "creates" or "readonly: true", so that a second run knows whether it must run again';
-    if (n > 1) return 'use only one of "unless", "creates" and "readonly"';
+    const n = [p.unless, p.creates, p.readonly, p.always].filter((x) => x !== undefined && x !== false).length;
+    if (n === 0) return 'a command step needs "unless", "creates" or "readonly: true" (or, for handlers, "always: true"), so that a second run knows whether it must run again';
+    if (n > 1) return 'use only one of "unless", "creates", "readonly" and "always"';
     return undefined;
   },
   describe(p) {
@@ -75,6 +78,7 @@ export const command = defineKind<CommandParams>({
     return { check: check ? [wrap(p, check)] : [], apply: [wrap(p, p.run)] };
   },
   async check(p, ctx) {
+    if (p.always) return ctx.phase === 'check' ? { ok: false, detail: 'runs whenever it is reached' } : { ok: true };
     if (p.readonly) {
       await runMain(p, ctx);
       return { ok: true, detail: 'read-only command succeeded' };

@@ -45,18 +45,7 @@ export function runOnChannel(client: Client, run: ChannelRun): Promise<ExecResul
     const timeoutMs = opts.timeoutMs;
     if (timeoutMs !== undefined && timeoutMs > 0) {
       timer = setTimeout(() => {
-        if (channel) {
-          try {
-            channel.signal('KILL');
-          } catch {
-            /* channel already closing */
-          }
-          try {
-            channel.close();
-          } catch {
-            /* already closed */
-          }
-        }
+        if (channel) kill(channel);
         finish(new TimeoutError(`\`${short(run.label)}\` on ${run.host}`, timeoutMs));
       }, timeoutMs);
     }
@@ -73,8 +62,8 @@ export function runOnChannel(client: Client, run: ChannelRun): Promise<ExecResul
         }
         channel = ch;
         if (done) {
-          // Timed out or connection lost before the channel opened.
-          ch.close();
+          // Timed out (or the connection dropped) while the channel was opening: the command has started; end it.
+          kill(ch);
           return;
         }
         collect(ch, run, started, finish);
@@ -148,6 +137,20 @@ function collect(
   // Always end stdin, so commands that read it see EOF instead of waiting forever.
   if (run.opts.stdin !== undefined) ch.end(run.opts.stdin);
   else ch.end();
+}
+
+/** KILL the remote command (sshd signals the session's process group) and close the channel. */
+function kill(ch: ClientChannel): void {
+  try {
+    ch.signal('KILL');
+  } catch {
+    /* channel already closing */
+  }
+  try {
+    ch.close();
+  } catch {
+    /* already closed */
+  }
 }
 
 function short(command: string): string {

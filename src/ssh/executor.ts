@@ -4,14 +4,13 @@
  * ConnectionLost and are re-established with backoff on the next call.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { Client, type SFTPWrapper } from 'ssh2';
 import type { SshTarget } from '../drivers/types.js';
 import { ConnectionLost, HostKeyChanged, LabError } from '../errors.js';
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../host.js';
 import { runOnChannel } from './channel.js';
-import { checkHostKey, hostId } from './known-hosts.js';
+import { dialSsh, errText, LAB_HOST_HINT } from './dial.js';
+import { hostId } from './known-hosts.js';
 import { installScript, MISSING_MARKER, readScript, wrapCommand } from './remote-commands.js';
 
 export interface SshConnectOptions {
@@ -23,8 +22,6 @@ export interface SshConnectOptions {
   /** Connection events for the run log ("connection lost, reconnecting (attempt 2 of 8)"). */
   onEvent?: (msg: string) => void;
 }
-
-const LAB_HOST_HINT = 'Check that the lab host is running: `npm run lab:status` (start it with `npm run lab:up`).';
 
 /** Connect (and authenticate) to a lab host. Rejects with HostKeyChanged when the host's key differs from the pin. */
 export async function connectSsh(target: SshTarget, opts: SshConnectOptions): Promise<SshHost> {
@@ -132,72 +129,9 @@ export class SshHost implements Host {
     });
   }
 
-  /** One connection attempt: TCP with nodelay, SSH handshake with the pin check, public key auth. */
-  async dial(): Promise<Client> {
-    const { host, port, user, identityFile } = this.target;
-    const id = hostId(host, port);
-    const timeoutMs = this.opts.connectTimeoutMs ?? 20_000;
-    let privateKey: Buffer;
-    try {
-      privateKey = readFileSync(identityFile);
-    } catch (e) {
-      throw new LabError(`cannot read the SSH identity file ${identityFile}: ${errText(e)}`, 'Run `npm run lab:up` to recreate the lab\'s keys.', 1, { cause: e });
-    }
-    let sock: net.Socket;
-    try {
-      sock = await openSocket(host, port, timeoutMs);
-    } catch (e) {
-      throw new LabError(`cannot connect to ${this.name} (${id}): ${errText(e)}`, LAB_HOST_HINT, 1, { cause: e });
-    }
-    const client = new Client();
-    let keyError: HostKeyChanged | undefined;
-    return new Promise<Client>((resolve, reject) => {
-      const fail = (e: Error & { level?: string }): void => {
-        client.removeListener('ready', onReady);
-        client.on('error', () => undefined); // late errors from a dead attempt must not crash the process
-        sock.destroy();
-        if (keyError) return reject(keyError);
-        if (e instanceof LabError) return reject(e);
-        const auth = e.level === 'client-authentication';
-        reject(
-          new LabError(
-            `cannot log in to ${this.name} (${id}) as ${user}: ${e.message}`,
-            auth ? `The host does not accept the lab key ${identityFile}; \`npm run lab:up\` re-installs it.` : LAB_HOST_HINT,
-            1,
-            { cause: e },
-          ),
-        );
-      };
-      const onError = (e: Error): void => fail(e);
-      const onClose = (): void => fail(new Error('connection closed during the SSH handshake'));
-      const onReady = (): void => {
-        client.removeListener('error', onError);
-        client.removeListener('close', onClose);
-        resolve(client);
-      };
-      client.once('ready', onReady).once('error', onError).once('close', onClose);
-      try {
-        client.connect({
-          sock,
-          username: user,
-          privateKey,
-          readyTimeout: timeoutMs,
-          keepaliveInterval: this.opts.keepaliveMs ?? 15_000,
-          keepaliveCountMax: 3,
-          hostVerifier: (key: Buffer): boolean => {
-            const check = checkHostKey(this.opts.knownHostsFile, id, key);
-            if (!check.ok) {
-              keyError = check.error;
-              return false;
-            }
-            if (check.pinnedNow) this.event(`pinned host key of ${this.name} (${id}): ${check.fingerprint}`);
-            return true;
-          },
-        });
-      } catch (e) {
-        fail(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
+  /** One connection attempt (TCP with nodelay, handshake with the pin check, key auth). */
+  dial(): Promise<Client> {
+    return dialSsh(this.target, this.opts, (m) => this.event(m));
   }
 
   /** Make a freshly dialled client the current connection and watch it for drops. */
@@ -307,33 +241,8 @@ export class SshHost implements Host {
   }
 }
 
-function openSocket(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`TCP connect timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onError = (e: Error): void => {
-      clearTimeout(timer);
-      reject(e);
-    };
-    sock.once('error', onError);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.removeListener('error', onError);
-      sock.setNoDelay(true); // the point of owning the socket: no ~44 ms small-packet delay per exec
-      resolve(sock);
-    });
-  });
-}
-
 function closedError(name: string): LabError {
   return new LabError(`the connection to ${name} was closed`, 'This is a bug in the lab engine: a step ran after the run ended.');
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -84,7 +84,7 @@ describe('user kind', () => {
 
 describe('command kind', () => {
   it('needs a way to know whether it must run again', () => {
-    expect(kinds.command!.lint!({ run: 'x' })).toMatch(/needs "unless", "creates" or "readonly: true"/);
+    expect(kinds.command!.lint!({ run: "x" })).toMatch(/needs "unless", "creates" or "readonly: true"/);
     expect(kinds.command!.lint!({ run: 'x', creates: '/a' })).toBeUndefined();
   });
 
