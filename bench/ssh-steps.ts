@@ -87,7 +87,8 @@ export async function benchSshSteps(opts: { counts: number[] } = { counts: [20, 
       }
     }
 
-    const perStep = (key: string): number => ((seconds[key]![hi]! - seconds[key]![lo]!) * 1000) / (hi - lo);
+    // Fixed costs cancel in the difference; noise can make a near-zero cost slightly negative: report it as 0.
+    const perStep = (key: string): number => Math.max(0, ((seconds[key]![hi]! - seconds[key]![lo]!) * 1000) / (hi - lo));
     const result: Record<string, number> = {};
     for (const mode of modes) result[`${mode.key}_ms_per_step`] = round(perStep(mode.key));
     result.floor_exec_ms = result.floor_exec_ms_per_step!;

@@ -13,6 +13,8 @@ fi
 case "$cmd" in
   test)
     sh scripts/system-deps.sh test
+    echo "postfix-lab: typecheck (tsc --noEmit)" >&2
+    node_modules/.bin/tsc --noEmit -p .
     exec node_modules/.bin/vitest run "$@"
     ;;
   bench)

@@ -13,11 +13,8 @@ export async function getDriver(name: DriverName): Promise<Driver> {
       if (mod?.containerDriver) return mod.containerDriver;
       throw new LabError('the container driver is not available in this build', 'Use driver: ssh with an existing host (labs/ssh-hosts.yaml).', 2);
     }
-    case 'vagrant': {
-      const mod = await import('./vagrant/index.js').catch(() => undefined) as { vagrantDriver?: Driver } | undefined;
-      if (mod?.vagrantDriver) return mod.vagrantDriver;
+    case 'vagrant':
       throw new LabError('the vagrant driver is not available yet in this version of postfix-lab',
         'Use the container driver (driver: container, platform debian12) or existing hosts (driver: ssh); `--dry-run --platform el7` shows the el7 plan.', 2);
-    }
   }
 }
