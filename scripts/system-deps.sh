@@ -4,7 +4,7 @@
 #   sh scripts/system-deps.sh bench   -> + ansible, for the comparison in `npm run bench -- ssh-steps`
 set -e
 case "$1" in
-  test) pkgs="openssh-server openssh-client sudo shellcheck" ;;
+  test) pkgs="openssh-server openssh-client sudo shellcheck openssl" ;;
   bench) pkgs="openssh-server openssh-client sudo ansible" ;;
   *) echo "usage: system-deps.sh test|bench" >&2; exit 2 ;;
 esac

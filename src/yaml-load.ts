@@ -44,7 +44,9 @@ function nodeAt(doc: Document.Parsed, path: (string | number)[], key?: string): 
   let node: unknown = doc.contents;
   for (const seg of path) {
     if (isMap(node) || isSeq(node)) {
-      const n = (node as unknown as { get(k: unknown, keep: true): unknown }).get(seg, true);
+      const coll = node as unknown as { get(k: unknown, keep: true): unknown };
+      // JSON pointers do not tell "25" the key from 25 the index: try both.
+      const n = coll.get(seg, true) ?? (isMap(node) ? coll.get(String(seg), true) : undefined);
       if (n === undefined) break;
       node = n;
     } else break;
@@ -68,8 +70,18 @@ function label(path: (string | number)[]): string {
   return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : 'the top level';
 }
 
-export function describeAjvError(file: YamlFile, e: ErrorObject, base: (string | number)[] = []): InputError {
-  const path = [...base, ...pointerToPath(e.instancePath)];
+/** Numbers in a JSON pointer are list indexes only where the data at that point is a list ("25" may be a key). */
+function typedPath(data: unknown, segs: (string | number)[]): (string | number)[] {
+  let cur = data;
+  return segs.map((seg) => {
+    const out = Array.isArray(cur) ? Number(seg) : String(seg);
+    cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[String(seg)] : undefined;
+    return out;
+  });
+}
+
+export function describeAjvError(file: YamlFile, e: ErrorObject, base: (string | number)[] = [], data: unknown = file.data): InputError {
+  const path = [...base, ...typedPath(data, pointerToPath(e.instancePath))];
   const p = e.params as Record<string, unknown>;
   let key: string | undefined;
   let msg: string;
@@ -116,7 +128,7 @@ export function validate(file: YamlFile, schema: object, data: unknown = file.da
     const errs = fn.errors ?? [];
     // Prefer the most specific error (deepest path), which is the one a person needs to see.
     const best = [...errs].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
-    if (best) throw describeAjvError(file, best, base);
+    if (best) throw describeAjvError(file, best, base, data);
   }
 }
 

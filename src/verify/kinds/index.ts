@@ -1,8 +1,12 @@
 /** The registry of check kinds: the key a check file uses -> the module that implements it. */
 import type { CheckKind } from '../types.js';
+import { delivery } from './delivery.js';
 import { log } from './log.js';
+import { postscreen } from './postscreen.js';
 import { command, file, pkg, postconf, postmulti, service } from './remote.js';
+import { smtp } from './smtp.js';
 import { tcp } from './tcp.js';
+import { tls } from './tls.js';
 
 export const checkKinds: Record<string, CheckKind<any>> = {
   tcp,
@@ -13,4 +17,8 @@ export const checkKinds: Record<string, CheckKind<any>> = {
   command,
   log,
   package: pkg,
+  smtp,
+  tls,
+  postscreen,
+  delivery,
 };

@@ -1,0 +1,49 @@
+/** delivery: a message submitted with the lab user's login reaches the local mailbox, and the log shows it delivered. */
+import { sh } from '../../host.js';
+import { fail, pass, type CheckKind } from '../types.js';
+import { openSession } from './smtp.js';
+
+export interface DeliverySpec { port: number; to: string; log: string; wait?: number }
+
+export const delivery: CheckKind<DeliverySpec> = {
+  name: 'delivery',
+  via: 'network',
+  fields: { port: { type: 'integer' }, to: { type: 'string' }, log: { type: 'string', pattern: '^/' }, wait: { type: 'number', minimum: 1 } },
+  required: ['port', 'to', 'log'],
+  async run(_target, s, ctx) {
+    const token = ctx.token();
+    const session = await openSession({ port: s.port }, ctx);
+    let queueId = '';
+    try {
+      await session.ehlo('probe.lab.invalid');
+      await session.starttls();
+      await session.ehlo('probe.lab.invalid');
+      const auth = await session.authPlain(ctx.credentials.user, ctx.credentials.password);
+      if (auth.code !== 235) return fail(`AUTH as the lab user answered ${auth.code} ${auth.text}`);
+      const steps: [string, number][] = [[`MAIL FROM:<${ctx.credentials.user}@probe.lab.invalid>`, 250], [`RCPT TO:<${s.to}>`, 250], ['DATA', 354]];
+      for (const [line, code] of steps) {
+        const r = await session.command(line);
+        if (r.code !== code) return fail(`${line} answered ${r.code} ${r.text}`);
+      }
+      const body = `From: <${ctx.credentials.user}@probe.lab.invalid>\r\nTo: <${s.to}>\r\nSubject: postfix-lab verify ${token}\r\n\r\n${token}\r\n.`;
+      const r = await session.command(body);
+      if (r.code !== 250) return fail(`the message was not accepted: ${r.code} ${r.text}`);
+      queueId = /queued as ([0-9A-Za-z]+)/.exec(r.text)?.[1] ?? '';
+    } finally {
+      await session.quit().catch(() => undefined);
+      session.close();
+    }
+    const user = s.to.split('@')[0]!;
+    const find = `grep -rl -- ${sh(token)} /var/mail/${sh(user)} /var/spool/mail/${sh(user)} /home/${sh(user)}/Maildir /home/${sh(user)}/mail 2>/dev/null | head -1`;
+    const deadline = Date.now() + (s.wait ?? 15) * 1000;
+    for (;;) {
+      const box = (await ctx.exec(find)).stdout.trim();
+      const logged = queueId ? (await ctx.exec(`grep -E -m1 -- ${sh(`${queueId}: .*status=sent`)} ${sh(s.log)}`)).stdout.trim() : '';
+      if (box && (logged || !queueId)) return pass(`delivered to ${box}; ${logged.replace(/^.*?: /, '').slice(0, 160)}`);
+      if (Date.now() > deadline) {
+        return fail(box ? `the message is in ${box}, but ${s.log} has no "status=sent" line for ${queueId}` : `message ${queueId || token} did not reach ${user}'s mailbox within ${s.wait ?? 15} s`);
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+  },
+};

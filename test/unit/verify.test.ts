@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadChecks } from '../../src/verify/load.js';
+import { runCheck, runChecks } from '../../src/verify/runner.js';
+import { formatReport, reportJson, reportJunit } from '../../src/verify/report.js';
+import type { VerifyContext } from '../../src/verify/types.js';
+
+const vars = { hostname: 'mail.lab.example', hostname_deux: 'deux.lab.example', mail_user: 'learner', build_user: 'masuda' };
+
+function ctx(exec: VerifyContext['exec'] = async () => ({ code: 0, stdout: '', stderr: '' }), ports: Record<number, number> = {}): VerifyContext {
+  return {
+    platform: 'debian12', ssh: async () => { throw new Error('no ssh in unit tests'); }, exec,
+    endpoint: (g) => ({ host: '127.0.0.1', port: ports[g] ?? g }), credentials: { user: 'learner', password: 'pw' }, token: () => 'tok-1',
+  };
+}
+
+function checksDir(yaml: string): string {
+  const d = mkdtempSync(join(tmpdir(), 'plab-checks-'));
+  writeFileSync(join(d, '1-x.yaml'), yaml);
+  return d;
+}
+
+describe('check files', () => {
+  it.each(['el7', 'debian12'] as const)('load for %s: every check has a section, title and hint, ids are unique', (platform) => {
+    const files = loadChecks(platform, vars);
+    expect(files.map((f) => f.section)).toEqual([1, 2, 3, 4]);
+    const checks = files.flatMap((f) => f.checks);
+    expect(checks.length).toBeGreaterThan(50);
+    expect(new Set(checks.map((c) => c.id)).size).toBe(checks.length);
+    for (const c of checks) {
+      expect(c.hint.length).toBeGreaterThan(5);
+      expect(c.section).toMatch(/^[1-4]/);
+    }
+    // per-platform expectations are resolved
+    const pc = checks.find((c) => c.id === '4/postconf/smtpd_tls_mandatory_protocols')!;
+    expect(pc.spec.matches).toBe(platform === 'el7' ? '^!SSLv2, ?!SSLv3, ?!TLSv1, ?!TLSv1\\.1$' : '^>=TLSv1\\.2$');
+  });
+
+  it.each([
+    ['an unknown field of a kind', 'section: 1\ntitle: t\nservice:\n  postfix:\n    title: x\n    section: "1"\n    hint: h\n    activ: true\n', /1-x\.yaml:8:5: unknown key "activ" in service\.postfix/, /active, enabled, unit/],
+    ['a check without a hint', 'section: 1\ntitle: t\ntcp:\n  "25":\n    title: x\n    section: "1"\n    open: true\n', /1-x\.yaml:5:5: missing key "hint" in tcp\.25/, /Add "hint"/],
+    ['an unknown kind', 'section: 1\ntitle: t\nport:\n  "25": {}\n', /1-x\.yaml:3:1: unknown key "port"/, /tcp, smtp, tls/],
+  ])('reject %s with file, line and column', (_, yaml, msg, hint) => {
+    let err: { message: string; hint: string } | undefined;
+    try { loadChecks('debian12', vars, checksDir(yaml)); } catch (e) { err = e as typeof err; }
+    expect(err?.message).toMatch(msg);
+    expect(err?.hint).toMatch(hint);
+  });
+});
+
+describe('running checks', () => {
+  it('retries a check until it passes or its wait runs out', async () => {
+    const [file] = loadChecks('debian12', vars, checksDir('section: 1\ntitle: t\ncommand:\n  c:\n    title: x\n    section: "1"\n    hint: look\n    run: probe\n    retry: { timeout: 2, interval: 0.1 }\n'));
+    let calls = 0;
+    const r = await runCheck(file!.checks[0]!, ctx(async () => ({ code: ++calls >= 3 ? 0 : 1, stdout: '', stderr: '' })));
+    expect(r).toMatchObject({ status: 'pass', hint: '' });
+    expect(calls).toBe(3);
+    calls = -100;
+    const f = await runCheck(file!.checks[0]!, ctx(async () => ({ code: 1, stdout: '', stderr: 'nope' })));
+    expect(f).toMatchObject({ status: 'fail', hint: 'look', message: '`probe` exited 1, expected 0: nope' });
+    expect(f.durationMs).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('tcp tells an open port from a closed one through the endpoint', async () => {
+    const server = createServer((s) => s.end('220 hi\r\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const [file] = loadChecks('debian12', vars, checksDir('section: 1\ntitle: t\ntcp:\n  "25":\n    title: open\n    section: "1"\n    hint: h\n    open: true\n  "26":\n    title: closed\n    section: "1"\n    hint: h\n    open: true\n'));
+    const results = await runChecks(file!.checks, ctx(undefined, { 25: port, 26: 1 }));
+    server.close();
+    expect(results.map((r) => r.status)).toEqual(['pass', 'fail']);
+    expect(results[1]!.message).toBe('port 26 (127.0.0.1:1) is closed, expected open');
+  });
+
+  it('reports as text grouped by section, as JSON and as JUnit', async () => {
+    const files = loadChecks('debian12', vars, checksDir('section: 2\ntitle: Logging\npostconf:\n  mail_version:\n    title: version\n    section: "2.1"\n    hint: look here\n    matches: "^3"\n'));
+    const results = await runChecks(files[0]!.checks, ctx(async () => ({ code: 0, stdout: '2.10.1\n', stderr: '' })));
+    const report = { files, results, summary: { pass: 0, fail: 1, inconclusive: 0 }, durationMs: 5 };
+    expect(formatReport(report)).toMatch(/== 2\. Logging\n  FAIL 2\.1    version \(\d\.\d\ds\)\n         mail_version "2\.10\.1" does not match \/\^3\/\n         hint: look here/);
+    const json = JSON.parse(reportJson(report));
+    expect(json).toEqual({ results: [{ id: '2/postconf/mail_version', section: '2.1', title: 'version', status: 'fail', durationMs: expect.any(Number), message: expect.any(String), hint: 'look here' }], summary: { pass: 0, fail: 1, inconclusive: 0 } });
+    expect(reportJunit(report)).toMatch(/<testcase classname="verify\.section-2 Logging" name="2\.1 version" time="[\d.]+"><failure message="mail_version/);
+  });
+});
