@@ -25,7 +25,7 @@ export const file = defineKind<FileParams>({
     },
   },
   describe(p) {
-    return { check: [`read ${p.path}`], apply: [`write ${p.path}${p.template ? ` from ${p.template}` : ''}${p.mode ? ` mode ${p.mode}` : ''}${p.owner ? ` owner ${p.owner}` : ''} (original kept as ${p.path}.orig)`] };
+    return { check: [`read ${p.path}`], apply: [`write ${p.path}${p.template ? ` from ${p.template}` : ''}${p.mode ? ` mode ${p.mode}` : ''}${p.owner ? ` owner ${p.owner}` : ''}${(p.backup ?? true) ? ` (original kept as ${p.path}.orig)` : ''}`] };
   },
   async check(p, ctx) {
     const current = await readText(ctx, p.path);

@@ -14,6 +14,8 @@ export interface LineParams {
   insertafter?: string;
   state?: 'present' | 'absent';
   create?: boolean;
+  /** Keep the original once as PATH.orig (default true; false where a folder reads every file, e.g. /etc/cron.d). */
+  backup?: boolean;
 }
 
 export function editLines(content: string, p: LineParams): string {
@@ -57,6 +59,7 @@ export const line = defineKind<LineParams>({
       insertafter: { type: 'string', minLength: 1 },
       state: { enum: ['present', 'absent'] },
       create: { type: 'boolean' },
+      backup: { type: 'boolean' },
     },
   },
   lint(p) {
@@ -85,6 +88,6 @@ export const line = defineKind<LineParams>({
   },
   async apply(p, ctx) {
     const current = (await readText(ctx, p.path)) ?? '';
-    await writeText(ctx, p.path, editLines(current, p), {});
+    await writeText(ctx, p.path, editLines(current, p), {}, p.backup ?? true);
   },
 });

@@ -19,6 +19,8 @@ export interface MasterService {
 export interface MasterParams {
   instance?: string;
   services: MasterService[];
+  /** Keep the original once as master.cf.orig (default true). */
+  backup?: boolean;
 }
 
 interface Entry { start: number; end: number; fields: string[] }
@@ -77,6 +79,7 @@ export const master = defineKind<MasterParams>({
     required: ['services'],
     properties: {
       instance: { type: 'string', pattern: '^postfix-[a-z0-9-]+$' },
+      backup: { type: 'boolean' },
       services: {
         type: 'array',
         minItems: 1,
@@ -114,6 +117,6 @@ export const master = defineKind<MasterParams>({
   },
   async apply(p, ctx) {
     const current = (await readText(ctx, masterPath(p))) ?? '';
-    await writeText(ctx, masterPath(p), editMaster(current, p.services), {});
+    await writeText(ctx, masterPath(p), editMaster(current, p.services), {}, p.backup ?? true);
   },
 });
