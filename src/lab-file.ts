@@ -120,5 +120,8 @@ export function resolveDriver(lab: Lab, has: (cmd: string) => boolean = onPath):
   const need = ['VBoxManage', 'vagrant', 'packer'];
   const missing = need.filter((c) => !has(c));
   if (missing.length === 0) return { driver: 'vagrant', why: 'driver: auto, and VirtualBox, Vagrant and Packer are installed' };
+  if (lab.platform === 'el7') {
+    return { driver: 'vagrant', why: `driver: auto, and el7 needs a VM (containers run debian12 only); still to install: ${missing.join(', ')}` };
+  }
   return { driver: 'container', why: `driver: auto, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed, so the lab runs in a systemd-nspawn container` };
 }

@@ -74,6 +74,7 @@ export const command = defineKind<CommandParams>({
     return undefined;
   },
   describe(p) {
+    if (p.readonly) return { check: [wrap(p, p.run)], apply: [] };
     const check = probe(p);
     return { check: check ? [wrap(p, check)] : [], apply: [wrap(p, p.run)] };
   },

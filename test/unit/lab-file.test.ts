@@ -54,9 +54,12 @@ describe('lab file', () => {
   it('auto picks vagrant only when VirtualBox, Vagrant and Packer are all installed, and says why', () => {
     const l = loadLab(lab('name: a\ndriver: auto\nplatform: el7\n'));
     expect(resolveDriver(l, () => true)).toEqual({ driver: 'vagrant', why: expect.stringMatching(/VirtualBox, Vagrant and Packer are installed/) });
-    const c = resolveDriver(l, (cmd) => cmd !== 'packer');
+    const deb = loadLab(lab('name: a\ndriver: auto\nplatform: debian12\n'));
+    const c = resolveDriver(deb, (cmd) => cmd !== 'packer');
     expect(c.driver).toBe('container');
     expect(c.why).toMatch(/packer is not installed/);
+    // el7 never lands in a container: it says what is missing for the VM instead
+    expect(resolveDriver(l, (cmd) => cmd === 'vagrant')).toEqual({ driver: 'vagrant', why: expect.stringMatching(/el7 needs a VM .*still to install: VBoxManage, packer/) });
   });
 
   it('ships lab files that load', () => {
