@@ -29,6 +29,7 @@ export interface LabParams {
   remote_logging: boolean;
   mynetworks: string;
   step_timeout: number;
+  postscreen_greet_wait: number;
 }
 
 export interface Lab {
@@ -56,6 +57,7 @@ const DEFAULT_PARAMS: LabParams = {
   remote_logging: false,
   mynetworks: '127.0.0.0/8',
   step_timeout: 600,
+  postscreen_greet_wait: 6,
 };
 
 interface RawLab {
