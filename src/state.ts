@@ -46,7 +46,7 @@ export function ensureStateDirs(s: LabState): void {
 
 export function listLabs(root = stateRoot()): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort();
 }
 
 /** Write a file atomically with the given mode (0600 for anything secret). */

@@ -1,0 +1,248 @@
+/**
+ * The base image: a Debian 12 rootfs from debootstrap, baked like a Vagrant box, cached as a zstd-compressed
+ * tarball keyed by its recipe (package list, mirror, bake script). Unpacked once per machine into a read-only
+ * folder that every lab uses as the lower layer of its overlay.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar';
+import { InputError, LabError } from '../../errors.js';
+import type { Lab } from '../../lab-file.js';
+import { PROXY_ADDR, PROXY_PORT } from './proxy.js';
+import { paths, removeTree, run, withLock } from './sys.js';
+
+export const SUITE = 'bookworm';
+/** What the box starts with; everything else (postfix, rsyslog, ...) is the runbook's to install. */
+export const PACKAGES = ['openssh-server', 'sudo', 'systemd-sysv', 'dbus', 'libpam-systemd'];
+/** Bump when the recipe changes in a way the bake script below does not show. */
+const RECIPE_VERSION = 1;
+
+export interface BaseImage { key: string; rootfs: string; tarball: string; mirror: string }
+
+/** The URL the lab's apt uses (through the proxy): the mirror, always over http (the proxy may fetch over https). */
+export function labMirrorUrl(mirror: string): string {
+  return mirror.replace(/^https:/, 'http:').replace(/\/+$/, '');
+}
+
+/** Shell script run inside the fresh rootfs (chroot) to make it a Vagrant-style box. Part of the image key. */
+export function bakeScript(mirror: string): string {
+  const m = labMirrorUrl(mirror);
+  return `set -eu
+useradd -m -s /bin/bash -G sudo vagrant
+usermod -p '*' vagrant
+install -d -m 700 -o vagrant -g vagrant /home/vagrant/.ssh
+printf 'vagrant ALL=(ALL) NOPASSWD:ALL\\n' > /etc/sudoers.d/vagrant
+chmod 440 /etc/sudoers.d/vagrant
+rm -f /etc/ssh/ssh_host_*
+# ed25519 and ecdsa only: an RSA-3072 key costs a second of CPU at every lab's first boot
+printf 'UseDNS no\\nHostKey /etc/ssh/ssh_host_ed25519_key\\nHostKey /etc/ssh/ssh_host_ecdsa_key\\n' > /etc/ssh/sshd_config.d/postfix-lab.conf
+cat > /etc/systemd/system/ssh-host-keys.service <<'EOF'
+[Unit]
+Description=Generate this lab's SSH host keys (first boot)
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key
+ExecStart=/usr/bin/ssh-keygen -q -N "" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key
+[Install]
+RequiredBy=ssh.service
+EOF
+systemctl enable ssh-host-keys.service
+systemctl mask apt-daily.timer apt-daily-upgrade.timer
+: > /etc/machine-id
+rm -f /var/lib/dbus/machine-id /etc/hostname
+printf '127.0.0.1\\tlocalhost\\n::1\\t\\tlocalhost ip6-localhost ip6-loopback\\n' > /etc/hosts
+: > /etc/resolv.conf
+printf 'deb ${m} ${SUITE} main\\ndeb ${m} ${SUITE}-updates main\\n' > /etc/apt/sources.list
+printf 'Acquire::http::Proxy "http://${PROXY_ADDR}:${PROXY_PORT}";\\n' > /etc/apt/apt.conf.d/01postfix-lab-proxy
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/*
+`;
+}
+
+export function imageKey(mirror: string, packages = PACKAGES): string {
+  const recipe = JSON.stringify({ v: RECIPE_VERSION, suite: SUITE, packages: [...packages].sort(), mirror, bake: bakeScript(mirror) });
+  return createHash('sha256').update(recipe).digest('hex').slice(0, 16);
+}
+
+/** The Debian mirror this host uses (deb822 .sources or one-line sources.list), else deb.debian.org. */
+export function hostMirror(): string {
+  const found: string[] = [];
+  const dir = '/etc/apt/sources.list.d';
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(sources|list)$/.test(f)).map((f) => join(dir, f)) : [];
+  for (const f of ['/etc/apt/sources.list', ...files]) {
+    let text: string;
+    try { text = readFileSync(f, 'utf8'); } catch { continue; }
+    if (f.endsWith('.sources')) {
+      for (const stanza of text.split(/\n\s*\n/)) {
+        const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, 'mi').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+        if (field('Enabled')[0] === 'no' || !field('Types').includes('deb')) continue;
+        if (field('Suites').includes(SUITE)) found.push(...field('URIs'));
+      }
+    } else {
+      for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) if (m[2] === SUITE && m[1]) found.push(m[1]);
+    }
+  }
+  return found.find((u) => /^https?:\/\//.test(u) && !/security/.test(u))?.replace(/\/+$/, '') ?? 'http://deb.debian.org/debian';
+}
+
+export function resolveMirror(lab: Lab): string {
+  const m = lab.container.mirror;
+  if (m === undefined) return hostMirror();
+  if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(m)) {
+    throw new InputError(`${lab.file}: container.mirror "${m}" is not an http(s) URL`, 'Set container.mirror to a Debian mirror such as http://deb.debian.org/debian, or leave it out to use the host\'s mirror.');
+  }
+  return m.replace(/\/+$/, '');
+}
+
+function imagePaths(key: string, cacheDir = paths.cache, libDir = paths.lib) {
+  const dir = join(libDir, 'images', key);
+  return { dir, rootfs: join(dir, 'rootfs'), marker: join(dir, 'image.json'), tarball: join(cacheDir, 'images', `${key}.tar.zst`), tmp: join(libDir, 'images', `${key}.tmp`) };
+}
+
+export function imageForKey(key: string): BaseImage | undefined {
+  const p = imagePaths(key);
+  const meta = existsSync(p.marker) ? (JSON.parse(readFileSync(p.marker, 'utf8')) as { mirror: string }) : undefined;
+  return meta ? { key, rootfs: p.rootfs, tarball: p.tarball, mirror: meta.mirror } : undefined;
+}
+
+export interface ImageOptions { mirror: string; progress: (m: string) => void; signal?: AbortSignal; cacheDir?: string; libDir?: string }
+
+/** The unpacked base image for this mirror: already there, unpacked from the cached tarball, or built. */
+export async function ensureBaseImage(o: ImageOptions): Promise<BaseImage> {
+  const key = imageKey(o.mirror);
+  const p = imagePaths(key, o.cacheDir, o.libDir);
+  const done = (): BaseImage => {
+    const now = new Date();
+    utimesSync(p.marker, now, now); // last used, for pruneImages()
+    return { key, rootfs: p.rootfs, tarball: p.tarball, mirror: o.mirror };
+  };
+  if (existsSync(p.marker)) return done();
+  return withLock(`image-${key}`, async () => {
+    if (existsSync(p.marker)) return done();
+    await removeTree(p.tmp); // an interrupted build or unpack
+    mkdirSync(p.tmp, { recursive: true, mode: 0o755 });
+    const rootfs = join(p.tmp, 'rootfs');
+    if (existsSync(p.tarball)) {
+      o.progress(`base image ${key}: unpacking the cached ${p.tarball}`);
+      await unpack(p.tarball, rootfs);
+    } else {
+      await build(key, o, rootfs, p.tarball);
+    }
+    writeFileSync(join(p.tmp, 'image.json'), JSON.stringify({ key, mirror: o.mirror, suite: SUITE, packages: PACKAGES, created: new Date().toISOString() }, null, 2) + '\n');
+    await removeTree(p.dir);
+    renameSync(p.tmp, p.dir);
+    return done();
+  });
+}
+
+async function build(key: string, o: ImageOptions, rootfs: string, tarball: string): Promise<void> {
+  const t0 = Date.now();
+  o.progress(`base image ${key}: building Debian 12 from ${o.mirror} (about a minute)`);
+  const log: string[] = [];
+  let fetched = 0;
+  let percent = 0;
+  const onLine = (line: string) => {
+    log.push(line);
+    if (log.length > 200) log.shift();
+    const m = /^I: (Retrieving|Validating|Extracting|Unpacking|Configuring|Installing|Base system installed)/.exec(line);
+    if (!m?.[1]) return;
+    if (m[1] === 'Retrieving' && ++fetched % 25 === 0) o.progress(`base image: downloaded ${fetched} packages`);
+    // debootstrap unpacks and configures twice (required, then base packages): only ever move forward
+    const next = ({ Retrieving: [10, 'downloading packages'], Validating: [10, 'downloading packages'], Extracting: [40, 'extracting'], Installing: [50, 'installing the core'], Unpacking: [60, 'unpacking packages'], Configuring: [75, 'configuring packages'], 'Base system installed': [90, 'baking the Vagrant-style box'] } as Record<string, [number, string]>)[m[1]];
+    if (next && next[0] > percent) o.progress(`base image: ${next[1]} (${(percent = next[0])}%)`);
+  };
+  const args = ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, rootfs, o.mirror];
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn('debootstrap', args, { stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal, env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/sbin:/bin`, LC_ALL: 'C' } });
+    let buf = '';
+    const feed = (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      lines.forEach(onLine);
+    };
+    child.stdout.on('data', feed);
+    child.stderr.on('data', feed);
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  }).catch((e: unknown) => {
+    throw new LabError(`building the base image was interrupted or could not start debootstrap: ${String(e)}`, 'Run `npm run lab:up` again; the build starts over.');
+  });
+  if (code !== 0) {
+    throw new LabError(
+      `debootstrap failed (exit ${code}) building the base image from ${o.mirror}:\n${log.slice(-12).join('\n')}`,
+      `Check that the mirror answers (set container.mirror in the lab file, or fix /etc/apt/sources.list.d/* and /etc/hosts), then run \`npm run lab:up\` again.`,
+    );
+  }
+  await run`chroot ${rootfs} /bin/sh -c ${bakeScript(o.mirror)}`;
+  // debootstrap leaves device nodes in /dev; nspawn brings its own
+  for (const e of readdirSync(join(rootfs, 'dev'))) rmSync(join(rootfs, 'dev', e), { recursive: true, force: true });
+  o.progress('base image: compressing the cache (95%)');
+  await pack(rootfs, tarball);
+  o.progress(`base image ${key}: ready in ${((Date.now() - t0) / 1000).toFixed(0)} s, cached as ${tarball}`);
+}
+
+/**
+ * Remove base images (unpacked and cached) that no lab uses and that were not used for a day: each recipe change
+ * (package list, mirror, bake script) makes a new image, and the old ones would pile up.
+ */
+export async function pruneImages(keep: Set<string>, idleMs = 24 * 3600_000): Promise<void> {
+  const old = (f: string) => { const st = statSync(f, { throwIfNoEntry: false }); return !st || Date.now() - st.mtimeMs > idleMs; };
+  const libImages = join(paths.lib, 'images');
+  const cacheImages = join(paths.cache, 'images');
+  for (const key of existsSync(libImages) ? readdirSync(libImages) : []) {
+    const p = imagePaths(key);
+    if (/^[0-9a-f]{16}$/.test(key) && !keep.has(key) && old(p.marker)) {
+      await removeTree(p.dir);
+      rmSync(p.tarball, { force: true });
+    }
+  }
+  for (const f of existsSync(cacheImages) ? readdirSync(cacheImages) : []) {
+    const key = /^([0-9a-f]{16})\.tar\.zst$/.exec(f)?.[1];
+    if (key && !keep.has(key) && !existsSync(imagePaths(key).dir) && old(join(cacheImages, f))) rmSync(join(cacheImages, f), { force: true });
+  }
+}
+
+/** tar (the `tar` package) piped through `zstd`; written to a temporary name and renamed when complete. */
+async function pack(rootfs: string, tarball: string): Promise<void> {
+  mkdirSync(join(tarball, '..'), { recursive: true, mode: 0o755 });
+  const tmp = `${tarball}.${process.pid}.tmp`;
+  const z = spawn('zstd', ['-q', '-T0', '-3', '-f', '-o', tmp], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const exited = new Promise<number>((r) => z.on('close', (c) => r(c ?? 1)));
+  // files, folders and links only: device nodes, fifos and sockets are not part of the image
+  const keep = (_: string, st: Stats | tar.ReadEntry) => !('isFile' in st) || st.isFile() || st.isDirectory() || st.isSymbolicLink();
+  try {
+    await pipeline(tar.c({ cwd: rootfs, preservePaths: true, portable: false, filter: keep }, ['.']), z.stdin);
+    if ((await exited) !== 0) throw new Error(`zstd exited with ${await exited}`);
+    renameSync(tmp, tarball);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new LabError(`could not write the base image cache ${tarball}: ${String(e)}`, `Check free space under ${paths.cache}.`);
+  }
+}
+
+/** Unpack a cached base image. node-tar chowns after chmod, which drops setuid/setgid bits: restore modes after. */
+async function unpack(tarball: string, rootfs: string): Promise<void> {
+  mkdirSync(rootfs, { recursive: true, mode: 0o755 });
+  const modes: { path: string; mode: number; uid?: number; gid?: number }[] = [];
+  const z = spawn('zstd', ['-q', '-d', '-c', tarball], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await pipeline(z.stdout, tar.x({
+      cwd: rootfs, preservePaths: true, preserveOwner: true, chmod: true, processUmask: 0,
+      onReadEntry: (e) => { if (e.type !== 'SymbolicLink' && e.mode !== undefined) modes.push({ path: e.path, mode: e.mode, uid: e.uid, gid: e.gid }); },
+    }));
+  } catch (e) {
+    throw new LabError(`the cached base image ${tarball} could not be unpacked: ${String(e)}`, `Delete ${tarball} and run \`npm run lab:up\` again to rebuild it.`);
+  }
+  for (const m of modes) {
+    const p = join(rootfs, m.path);
+    if (!lstatSync(p, { throwIfNoEntry: false })) continue;
+    if (m.uid !== undefined && m.gid !== undefined) lchownSync(p, m.uid, m.gid);
+    chmodSync(p, m.mode & 0o7777);
+  }
+}

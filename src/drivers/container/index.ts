@@ -1,0 +1,110 @@
+/**
+ * The `container` driver: a Debian 12 lab host without a hypervisor. A rootfs from debootstrap (cached base image),
+ * an overlay disk per lab, its own network namespace and veth pair, booted with `systemd-nspawn -b`, reached over SSH
+ * as `vagrant` with this installation's key, forwarded ports on 127.0.0.1, packages through a caching proxy.
+ * Not a security boundary: root in the lab is close to root on the host. A training box and a test fixture.
+ */
+import { InputError } from '../../errors.js';
+import { ensureStateDirs } from '../../state.js';
+import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
+import { checkSnapshotName, listSnapshots, restoreSnapshot, saveSnapshot } from './disk.js';
+import { resolveMirror } from './image.js';
+import { assertDebian12, inspect, labRef, readMeta, resume, sshTarget, start, stopRuntime, writeMeta, type LabRef } from './lifecycle.js';
+import { ensurePrerequisites } from './prereqs.js';
+import { removeTree, requireRoot, withLock } from './sys.js';
+
+const lockName = (r: LabRef) => `lab-${r.netns}`;
+
+async function up(ctx: DriverContext): Promise<UpResult> {
+  const { lab } = ctx;
+  assertDebian12(lab);
+  await ensurePrerequisites(ctx.progress);
+  const mirror = resolveMirror(lab);
+  ensureStateDirs(ctx.state);
+  const r = labRef(ctx.state);
+  return withLock(lockName(r), async () => {
+    const o = { lab, mirror, progress: ctx.progress, signal: ctx.signal };
+    const i = inspect(r);
+    if (i.state === 'running') {
+      const created = !i.meta?.booted;
+      const alloc = await resume(r, i, o);
+      return { targets: [sshTarget(lab, alloc, r.keyFile)], created };
+    }
+    if (i.state === 'leftover') {
+      ctx.progress(`${r.name}: cleaning up first (${i.detail ?? 'an interrupted run'})`);
+      await stopRuntime(r, false);
+    }
+    const { alloc, created } = await start(r, o);
+    return { targets: [sshTarget(lab, alloc, r.keyFile)], created };
+  });
+}
+
+async function halt(ctx: DriverContext): Promise<void> {
+  requireRoot();
+  const r = labRef(ctx.state);
+  await withLock(lockName(r), async () => {
+    const i = inspect(r);
+    if (i.state === 'absent') return;
+    if (i.state === 'running') ctx.progress(`stopping ${r.name}`);
+    await stopRuntime(r, false);
+    const meta = readMeta(r);
+    if (meta) writeMeta(r, { ...meta, halted: true });
+  });
+}
+
+async function down(ctx: DriverContext): Promise<void> {
+  requireRoot();
+  const r = labRef(ctx.state);
+  await withLock(lockName(r), async () => {
+    const i = inspect(r);
+    if (i.state === 'running') ctx.progress(`stopping ${r.name}`);
+    await stopRuntime(r, true);
+    await removeTree(r.dir);
+  });
+}
+
+async function status(ctx: DriverContext): Promise<LabStatus> {
+  const r = labRef(ctx.state);
+  const base: LabStatus = { name: r.name, driver: 'container', platform: 'debian12', state: 'unknown', ports: ctx.lab.ports };
+  if (process.getuid?.() !== 0) return { ...base, detail: 'the container driver needs root to look at its labs' };
+  const i = inspect(r);
+  const ports = i.meta?.ports ?? ctx.lab.ports;
+  const ssh = i.alloc ? sshTarget(ctx.lab, i.alloc, r.keyFile) : undefined;
+  const halted = i.state === 'stopped' && i.meta?.halted === false ? 'stopped without lab:halt (the host restarted, or the lab powered itself off)' : undefined;
+  return { ...base, state: i.state, ports, ssh, detail: i.detail ?? halted };
+}
+
+/** Snapshots of the lab's disk: taken while it is stopped (a running lab is stopped first and booted again after). */
+async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list', name?: string): Promise<string[]> {
+  const r = labRef(ctx.state);
+  if (action === 'list') return listSnapshots(r.disk);
+  requireRoot();
+  const snap = checkSnapshotName(name);
+  const wasRunning = await withLock(lockName(r), async () => {
+    const i = inspect(r);
+    if (i.state === 'absent' || !i.meta) {
+      throw new InputError(`lab ${r.name} does not exist, so it has no disk to ${action}`, 'Run `npm run lab:up` first.');
+    }
+    if (action === 'restore' && !listSnapshots(r.disk).includes(snap)) {
+      const have = listSnapshots(r.disk);
+      throw new InputError(`lab ${r.name} has no snapshot "${snap}"`, have.length ? `Its snapshots: ${have.join(', ')}.` : 'Take one first: snapshot save NAME.');
+    }
+    if (i.state !== 'stopped') {
+      ctx.progress(`stopping ${r.name} for the snapshot`);
+      await stopRuntime(r, false);
+    }
+    if (action === 'save') {
+      ctx.progress(`saving snapshot ${snap}`);
+      await saveSnapshot(r.disk, snap);
+    } else {
+      ctx.progress(`restoring snapshot ${snap}`);
+      await restoreSnapshot(r.disk, snap);
+    }
+    return i.state === 'running';
+  });
+  if (wasRunning) await up(ctx);
+  return listSnapshots(r.disk);
+}
+
+export const containerDriver: Driver = { name: 'container', up, halt, down, status, snapshot };
+export default containerDriver;
