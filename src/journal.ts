@@ -50,7 +50,10 @@ export class Journal {
     let start = 0;
     recs.forEach((r, i) => { if (r.type === 'end' && r.result === 'ok') start = i + 1; });
     const tail = recs.slice(start);
-    const state: ResumeState = { resuming: tail.some((r) => r.type === 'run'), done: new Set(), pending: new Map() };
+    // Resume only after a run that failed or never ended (interrupted); a successful partial run (--only) is no reason.
+    const ended = new Map(tail.flatMap((r) => (r.type === 'end' ? [[r.runId, r.result] as const] : [])));
+    const resuming = tail.some((r) => r.type === 'run' && (ended.get(r.runId) ?? 'failed') === 'failed');
+    const state: ResumeState = { resuming, done: new Set(), pending: new Map() };
     for (const r of tail) {
       if (r.type === 'step') state.done.add(r.id);
       if (r.type === 'notify') {

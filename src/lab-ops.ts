@@ -77,6 +77,7 @@ export async function labUp(o: UpOptions): Promise<Recap> {
   writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
   const host = await (o.connect ?? ((t, s) => connectSsh(t, { knownHostsFile: s.knownHostsFile, onEvent: (m) => o.events.emit({ event: 'info', message: m }) })))(target, state);
   try {
+    await waitForBoot(host, o.events);
     return await runPlan(plan, {
       host, platform: lab.platform, sudo: target.sudo, journal, logsDir: state.logsDir, artifactsDir: lab.params.artifacts,
       secrets: { mail_password: creds.password }, events: o.events, selection: o.selection,
@@ -84,6 +85,18 @@ export async function labUp(o: UpOptions): Promise<Recap> {
   } finally {
     await host.close();
   }
+}
+
+/**
+ * SSH answers before systemd has started every unit: a step that checks a service right after boot would see it
+ * "inactive" and start it itself. Wait for the boot to finish (any driver; a no-op on a running host).
+ */
+async function waitForBoot(host: Host, events: Emitter): Promise<void> {
+  const t0 = Date.now();
+  const r = await host.exec('command -v systemctl >/dev/null || exit 0; systemctl is-system-running --wait', { timeoutMs: 300_000 });
+  const state = r.stdout.trim();
+  if (Date.now() - t0 > 1000) events.emit({ event: 'info', message: `${host.name} finished booting (${state || 'no systemd'})` });
+  if (state === 'degraded') events.emit({ event: 'info', message: `${host.name}: some units failed at boot (systemctl --failed on the host lists them)` });
 }
 
 export async function labLifecycle(action: 'halt' | 'down', o: LabRef & { events: Emitter }): Promise<void> {

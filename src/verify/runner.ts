@@ -15,11 +15,20 @@ export interface CheckResult {
   hint: string;
 }
 
+/** No check may hang verify: one that has not answered within this bound fails, saying so. */
+const CHECK_BOUND_MS = 60_000;
+
 async function once(c: Check, ctx: VerifyContext): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ status: 'fail', message: `no answer within ${CHECK_BOUND_MS / 1000} s` }), CHECK_BOUND_MS);
+  });
   try {
-    return await checkKinds[c.kind]!.run(c.target, c.spec, ctx);
+    return await Promise.race([checkKinds[c.kind]!.run(c.target, c.spec, ctx), bound]);
   } catch (e) {
     return { status: 'fail', message: e instanceof LabError ? e.message : (e as Error).message };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

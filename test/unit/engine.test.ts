@@ -92,6 +92,9 @@ describe('engine', () => {
     expect(statuses()).toEqual(['b:changed', 'c:changed']);
     await runPlan(p, { ...opts, selection: { only: ['d'] } });
     expect(statuses().slice(-1)).toEqual(['d:changed']);
+    // a successful partial run is no reason to resume: the next full run checks every step
+    await runPlan(p, opts);
+    expect(statuses().slice(-4)).toEqual(['a:changed', 'b:ok', 'c:ok', 'd:ok']);
     await expect(runPlan(p, { ...opts, selection: { only: ['zz'] } })).rejects.toThrow(/--only zz: no such step/);
   });
 

@@ -25,8 +25,8 @@ export const delivery: CheckKind<DeliverySpec> = {
         const r = await session.command(line);
         if (r.code !== code) return fail(`${line} answered ${r.code} ${r.text}`);
       }
-      const body = `From: <${ctx.credentials.user}@probe.lab.invalid>\r\nTo: <${s.to}>\r\nSubject: postfix-lab verify ${token}\r\n\r\n${token}\r\n.`;
-      const r = await session.command(body);
+      session.sendRaw(`From: <${ctx.credentials.user}@probe.lab.invalid>\r\nTo: <${s.to}>\r\nSubject: postfix-lab verify ${token}\r\n\r\n${token}\r\n.\r\n`);
+      const r = await session.readReply('the reply to the message');
       if (r.code !== 250) return fail(`the message was not accepted: ${r.code} ${r.text}`);
       queueId = /queued as ([0-9A-Za-z]+)/.exec(r.text)?.[1] ?? '';
     } finally {

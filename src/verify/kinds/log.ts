@@ -23,6 +23,7 @@ function touch(ep: Endpoint): Promise<void> {
     s.setTimeout(3000, done);
     s.once('data', () => { s.write('QUIT\r\n'); setTimeout(done, 200); });
     s.once('error', done);
+    s.once('close', done);
   });
 }
 

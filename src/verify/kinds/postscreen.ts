@@ -27,7 +27,11 @@ export const postscreen: CheckKind<PostscreenSpec> = {
     const info = await ctx.exec(`postconf -x -h postscreen_greet_wait postscreen_cache_map; stat -c %s ${sh(s.log)} 2>/dev/null || echo 0`);
     const [waitRaw = '6s', cacheMap = '', size = '0'] = info.stdout.trim().split('\n');
     const greetWaitMs = seconds(waitRaw) * 1000;
-    if (client && cacheMap) await ctx.exec(`postmap -d ${sh(client)} ${sh(cacheMap)} >/dev/null 2>&1; true`);
+    // postscreen holds its cache locked while it runs: the deletion waits for the lock, which a reload releases
+    // (the old postscreen exits; the next connection starts a new one, after the deletion).
+    if (client && cacheMap) {
+      await ctx.exec(`timeout 20 postmap -d ${sh(client)} ${sh(cacheMap)} >/dev/null 2>&1 & p=$!; sleep 0.2; postfix reload >/dev/null 2>&1; wait $p; true`);
+    }
     const ep = ctx.endpoint(s.port);
     const probe = { host: ep.host, port: ep.port, timeoutMs: greetWaitMs + 8000, greetWaitMs };
     const [greeting, pre] = await Promise.all([probePostscreenGreeting(probe), probePregreet(probe)]);

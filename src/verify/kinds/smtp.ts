@@ -48,6 +48,7 @@ export const smtp: CheckKind<SmtpSpec> = {
     try {
       const banner = session.banner?.lines.join(' | ') ?? '';
       seen.push(`banner ${banner}`);
+      // The banner regex is matched against the greeting text, without the reply code.
       if (s.banner && !new RegExp(s.banner).test(session.banner?.lines.at(-1) ?? '')) return fail(`banner "${banner}" does not match /${s.banner}/`);
       for (const step of s.dialogue) {
         if ('ehlo' in step) {

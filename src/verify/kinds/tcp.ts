@@ -11,6 +11,7 @@ export function tcpOpen(host: string, port: number, timeoutMs = 3000): Promise<b
     // A forwarder accepts even when the guest port is closed: only data (a banner) or a clean wait proves it open.
     s.once('data', () => done(true));
     s.once('end', () => done(false));
+    s.once('close', () => done(false));
     s.once('connect', () => setTimeout(() => done(!s.destroyed && !s.readableEnded), 1500));
   });
 }
