@@ -3,7 +3,7 @@
  * when it still differs). Changed steps notify handlers that run once at the end of their role. Finished steps go
  * to the journal, so a failed or interrupted run resumes where it stopped. Output goes to a log per step.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ConnectionLost, LabError, StepError } from './errors.js';
@@ -50,12 +50,12 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   o.journal.append({ type: 'run', runId, at: new Date().toISOString(), platform: plan.platform, steps: total });
   o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: total, resuming: skipDone, from: skipDone ? resume.failedStep : undefined });
 
-  let seq = 0;
+  // Log names follow the plan's order (stable across runs); each run of a step starts its log afresh.
+  const order = new Map(plan.roles.flatMap((r) => [...r.steps, ...r.handlers]).map((s, i) => [s.id, i + 1]));
   const runStep = async (step: PlanStep, handler: boolean): Promise<StepStatus> => {
-    seq += 1;
-    const logFile = join(o.logsDir, `${String(seq).padStart(3, '0')}-${step.id}.log`);
+    const logFile = join(o.logsDir, `${String(order.get(step.id) ?? 0).padStart(3, '0')}-${step.id}.log`);
+    writeFileSync(logFile, redact.text(`# ${step.id}: ${step.title} (memo ${step.section}, ${step.kind}, ${step.at})\n# run ${runId} at ${new Date().toISOString()}\n`), { mode: 0o600 });
     const log = (line: string) => appendFileSync(logFile, redact.text(line.endsWith('\n') ? line : line + '\n'), { mode: 0o600 });
-    log(`# ${step.id}: ${step.title} (memo ${step.section}, ${step.kind}, ${step.at})`);
     o.events.emit({ event: 'step-start', ...info(step, handler) });
     const started = Date.now();
     const kind = kinds[step.kind]!;

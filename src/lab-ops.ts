@@ -152,3 +152,14 @@ export function statusJson(entries: StatusEntry[]): string {
     })),
   }, null, 2);
 }
+
+export async function labSnapshot(action: 'save' | 'restore' | 'list', name: string | undefined, o: LabRef & { events: Emitter }): Promise<string[]> {
+  const lab = openLab(o);
+  const state = labState(lab.name);
+  const meta = readJson<LabMeta>(state.metaFile);
+  const driverName = meta?.driver ?? resolveDriver(lab).driver;
+  const driver = await getDriver(driverName);
+  if (!driver.snapshot) throw new InputError(`the ${driverName} driver has no snapshots`, 'Snapshots exist for the container and vagrant drivers.');
+  if (action !== 'list' && !name) throw new InputError(`lab:snapshot ${action} needs a snapshot name`, `Example: npm run lab:snapshot -- ${action} before-section-4`);
+  return driver.snapshot(driverContext(lab, state, o.events), action, name);
+}

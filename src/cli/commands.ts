@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { resolveDriver } from '../lab-file.js';
-import { labLifecycle, labStatus, labUp, openLab, planLab, statusJson } from '../lab-ops.js';
+import { labLifecycle, labSnapshot, labStatus, labUp, openLab, planLab, statusJson } from '../lab-ops.js';
 import { jsonReporter } from '../reporters/json.js';
 import { junitReporter } from '../reporters/junit.js';
 import { formatPlan } from '../reporters/plan.js';
@@ -107,4 +107,18 @@ export async function verifyCli(args: string[]): Promise<number> {
   if (o.junit) writeFileSync(o.junit, reportJunit(report));
   process.stdout.write(o.json || o.format === 'json' ? reportJson(report) + '\n' : formatReport(report, !!process.stdout.isTTY && !process.env.NO_COLOR));
   return report.summary.fail ? 1 : 0;
+}
+
+export async function labSnapshotCli(args: string[]): Promise<number> {
+  const cmd = base('lab:snapshot', 'Save, restore or list snapshots of the lab\'s disk (the lab is stopped for save and restore).')
+    .argument('<action>', 'save | restore | list')
+    .argument('[snapshot]', 'snapshot name');
+  cmd.parse(argv(args), { from: 'user' });
+  const [action, snap] = cmd.args as [string, string | undefined];
+  if (!['save', 'restore', 'list'].includes(action)) throw new InputError(`lab:snapshot: unknown action "${action}"`, 'Use save NAME, restore NAME or list.');
+  const o = cmd.opts<{ lab?: string; name?: string }>();
+  const events = new Emitter().on(terminalReporter(process.stderr));
+  const out = await labSnapshot(action as 'save', snap, { labFile: o.lab, name: o.name, events });
+  if (action === 'list') process.stdout.write(out.length ? out.join('\n') + '\n' : 'no snapshots\n');
+  return 0;
 }

@@ -131,6 +131,6 @@ describe('engine', () => {
     await runPlan(plan([flagStep(host, 'a')]), opts);
     const [name] = readdirSync(join(dir, 'logs'));
     expect(name).toBe('001-a.log');
-    expect(readFileSync(join(dir, 'logs', name!), 'utf8')).toMatch(/# a: Ensure a \(memo 1\.1, command.*\)\ncheck: check failed: check-a\n.*=> changed/s);
+    expect(readFileSync(join(dir, "logs", name!), "utf8")).toMatch(/# a: Ensure a \(memo 1\.1, command.*\)\n# run \S+ at \S+\ncheck: check failed: check-a\n.*=> changed/s);
   });
 });
