@@ -48,10 +48,11 @@ export const breaks: Break[] = [
     fails: ['1/package/postfix-ldap'],
   },
   {
-    kind: 'smtp', what: 'AUTH is offered before TLS',
-    break: 'postconf -e smtpd_tls_auth_only=no && postfix reload',
-    repair: 'postconf -e smtpd_tls_auth_only=yes && postfix reload',
-    fails: ['3/postconf/smtpd_tls_auth_only', '3/smtp/submission-before-tls'],
+    kind: 'smtp', what: 'submission no longer requires TLS before mail',
+    break: 'postconf -P submission/inet/smtpd_tls_security_level=may && postfix reload',
+    repair: 'postconf -P submission/inet/smtpd_tls_security_level=encrypt && postfix reload',
+    // TLS on 587 is then optional, so the mandatory protocol policy no longer applies there either.
+    fails: ['3/smtp/submission-before-tls', '4/tls/submission-refuses-tls1', '4/tls/submission-refuses-tls11'],
   },
   {
     kind: 'tls', what: 'mandatory TLS accepts TLS 1.0 and 1.1 again',
