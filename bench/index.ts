@@ -10,6 +10,10 @@ const benches: Record<string, { about: string; run: () => Promise<Record<string,
     about: 'container lab hosts: base image build, boot to SSH-ready for 1 and 5 labs, down',
     run: async () => (await import('./lab-hosts.js')).benchLabHosts() as unknown as Promise<Record<string, number>>,
   },
+  verify: {
+    about: 'the whole verify suite on a finished debian12 container lab (brought up first if needed)',
+    run: async () => (await import('./verify.js')).benchVerify(),
+  },
 };
 
 export async function runBench(args: string[]): Promise<number> {

@@ -47,10 +47,14 @@ export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResul
 /** All checks, at most `limit` at a time; results in the checks' order. */
 export async function runChecks(checks: Check[], ctx: VerifyContext, limit = 8, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
   const results: CheckResult[] = new Array(checks.length);
+  // Long probes (postscreen's greeting pause, a delivery) start first, so they overlap with everything else.
+  const slow = ['postscreen', 'delivery', 'log', 'smtp'];
+  const rank = (c: Check) => (slow.includes(c.kind) ? slow.indexOf(c.kind) : slow.length);
+  const queue = checks.map((c, i) => i).sort((a, b) => rank(checks[a]!) - rank(checks[b]!) || a - b);
   let next = 0;
   const worker = async () => {
-    while (next < checks.length) {
-      const i = next++;
+    while (next < queue.length) {
+      const i = queue[next++]!;
       const r = await runCheck(checks[i]!, ctx);
       results[i] = r;
       onResult?.(r);
