@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The slow VM suite (Packer + Vagrant + libvirt under TCG) runs on its own: npm run test:vm (vitest.vm.config.ts).
+    exclude: [...configDefaults.exclude, 'test/vm/**'],
     testTimeout: 60_000,
     hookTimeout: 600_000,
     pool: 'forks',

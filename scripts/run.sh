@@ -17,6 +17,10 @@ case "$cmd" in
     node_modules/.bin/tsc --noEmit -p .
     exec node_modules/.bin/vitest run "$@"
     ;;
+  test-vm)
+    sh scripts/system-deps.sh vm
+    exec node_modules/.bin/vitest run -c vitest.vm.config.ts "$@"
+    ;;
   bench)
     [ "${1:-}" = ssh-steps ] && sh scripts/system-deps.sh bench
     exec node_modules/.bin/tsx scripts/bench.ts "$@"

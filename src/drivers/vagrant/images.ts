@@ -1,0 +1,171 @@
+/**
+ * Inputs of a box build, cached with their checksums: the CentOS 7.9 ISO (downloaded once, checked against the
+ * sha256 in packer/el7.pkrvars.hcl) and the debian12 base disk image (made with debootstrap, keyed by its recipe).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LabError } from '../../errors.js';
+import { repoRoot } from '../../schemas.js';
+import { checkImageTools } from './prereqs.js';
+import { probe, why } from './run.js';
+
+export const packerDir = join(repoRoot, 'packer');
+
+/** Machine-wide cache: POSTFIX_LAB_CACHE_DIR, else /var/cache/postfix-lab as root, ~/.cache/postfix-lab otherwise. */
+export function cacheDir(...sub: string[]): string {
+  const root = process.env.POSTFIX_LAB_CACHE_DIR ?? (process.getuid?.() === 0 ? '/var/cache/postfix-lab' : join(homedir(), '.cache', 'postfix-lab'));
+  const dir = join(root, 'vagrant', ...sub);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}
+
+export const sha256 = (...parts: (string | Buffer)[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex');
+};
+
+/** A cached file is good when its .sha256 sidecar exists and matches its content. */
+export async function verifiedCache(path: string): Promise<string | undefined> {
+  const side = `${path}.sha256`;
+  if (!existsSync(path) || !existsSync(side)) return undefined;
+  const want = readFileSync(side, 'utf8').trim();
+  const have = await sha256File(path);
+  if (have === want) return have;
+  rmSync(path, { force: true });
+  rmSync(side, { force: true });
+  return undefined;
+}
+
+/** Store a finished file in the cache with its sidecar (rename last, so a half-written file is never "cached"). */
+export async function storeCache(tmp: string, path: string): Promise<string> {
+  const sum = await sha256File(tmp);
+  renameSync(tmp, path);
+  writeFileSync(`${path}.sha256`, `${sum}\n`);
+  return sum;
+}
+
+/** Values of `key = "value"` lines of a .pkrvars.hcl file (the per-platform data stays in one place). */
+export function pkrvars(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of readFileSync(file, 'utf8').matchAll(/^\s*([a-z_]+)\s*=\s*"?([^"\n]*?)"?\s*$/gm)) if (m[1]) out[m[1]] = m[2] ?? '';
+  return out;
+}
+
+export interface Iso { path: string; checksum: string }
+
+/** The el7 installer ISO: given (--iso), cached, or downloaded with progress; always checked against the pinned sha256. */
+export async function el7Iso(progress: (m: string) => void, given?: string, signal?: AbortSignal): Promise<Iso> {
+  const vars = pkrvars(join(packerDir, 'el7.pkrvars.hcl'));
+  const url = vars.iso_url ?? '';
+  const checksum = vars.iso_checksum ?? '';
+  const want = checksum.replace(/^sha256:/, '');
+  const path = join(cacheDir('iso'), basename(url));
+  const where = `Download ${url} yourself (sha256 ${want}) and pass it with --iso FILE, or put it at ${path}.`;
+  if (given) {
+    progress(`checking ${given} against sha256 ${want.slice(0, 12)}...`);
+    if (!existsSync(given)) throw new LabError(`--iso ${given}: no such file`, where, 2);
+    if ((await sha256File(given)) !== want) throw new LabError(`--iso ${given} is not ${basename(url)}: its sha256 differs from ${want}`, where, 2);
+    return { path: given, checksum };
+  }
+  if (existsSync(path)) {
+    progress(`checking the cached ISO ${path}`);
+    if ((await sha256File(path)) === want) return { path, checksum };
+    progress('the cached ISO does not match its sha256: downloading it again');
+  }
+  const tmp = `${path}.part`;
+  progress(`downloading ${url}`);
+  try {
+    const res = await fetch(url, { signal });
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const total = Number(res.headers.get('content-length') ?? 0);
+    let got = 0;
+    let shown = 0;
+    const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    body.on('data', (c: Buffer) => {
+      got += c.length;
+      const pct = total ? Math.floor((got / total) * 100) : 0;
+      if (pct >= shown + 5) {
+        shown = pct;
+        progress(`ISO: ${pct}% of ${Math.round(total / 2 ** 20)} MiB`);
+      }
+    });
+    await pipeline(body, createWriteStream(tmp));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const code = (e as Error & { cause?: { code?: string } }).cause?.code;
+    throw new LabError(`could not download the CentOS 7.9 ISO: ${(e as Error).message}${code ? ` (${code})` : ''}`, where, 1, { cause: e });
+  }
+  if ((await sha256File(tmp)) !== want) {
+    rmSync(tmp, { force: true });
+    throw new LabError(`the downloaded ${basename(url)} does not match its pinned sha256 ${want}`, where);
+  }
+  renameSync(tmp, path);
+  return { path, checksum };
+}
+
+/** The Debian mirror this host uses (deb822 .sources or one-line lists): main archive and security archive. */
+export function hostMirrors(env: NodeJS.ProcessEnv = process.env): { mirror: string; security?: string } {
+  if (env.POSTFIX_LAB_MIRROR) return { mirror: env.POSTFIX_LAB_MIRROR, security: env.POSTFIX_LAB_SECURITY_MIRROR };
+  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f)) : [])]
+    .filter((f) => /\.(list|sources)$/.test(f) && existsSync(f));
+  const entries: { uri: string; suites: string[] }[] = [];
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    if (f.endsWith('.sources')) {
+      for (const stanza of text.split(/\n\s*\n/)) {
+        const uri = /^URIs:\s*(\S+)/mi.exec(stanza)?.[1];
+        const suites = /^Suites:\s*(.+)$/mi.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+        if (uri && !/^Enabled:\s*no/mi.test(stanza)) entries.push({ uri, suites });
+      }
+    } else {
+      for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) if (m[1] && m[2]) entries.push({ uri: m[1], suites: [m[2]] });
+    }
+  }
+  const mirror = entries.find((e) => e.suites.includes('bookworm'))?.uri ?? 'http://deb.debian.org/debian';
+  const security = entries.find((e) => e.suites.includes('bookworm-security'))?.uri;
+  return { mirror, security };
+}
+
+const BASE_SCRIPT = join(packerDir, 'scripts', 'debian12-base-image.sh');
+
+export interface BaseImage { path: string; checksum: string; key: string }
+
+/** The debian12 base qcow2, keyed by its recipe (script + mirrors + size): from the cache, or made with debootstrap. */
+export async function debian12Base(progress: (m: string) => void, signal?: AbortSignal): Promise<BaseImage> {
+  const { mirror, security } = hostMirrors();
+  const size = '8G';
+  const key = sha256(readFileSync(BASE_SCRIPT), mirror, security ?? '', size).slice(0, 16);
+  const path = join(cacheDir('images'), `debian12-base-${key}.qcow2`);
+  const cached = await verifiedCache(path);
+  if (cached) {
+    progress(`base image ${basename(path)} (cached, sha256 ${cached.slice(0, 12)}...)`);
+    return { path, checksum: `sha256:${cached}`, key };
+  }
+  checkImageTools();
+  progress(`base image: debootstrap Debian 12 from ${mirror} (1-2 minutes)`);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const started = Date.now();
+  const r = await probe(['sh', BASE_SCRIPT, tmp, mirror, security ?? '', size], {
+    signal,
+    onLine: (l) => { if (l.startsWith('== ')) progress(`base image: ${l.slice(3)}`); },
+  });
+  if (r.code !== 0 || !existsSync(tmp)) {
+    rmSync(tmp, { force: true });
+    throw new LabError(`building the debian12 base image failed (exit ${r.code}):\n${why(r)}`,
+      `Check that the mirror ${mirror} answers (POSTFIX_LAB_MIRROR overrides the one from /etc/apt/sources.list*), then run again.`);
+  }
+  const sum = await storeCache(tmp, path);
+  progress(`base image ready in ${Math.round((Date.now() - started) / 1000)} s: ${Math.round(statSync(path).size / 2 ** 20)} MiB`);
+  return { path, checksum: `sha256:${sum}`, key };
+}
