@@ -1,0 +1,90 @@
+/** The runbook follows the facts that correct the memo (runbook-facts.md), per platform. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Plan } from '../../src/plan.js';
+import { allSteps, labFor, memo, planFor, stepOf } from '../helpers/runbook.js';
+
+describe('runbook: the facts that correct the memo', () => {
+  const el7 = () => planFor('el7');
+  const deb = () => planFor('debian12');
+  const set = (p: Plan, id: string) => (stepOf(p, id)!.params as { set: Record<string, string> }).set;
+
+  it('el7 builds from the 7.9 vault SRPM with both patches pinned and added to the spec', () => {
+    expect(stepOf(el7(), 'el7-vault-repos')!.params.content).toMatch(/baseurl=http:\/\/vault\.centos\.org\/7\.9\.2009\/os\/x86_64\//);
+    const downloads = allSteps(el7()).filter((s) => s.kind === 'download').map((s) => s.params as { url: string; sha256: string });
+    expect(downloads.map((d) => d.url)).toEqual([
+      'http://vault.centos.org/7.9.2009/os/Source/SPackages/postfix-2.10.1-9.el7.src.rpm',
+      'http://vda.sourceforge.net/VDA/postfix-vda-v13-2.10.0.patch',
+      'http://k2net.hakuba.jp/pub/postfix-2.9-sleep.patch',
+    ]);
+    for (const d of downloads) expect(d.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(stepOf(el7(), 'rpmbuild-postfix')!.params).toMatchObject({ user: labFor('el7', false).params.build_user, run: 'rpmbuild -bb ~/rpmbuild/SPECS/postfix.spec' });
+    expect(stepOf(el7(), 'el7-install-built-postfix')!.params.run).toMatch(/^yum -y .*localinstall /);
+    expect(stepOf(el7(), 'yum-exclude-postfix')!.params.line).toBe('exclude=postfix*');
+    expect(JSON.stringify(stepOf(el7(), 'el7-build-deps')!.params)).not.toMatch(/db4-devel|kernel-devel|"mysql-devel"|"ed"/);
+    for (const id of ['srpm-download', 'spec-add-patches', 'rpmbuild-postfix']) expect(stepOf(deb(), id)).toBeUndefined();
+  });
+
+  it('rsyslog routes each facility with "& stop", never "&~"', () => {
+    for (const p of [el7(), deb()]) {
+      const conf = stepOf(p, 'rsyslog-routing')!.params.content as string;
+      for (const [fac, file] of [['mail', 'maillog'], ['local3', 'dovecot.log'], ['local4', 'dovecot_deliver.log'], ['local5', 'maillog_deux'], ['local6', 'maillog_trois']] as const) {
+        expect(conf).toMatch(new RegExp(`^${fac}\\.\\*\\s+-/var/log/${file.replace('.', '\\.')}\\n& stop$`, 'm'));
+      }
+      expect(conf.split('\n').filter((l) => !l.startsWith('#')).join('\n')).not.toContain('&~');
+    }
+  });
+
+  it('a mail log appears in only one logrotate stanza', () => {
+    for (const [p, id] of [[el7(), 'el7-logrotate-syslog'], [deb(), 'debian12-logrotate-rsyslog']] as const) {
+      const files = (stepOf(p, id)!.params.content as string).split('\n').filter((l) => l.startsWith('/var/log/'));
+      expect(new Set(files).size, id).toBe(files.length);
+      expect(files).toEqual(expect.arrayContaining(['/var/log/maillog', '/var/log/maillog_deux', '/var/log/maillog_trois', '/var/log/dovecot.log']));
+    }
+  });
+
+  it('the dovecot pipe runs as vmail with sender and recipient, and delivers one recipient at a time', () => {
+    for (const [p, lda] of [[el7(), '/usr/libexec/dovecot/dovecot-lda'], [deb(), '/usr/lib/dovecot/dovecot-lda']] as const) {
+      const svc = (stepOf(p, 'dovecot-pipe-transport')!.params as { services: { args: string[] }[] }).services[0]!;
+      expect(svc.args).toEqual(['flags=DRhu', 'user=vmail:vmail', `argv=${lda} -f \${sender} -d \${recipient}`]);
+      expect(set(p, 'dovecot-recipient-limit')).toEqual({ dovecot_destination_recipient_limit: '1' });
+      expect(set(p, 'postfix-sasl')).not.toHaveProperty('smtpd_sasl_local_domain');
+      expect(set(p, 'postfix-sasl').inet_interfaces).toBe('all');
+    }
+  });
+
+  it('master.cf services carry -o arguments only, and 465 is named per version', () => {
+    for (const [p, name] of [[el7(), 'smtps'], [deb(), 'submissions']] as const) {
+      const services = (stepOf(p, 'submission-services')!.params as { services: { service: string; args: string[] }[] }).services;
+      expect(services.map((s) => s.service)).toEqual(['submission', name]);
+      for (const a of services.flatMap((s) => s.args)) expect(a).toMatch(/^-o [a-z0-9_]+=\S+$/);
+    }
+  });
+
+  it('postscreen uses a cidr table and the action name of each version; stress values use each version\'s syntax', () => {
+    expect(set(el7(), 'postscreen-main').postscreen_access_list).toBe('permit_mynetworks, cidr:/etc/postfix/postscreen_access.cidr');
+    expect(set(el7(), 'el7-postscreen-blacklist-action')).toEqual({ postscreen_blacklist_action: 'drop' });
+    expect(set(deb(), 'debian12-postscreen-denylist-action')).toEqual({ postscreen_denylist_action: 'drop' });
+    expect(set(el7(), 'stress-parameters').smtpd_timeout).toBe('${stress?10}${stress:300}s');
+    expect(set(deb(), 'stress-parameters').smtpd_timeout).toBe('${stress?{10}:{300}}s');
+    expect(set(el7(), 'smtpd-message-rate-limit')).toEqual({ smtpd_client_message_rate_limit: '120' });
+  });
+
+  it('the TLS policy excludes SSL everywhere and TLS 1.0/1.1 for mandatory TLS, and removes the obsolete switches', () => {
+    expect(set(el7(), 'tls-policy')).toMatchObject({ smtpd_tls_protocols: '!SSLv2, !SSLv3', smtpd_tls_mandatory_protocols: '!SSLv2, !SSLv3, !TLSv1, !TLSv1.1' });
+    expect(set(deb(), 'tls-policy')).toMatchObject({ smtpd_tls_protocols: '>=TLSv1', smtpd_tls_mandatory_protocols: '>=TLSv1.2' });
+    expect((stepOf(deb(), 'tls-policy')!.params as { remove: string[] }).remove).toEqual(['smtpd_use_tls', 'smtpd_enforce_tls']);
+  });
+
+  it('postfix-deux gets its own host name, aliases, local5 and port 10025; debian12 starts it as a unit with a log socket', () => {
+    for (const p of [el7(), deb()]) {
+      expect(stepOf(p, 'deux-main')!.params).toMatchObject({ instance: 'postfix-deux',
+        set: { myhostname: labFor(p.platform, false).params.hostname_deux, master_service_disable: '', syslog_facility: 'local5', alias_maps: 'hash:/etc/postfix-deux/aliases' } });
+      const services = (stepOf(p, 'deux-master')!.params as { services: { service: string; state?: string }[] }).services;
+      expect(services.map((s) => [s.service, s.state ?? 'present'])).toEqual([['smtp', 'absent'], ['10025', 'present']]);
+    }
+    expect(stepOf(deb(), 'debian12-deux-service')!.params).toEqual({ name: 'postfix@postfix-deux', enabled: true, state: 'started' });
+    expect(stepOf(deb(), 'debian12-deux-log-socket')!.params.content).toMatch(/^\$AddUnixListenSocket \/var\/spool\/postfix-deux\/dev\/log$/m);
+    expect(stepOf(el7(), 'debian12-deux-service')).toBeUndefined();
+  });
+});
