@@ -3,6 +3,9 @@ import { constants as osConstants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { ConnectionLost, LabError, TimeoutError } from '../errors.js';
+
+/** sshd refused a new session on the connection (MaxSessions reached, often only until closing channels finish). */
+export class ChannelRefused extends LabError {}
 import type { ExecOptions, ExecResult } from '../host.js';
 
 export interface ChannelRun {
@@ -54,7 +57,7 @@ export function runOnChannel(client: Client, run: ChannelRun): Promise<ExecResul
       client.exec(run.remote, (err, ch) => {
         if (err) {
           const lost = /no response|not connected|closed/i.test(err.message);
-          finish(lost ? new ConnectionLost(run.host, err.message) : new LabError(
+          finish(lost ? new ConnectionLost(run.host, err.message) : new ChannelRefused(
             `could not start \`${short(run.label)}\` on ${run.host}: ${err.message}`,
             'The SSH server refused a new session; check MaxSessions in the host\'s sshd_config.',
           ));

@@ -8,7 +8,7 @@ import { Client, type SFTPWrapper } from 'ssh2';
 import type { SshTarget } from '../drivers/types.js';
 import { ConnectionLost, HostKeyChanged, LabError } from '../errors.js';
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../host.js';
-import { runOnChannel } from './channel.js';
+import { ChannelRefused, runOnChannel } from './channel.js';
 import { dialSsh, errText, LAB_HOST_HINT } from './dial.js';
 import { hostId } from './known-hosts.js';
 import { installScript, MISSING_MARKER, readScript, wrapCommand } from './remote-commands.js';
@@ -48,13 +48,23 @@ export class SshHost implements Host {
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.ready();
     const sudo = Boolean(opts.sudo && this.target.sudo);
-    return runOnChannel(client, {
+    const run = () => runOnChannel(client, {
       host: this.name,
       label: command,
       remote: wrapCommand(command, { sudo, timeoutMs: opts.timeoutMs }),
       opts,
       onLost: (fail) => this.track(fail),
     });
+    // Channels that just finished may still be closing when the next one opens: a refusal then is brief. The
+    // command never started, so trying again is safe.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (!(e instanceof ChannelRefused) || attempt >= 5) throw e;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
   }
 
   async put(path: string, content: string | Buffer, opts: PutOptions = {}): Promise<void> {

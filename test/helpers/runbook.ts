@@ -54,6 +54,7 @@ export const commandsOf = (s: PlanStep, platform: Platform): string[] => {
 export function findMemo(): string {
   const candidates = [
     process.env.POSTFIX_LAB_MEMO,
+    join(repoRoot, 'docs', 'memo', 'seed-memo.txt'),
     join(repoRoot, '..', 'shared', 'reference', 'seed-memo.txt'),
     join(repoRoot, 'shared', 'reference', 'seed-memo.txt'),
   ].filter((c): c is string => !!c);
