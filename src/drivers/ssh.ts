@@ -22,14 +22,21 @@ export function targetsOf(ctx: DriverContext): SshTarget[] {
   return ctx.lab.hosts.map((h) => ({ name: h.name, host: h.address, port: h.port, user: h.user, identityFile: identity(h), sudo: h.sudo }));
 }
 
-/** Answers when something speaks SSH on host:port within the timeout. */
+/** The SSH banner line ("SSH-2.0-...") when sshd answers on host:port within the timeout; undefined otherwise. */
 export function sshBanner(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (v?: string) => { s.destroy(); resolve(v); };
-    s.setTimeout(timeoutMs, () => done());
-    s.once('error', () => done());
-    s.once('data', (d) => done(d.toString('latin1').split('\r\n')[0]));
+    const s = connect({ host, port, timeout: timeoutMs });
+    let got = '';
+    const done = (v: string | undefined) => { s.destroy(); resolve(v); };
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      const line = got.split('\r\n').find((l) => l.startsWith('SSH-'));
+      if (line) done(line);
+      else if (got.length > 4096) done(undefined);
+    });
+    s.on('error', () => done(undefined));
+    s.on('timeout', () => done(undefined));
+    s.on('close', () => done(undefined));
   });
 }
 

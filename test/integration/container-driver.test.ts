@@ -13,7 +13,8 @@ import { containerDriver as driver } from '../../src/drivers/container/index.js'
 import { ensureBaseImage, hostMirror, imageKey, PACKAGES } from '../../src/drivers/container/image.js';
 import { netnsName } from '../../src/drivers/container/network.js';
 import { PROXY_ADDR, PROXY_PORT } from '../../src/drivers/container/proxy.js';
-import { cgroupPids, sshBanner } from '../../src/drivers/container/nspawn.js';
+import { cgroupPids } from '../../src/drivers/container/nspawn.js';
+import { sshBanner } from '../../src/drivers/ssh.js';
 import { ensurePrerequisites } from '../../src/drivers/container/prereqs.js';
 import { isAlive, paths } from '../../src/drivers/container/sys.js';
 import type { DriverContext, SshTarget } from '../../src/drivers/types.js';

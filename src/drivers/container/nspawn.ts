@@ -6,11 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import { sh } from '../../host.js';
+import { sshBanner } from '../ssh.js';
 import { ourPid, waitExit } from './sys.js';
 
 const files = (dir: string) => ({ pid: join(dir, 'nspawn.pid'), console: join(dir, 'console.log') });
@@ -79,24 +79,6 @@ export function boot(b: BootSpec): number {
   if (!child.pid) throw new LabError('could not start systemd-nspawn', 'Check that systemd-container is installed.');
   writeFileSync(f.pid, `${child.pid}\n`, { mode: 0o600 });
   return child.pid;
-}
-
-/** Read the SSH banner over TCP: the lab is ready when sshd answers. */
-export async function sshBanner(host: string, port: number, ms = 2000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: ms });
-    let got = '';
-    const done = (v: string | undefined) => { s.destroy(); resolve(v); };
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      const line = got.split('\r\n').find((l) => l.startsWith('SSH-'));
-      if (line) done(line);
-      else if (got.length > 4096) done(undefined);
-    });
-    s.on('error', () => done(undefined));
-    s.on('timeout', () => done(undefined));
-    s.on('end', () => done(undefined));
-  });
 }
 
 export interface WaitOptions { timeoutMs: number; alive: () => boolean; signal?: AbortSignal }
