@@ -16,6 +16,8 @@ import { paths, probe, run, runWithInput, withLock } from './sys.js';
 const BASE = (198 << 24) | (18 << 16);
 const SLOTS = 32767;
 const VETH_PREFIX = 'pflab';
+/** What systemd sets net.unix.max_dgram_qlen to on a booted machine. */
+export const UNIX_DGRAM_QLEN = 512;
 
 export interface Allocation {
   index: number;
@@ -154,6 +156,10 @@ export async function networkUp(netns: string, name: string, stateDir: string, m
   setSysctl(`/proc/sys/net/ipv4/conf/${a.veth}/forwarding`, '0'); // (the nft forward chain drops it anyway)
   setSysctl(`/proc/sys/net/ipv6/conf/${a.veth}/disable_ipv6`, '1');
   await runWithInput(`link set lo up\naddr add ${a.labAddr}/30 dev eth0\nlink set eth0 up\nroute add ${PROXY_ADDR}/32 via ${a.hostAddr} dev eth0\n`)`ip -n ${a.netns} -batch -`;
+  // systemd raises this to 512 at boot on a VM; in a container /proc/sys is read-only, and a new namespace starts
+  // at 10. With 10, journald drops lines it forwards to rsyslog in a burst ("Forwarding to syslog missed N
+  // messages"), and /var/log/maillog misses deliveries. It is per network namespace: set it in the lab's.
+  await run`ip netns exec ${a.netns} sh -c ${`echo ${UNIX_DGRAM_QLEN} > /proc/sys/net/unix/max_dgram_qlen`}`;
   return a;
 }
 

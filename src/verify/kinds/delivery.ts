@@ -5,6 +5,15 @@ import { openSession } from './smtp.js';
 
 export interface DeliverySpec { port: number; to: string; log: string; wait?: number }
 
+/** Where the log line went instead: if journald has it, it was lost on its way to rsyslog. */
+async function inJournal(ctx: { exec(cmd: string): Promise<{ stdout: string }> }, queueId: string): Promise<string> {
+  const pattern = `${queueId}: .*status=sent`;
+  const line = (await ctx.exec(`journalctl -q --no-pager -o cat -n 5000 2>/dev/null | grep -E -m1 -- ${sh(pattern)}`)).stdout.trim();
+  if (!line) return ' (nor does the journal)';
+  const missed = (await ctx.exec(`journalctl -q --no-pager -o cat -b -u systemd-journald 2>/dev/null | grep -m1 'Forwarding to syslog missed'`)).stdout.trim();
+  return `; the journal has it (${line.slice(0, 120)}), so it was lost on its way to rsyslog${missed ? `: journald says "${missed}"` : ''}`;
+}
+
 export const delivery: CheckKind<DeliverySpec> = {
   name: 'delivery',
   via: 'network',
@@ -41,7 +50,8 @@ export const delivery: CheckKind<DeliverySpec> = {
       const logged = queueId ? (await ctx.exec(`grep -E -m1 -- ${sh(`${queueId}: .*status=sent`)} ${sh(s.log)}`)).stdout.trim() : '';
       if (box && (logged || !queueId)) return pass(`delivered to ${box}; ${logged.replace(/^.*?: /, '').slice(0, 160)}`);
       if (Date.now() > deadline) {
-        return fail(box ? `the message is in ${box}, but ${s.log} has no "status=sent" line for ${queueId}` : `message ${queueId || token} did not reach ${user}'s mailbox within ${s.wait ?? 15} s`);
+        if (!box) return fail(`message ${queueId || token} did not reach ${user}'s mailbox within ${s.wait ?? 15} s`);
+        return fail(`the message is in ${box}, but ${s.log} has no "status=sent" line for ${queueId}${await inJournal(ctx, queueId)}`);
       }
       await new Promise((res) => setTimeout(res, 500));
     }
