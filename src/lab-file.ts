@@ -45,6 +45,8 @@ export interface Lab {
   params: LabParams;
   vagrant: { box?: string; provider: 'virtualbox' | 'libvirt'; memory: number; cpus: number };
   container: { mirror?: string; memory?: string };
+  /** sha256 of artifacts the runbook leaves unpinned (file name -> hash), with where each was written (file:line:col). */
+  pins: Record<string, { sha256: string; at: string }>;
 }
 
 const DEFAULT_PARAMS: LabParams = {
@@ -64,7 +66,7 @@ interface RawLab {
   name: string; description?: string; driver: Lab['driver']; platform: Platform;
   hosts?: (Omit<HostSpec, 'port' | 'sudo'> & { port?: number; sudo?: boolean })[];
   ports?: PortForward[]; sections?: 'all' | number[]; params?: Partial<LabParams>;
-  vagrant?: Partial<Lab['vagrant']>; container?: Lab['container'];
+  vagrant?: Partial<Lab['vagrant']>; container?: Lab['container']; pins?: Record<string, string>;
 }
 
 export function loadLab(path: string, overrides: { name?: string; platform?: Platform } = {}): Lab {
@@ -102,6 +104,7 @@ export function loadLab(path: string, overrides: { name?: string; platform?: Pla
     params: { ...params, artifacts: isAbsolute(params.artifacts) ? params.artifacts : join(dir, params.artifacts) },
     vagrant: { provider: 'virtualbox', memory: 1024, cpus: 2, ...raw.vagrant },
     container: { ...raw.container },
+    pins: Object.fromEntries(Object.entries(raw.pins ?? {}).map(([k, v]) => [k, { sha256: v, at: positionOf(file, ['pins'], k) }])),
   };
 }
 

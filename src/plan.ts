@@ -1,5 +1,7 @@
 /** Planning is pure: lab + roles + platform -> the ordered list of steps, with every value filled in. */
+import { basename } from 'node:path';
 import { InputError } from './errors.js';
+import { UNPINNED } from './kinds/download.js';
 import { kinds } from './kinds/index.js';
 import type { Lab, Platform } from './lab-file.js';
 import { kindOf, readTemplate, type RawStep, type Role, type Scalar } from './roles.js';
@@ -81,6 +83,18 @@ function appliesTo(step: RawStep, lab: Lab, platform: Platform): boolean {
   return true;
 }
 
+/** A lab file's `pins:` fills in the sha256 of a download the runbook leaves unpinned; it never overrides a real pin. */
+function applyPin(lab: Lab, params: Record<string, unknown>, step: string): void {
+  const file = typeof params.file === 'string' ? params.file : basename(new URL(String(params.url)).pathname);
+  const pin = lab.pins[file];
+  if (!pin) return;
+  if (params.sha256 === UNPINNED) params.sha256 = pin.sha256;
+  else if (params.sha256 !== pin.sha256) {
+    throw new InputError(`${pin.at}: pins.${file} is ${pin.sha256}, but ${step} pins ${file} to ${params.sha256}`,
+      `The runbook's own pin wins: remove ${file} from pins in ${lab.file}, and check where your copy came from.`);
+  }
+}
+
 function planStep(lab: Lab, role: Role, step: RawStep, list: 'steps' | 'handlers', index: number, platform: Platform): PlanStep {
   const at = positionOf(role.file, [list, index]);
   const kind = kindOf(role.file, step, [list, index]);
@@ -95,6 +109,7 @@ function planStep(lab: Lab, role: Role, step: RawStep, list: 'steps' | 'handlers
   }
   const def = kinds[kind]!;
   validate(role.file, def.schema, params, [list, index, kind]);
+  if (kind === 'download') applyPin(lab, params, `${positionOf(role.file, [list, index], kind)}: step "${step.id}"`);
   const lint = def.lint?.(params);
   if (lint) throw new InputError(`${positionOf(role.file, [list, index], kind)}: step "${step.id}": ${lint}`, `See the ${kind} kind in docs/step-kinds.md.`);
   return {

@@ -104,7 +104,7 @@ export function describeAjvError(file: YamlFile, e: ErrorObject, base: (string |
       break;
     case 'pattern':
       msg = `${JSON.stringify(e.data)} is not a valid value for ${label(path)}`;
-      hint = `It must match ${String(p.pattern)}.`;
+      hint = [`It must match ${String(p.pattern)}.`, (e.parentSchema as { description?: string })?.description].filter(Boolean).join(' ');
       break;
     default:
       msg = `${label(path)} ${e.message ?? 'is invalid'}`;

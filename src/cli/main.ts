@@ -9,7 +9,7 @@ export async function main(fn: () => Promise<number | void>, argv = process.argv
   } catch (e) {
     if (isLabError(e)) {
       process.stderr.write(`error: ${e.message}\n`);
-      if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+      if (e.hint) process.stderr.write(`hint: ${e.hint.replace(/\n/g, '\n      ')}\n`);
       if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
       process.exitCode = e.exitCode;
     } else {

@@ -9,9 +9,15 @@ import { sh } from '../host.js';
 import { StepError } from '../errors.js';
 import { defineKind, run, type KindContext } from './types.js';
 
+/** The runbook could not pin the file (nothing trustworthy was published): the lab file pins it (`pins:`). */
+export const UNPINNED = 'unpinned';
+
 export interface DownloadParams {
   url: string;
+  /** 64 hex digits, or `unpinned` until the lab file's `pins:` names the file. */
   sha256: string;
+  /** A hash the publisher gave (md5), shown next to an unpinned file's sha256 to help decide whether to trust it. */
+  md5?: string;
   dest: string;
   /** File name in the artifacts folder (default: the URL's last path segment). */
   file?: string;
@@ -29,8 +35,21 @@ async function defaultFetch(url: string, timeoutMs: number): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
+/** An unpinned file is never installed: its hash is shown, and the user pins it in the lab file after checking it. */
+function refuseUnpinned(p: DownloadParams, ctx: KindContext, data: Buffer, where: string): never {
+  const got = sha(data);
+  const md5 = p.md5 ? createHash('md5').update(data).digest('hex') : '';
+  const published = !p.md5 ? 'No hash of it was ever published: compare it with a copy you trust.'
+    : md5 === p.md5 ? `Its md5 ${md5} matches the one its publisher gave.`
+      : `Its md5 is ${md5}, NOT the ${p.md5} its publisher gave: do not trust it.`;
+  throw new StepError(ctx.stepId, `${fileName(p)} is not pinned: the runbook has no sha256 for it, and your lab file does not pin it`,
+    `${where} has sha256 ${got}. ${published} If you trust it, pin it in your lab file:\n  pins:\n    ${fileName(p)}: ${got}\n` +
+    'then run `npm run lab:up` again: it resumes at this step.');
+}
+
 async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
   const local = join(ctx.artifactsDir, fileName(p));
+  if (p.sha256 === UNPINNED) return obtainUnpinned(p, ctx, local);
   const howto = `Download it yourself and save it as ${local} (its sha256 must be ${p.sha256}), then run \`npm run lab:up\` again: it resumes at this step.`;
   let data: Buffer | undefined;
   try {
@@ -63,6 +82,26 @@ async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
   return data;
 }
 
+async function obtainUnpinned(p: DownloadParams, ctx: KindContext, local: string): Promise<never> {
+  let data: Buffer | undefined;
+  try {
+    data = readFileSync(local);
+  } catch { /* not provided locally */ }
+  if (data) refuseUnpinned(p, ctx, data, `Your copy ${local}`);
+  try {
+    ctx.log(`fetching ${p.url}`);
+    data = await (ctx.fetchUrl ?? defaultFetch)(p.url, Math.min(ctx.timeoutMs, 120_000));
+  } catch (e) {
+    throw new StepError(ctx.stepId, `cannot download ${fileName(p)} from ${p.url}: ${(e as Error).message}`,
+      `Get a copy you trust and save it as ${local}; lab:up then shows its sha256 for you to pin in the lab file (pins:).`);
+  }
+  try {
+    mkdirSync(ctx.artifactsDir, { recursive: true });
+    writeFileSync(local, data); // kept for inspection; still refused until pinned
+  } catch { /* the cache is a convenience */ }
+  return refuseUnpinned(p, ctx, data, `The copy downloaded from ${p.url} (saved as ${local})`);
+}
+
 export const download = defineKind<DownloadParams>({
   name: 'download',
   schema: {
@@ -71,7 +110,8 @@ export const download = defineKind<DownloadParams>({
     required: ['url', 'sha256', 'dest'],
     properties: {
       url: { type: 'string', pattern: '^(https?|ftp)://' },
-      sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'The sha256 of the file, 64 lower-case hex digits.' },
+      sha256: { type: 'string', pattern: '^([0-9a-f]{64}|unpinned)$', description: 'The sha256 of the file (64 lower-case hex digits), or "unpinned" when no trustworthy hash exists: the lab file then pins it (pins:).' },
+      md5: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'The md5 its publisher gave, if any: shown when the file is unpinned.' },
       dest: { type: 'string', pattern: '^/' },
       file: { type: 'string', pattern: '^[^/]+$' },
       mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },
@@ -81,7 +121,7 @@ export const download = defineKind<DownloadParams>({
   },
   describe(p) {
     return {
-      check: [`sha256sum ${sh(p.dest)}  (expect ${p.sha256})`],
+      check: [`sha256sum ${sh(p.dest)}  (${p.sha256 === UNPINNED ? 'unpinned: lab:up shows the hash to pin in the lab file' : `expect ${p.sha256}`})`],
       apply: [`take artifacts/${fileName(p)} or fetch ${p.url}, verify sha256, upload to ${p.dest}`],
     };
   },

@@ -51,7 +51,7 @@ export function terminalReporter(out: Out = process.stdout, opts: { color?: bool
         if (e.status === 'skipped' && e.detail) out.write(`           ${e.detail}\n`);
         if (e.status === 'failed') {
           out.write(`           ${e.detail ?? ''}\n`);
-          if (e.hint) out.write(`           hint: ${e.hint}\n`);
+          if (e.hint) out.write(`           hint: ${e.hint.replace(/\n/g, `\n${' '.repeat(17)}`)}\n`);
         }
         break;
       }

@@ -1,4 +1,5 @@
 /** lab:up end to end over a real OpenSSH server (the ssh driver): idempotence, a dropped connection, resume, host keys. */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sshd?.stop();
-  for (const n of ['e2e-a', 'e2e-b', 'e2e-c', 'e2e-d']) rmSync(scratch(n), { recursive: true, force: true });
+  for (const n of ['e2e-a', 'e2e-b', 'e2e-c', 'e2e-d', 'e2e-pin']) rmSync(scratch(n), { recursive: true, force: true });
   delete process.env.POSTFIX_LAB_HOME;
 });
 
@@ -100,6 +101,33 @@ describe('lab:up over a real sshd', () => {
       ports: [{ guest: 587, host: 12587 }], credentialsFile: join(home, 'e2e-c', 'credentials.json'),
     });
     expect(JSON.parse(readFileSync(json.labs[0].credentialsFile, 'utf8'))).toMatchObject({ user: 'learner', password: expect.any(String) });
+  });
+
+  it('refuses an unpinned artifact with its sha256, then installs it once the lab file pins it, resuming there', async () => {
+    const dir = mkdtempSync(join(home, 'pin-'));
+    mkdirSync(join(dir, 'roles', '01-get'), { recursive: true });
+    writeFileSync(join(dir, 'roles', '01-get', 'role.yaml'), [
+      'role: get', 'section: 1', 'title: Artifacts', 'steps:',
+      '  - id: get-patch', '    title: Ensure the patch is in place', '    section: "1.5"',
+      `    download: { url: "http://127.0.0.1:9/p.patch", sha256: unpinned, dest: "${scratch('e2e-pin')}/p.patch", mode: "0640" }`, '',
+    ].join('\n'));
+    mkdirSync(join(dir, 'artifacts'));
+    writeFileSync(join(dir, 'artifacts', 'p.patch'), 'the patch\n');
+    const hash = createHash('sha256').update('the patch\n').digest('hex');
+    const lab = join(dir, 'lab.yaml');
+    const text = ['name: pin', 'driver: ssh', 'platform: debian12', 'params: { artifacts: artifacts }',
+      'hosts:', `  - { name: mail, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`, ''].join('\n');
+    writeFileSync(lab, text);
+    mkdirScratch('e2e-pin');
+    const first = await labUp({ labFile: lab, name: 'e2e-pin', rolesDir: join(dir, 'roles'), events: new Emitter() });
+    expect(first).toMatchObject({ failed: 1, failedStep: 'get-patch' });
+    expect(first.error?.hint).toContain(`pins:\n    p.patch: ${hash}`);
+    expect(existsSync(`${scratch('e2e-pin')}/p.patch`)).toBe(false);
+    writeFileSync(lab, `${text}pins:\n  p.patch: ${hash}\n`);
+    const second = await labUp({ labFile: lab, name: 'e2e-pin', rolesDir: join(dir, 'roles'), events: new Emitter() });
+    expect(second).toMatchObject({ failed: 0, changed: 1 });
+    expect(readFileSync(`${scratch('e2e-pin')}/p.patch`, 'utf8')).toBe('the patch\n');
+    expect(statSync(`${scratch('e2e-pin')}/p.patch`).mode & 0o777).toBe(0o640);
   });
 
   it('refuses a host whose key changed, and says how to reset the pin', async () => {

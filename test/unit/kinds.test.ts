@@ -128,6 +128,31 @@ describe('download kind', () => {
     expect(host.text('/tmp/g')).toBe('patch content\n');
   });
 
+  it('never installs an unpinned file: shows the sha256 of the local copy, compares the published md5, says how to pin it', async () => {
+    const host = new FakeHost();
+    const c = ctx(host, { fetchUrl: async () => { throw new Error('no network expected'); } });
+    mkdirSync(c.artifactsDir, { recursive: true });
+    writeFileSync(join(c.artifactsDir, 'gone.patch'), body);
+    const md5 = createHash('md5').update(body).digest('hex');
+    for (const [given, says] of [[md5, /matches the one its publisher gave/], ['0'.repeat(32), /NOT the 0{32} its publisher gave: do not trust it/]] as const) {
+      const err = await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: 'unpinned', md5: given, dest: '/tmp/u' }, c, { ok: false }).catch((e) => e);
+      expect(err.message).toMatch(/gone\.patch is not pinned/);
+      expect(err.hint).toContain(`sha256 ${good}`);
+      expect(err.hint).toMatch(says);
+      expect(err.hint).toContain(`pins:\n    gone.patch: ${good}`);
+    }
+    expect(host.files.has('/tmp/u')).toBe(false);
+  });
+
+  it('fetches an unpinned file into the artifacts folder for inspection, and still refuses it', async () => {
+    const host = new FakeHost();
+    const c = ctx(host);
+    const err = await kinds.download!.apply({ url: `${base}/p.patch`, sha256: 'unpinned', dest: '/tmp/u' }, c, { ok: false }).catch((e) => e);
+    expect(err.hint).toMatch(/downloaded from http:\/\/127\.0\.0\.1:\d+\/p\.patch .*has sha256 [0-9a-f]{64}\. No hash of it was ever published/);
+    expect(readFileSync(join(c.artifactsDir, 'p.patch'), 'utf8')).toBe('patch content\n');
+    expect(host.files.has('/tmp/u')).toBe(false);
+  });
+
   it.each([
     ['a dead URL', 'gone.patch', good, /cannot download gone\.patch from http:\/\/127\.0\.0\.1:\d+\/gone\.patch: HTTP 404/],
     ['a changed file', 'p.patch', 'a'.repeat(64), /downloaded p\.patch .* has sha256 [0-9a-f]{64}, expected a{64}/],

@@ -26,6 +26,12 @@ describe('lab file', () => {
     expect(l.sections).toEqual([1, 2, 3, 4]);
     expect(l.params.mail_user).toBe('learner');
     expect(l.ports).toEqual([]);
+    expect(l.pins).toEqual({});
+  });
+
+  it('keeps where each pin was written, for errors that point at it', () => {
+    const l = loadLab(lab(`name: a\ndriver: vagrant\nplatform: el7\npins:\n  postfix-2.9-sleep.patch: ${'e'.repeat(64)}\n`));
+    expect(l.pins['postfix-2.9-sleep.patch']).toEqual({ sha256: 'e'.repeat(64), at: expect.stringMatching(/lab-.*\.yaml:5:\d+$/) });
   });
 
   it.each([
@@ -37,6 +43,7 @@ describe('lab file', () => {
     ['a host port forwarded twice', 'name: a\ndriver: container\nplatform: debian12\nports:\n  - { guest: 25, host: 2025 }\n  - { guest: 587, host: 2025 }\n', /:6:.*host port 2025 is forwarded twice/, /own host port/],
     ['an ssh lab without hosts', 'name: a\ndriver: ssh\nplatform: debian12\n', /:2:1: driver "ssh" needs a "hosts" list/, /hosts:/],
     ['an unknown key inside params', 'name: a\ndriver: container\nplatform: debian12\nparams:\n  hostnam: x\n', /:5:3: unknown key "hostnam" in params/, /hostname/],
+    ['a pin that is not a sha256', 'name: a\ndriver: vagrant\nplatform: el7\npins:\n  postfix-2.9-sleep.patch: 01e1b031d79b85f3cb67d98ceddd775d\n', /:5:28: .*not a valid value for pins\.postfix-2\.9-sleep\.patch/, /64 lower-case hex digits/],
     ['a YAML syntax error', 'name: [a\n', /YAML syntax error/, /Fix the YAML syntax/],
   ])('rejects %s', (_, text, msg, hint) => {
     const e = errorOf(text);

@@ -1,8 +1,9 @@
 /** The runbook follows the facts that correct the memo (runbook-facts.md), per platform. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Plan } from '../../src/plan.js';
-import { allSteps, labFor, memo, planFor, stepOf } from '../helpers/runbook.js';
+import { InputError } from '../../src/errors.js';
+import { makePlan, type Plan } from '../../src/plan.js';
+import { allSteps, labFor, memo, planFor, roles, stepOf } from '../helpers/runbook.js';
 
 describe('runbook: the facts that correct the memo', () => {
   const el7 = () => planFor('el7');
@@ -17,12 +18,28 @@ describe('runbook: the facts that correct the memo', () => {
       'http://vda.sourceforge.net/VDA/postfix-vda-v13-2.10.0.patch',
       'http://k2net.hakuba.jp/pub/postfix-2.9-sleep.patch',
     ]);
-    for (const d of downloads) expect(d.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // pinned by the runbook where a trustworthy hash exists, else by the lab file (never a placeholder that "pins" nothing)
+    for (const d of downloads) expect(d.sha256).toMatch(/^([0-9a-f]{64}|unpinned)$/);
+    expect(downloads.find((d) => d.url.includes('vda'))).toMatchObject({ md5: '01e1b031d79b85f3cb67d98ceddd775d' });
     expect(stepOf(el7(), 'rpmbuild-postfix')!.params).toMatchObject({ user: labFor('el7', false).params.build_user, run: 'rpmbuild -bb ~/rpmbuild/SPECS/postfix.spec' });
     expect(stepOf(el7(), 'el7-install-built-postfix')!.params.run).toMatch(/^yum -y .*localinstall /);
     expect(stepOf(el7(), 'yum-exclude-postfix')!.params.line).toBe('exclude=postfix*');
     expect(JSON.stringify(stepOf(el7(), 'el7-build-deps')!.params)).not.toMatch(/db4-devel|kernel-devel|"mysql-devel"|"ed"/);
     for (const id of ['srpm-download', 'spec-add-patches', 'rpmbuild-postfix']) expect(stepOf(deb(), id)).toBeUndefined();
+  });
+
+  it("takes an unpinned artifact's sha256 from the lab file's pins, and refuses a pin that contradicts the runbook's", () => {
+    const lab = labFor('el7', false);
+    const hash = 'ab'.repeat(32);
+    const pinned = makePlan({ ...lab, pins: { 'postfix-vda-v13-2.10.0.patch': { sha256: hash, at: 'lab.yaml:9:5' } } }, roles, 'el7');
+    expect(stepOf(pinned, 'vda-patch-download')!.params.sha256).toBe(hash);
+    expect(stepOf(pinned, 'sleep-patch-download')!.params.sha256).toBe('unpinned');
+    const withPinnedStep = roles.map((r) => ({ ...r, steps: r.steps.map((st) => (st.id === 'vda-patch-download'
+      ? { ...st, download: { ...(st.download as object), sha256: 'cd'.repeat(32) } } : st)) }));
+    const e = (() => { try { makePlan({ ...lab, pins: { 'postfix-vda-v13-2.10.0.patch': { sha256: hash, at: 'lab.yaml:9:5' } } }, withPinnedStep, 'el7'); } catch (x) { return x as InputError; } })();
+    expect(e).toBeInstanceOf(InputError);
+    expect(e!.message).toMatch(/^lab\.yaml:9:5: pins\.postfix-vda-v13-2\.10\.0\.patch is (ab){32}, but .*role\.yaml:\d+:\d+: step "vda-patch-download" pins .* to (cd){32}$/);
+    expect(e!.hint).toMatch(/remove postfix-vda-v13-2\.10\.0\.patch from pins/);
   });
 
   it('rsyslog routes each facility with "& stop", never "&~"', () => {
