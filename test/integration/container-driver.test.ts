@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerDriver as driver } from '../../src/drivers/container/index.js';
 import { ensureBaseImage, hostMirror, imageKey, PACKAGES } from '../../src/drivers/container/image.js';
+import { securityMirror } from '../../src/drivers/mirrors.js';
 import { netnsName, UNIX_DGRAM_QLEN } from '../../src/drivers/container/network.js';
 import { PROXY_ADDR, PROXY_PORT } from '../../src/drivers/container/proxy.js';
 import { cgroupPids } from '../../src/drivers/container/nspawn.js';
@@ -103,6 +104,7 @@ let ta: SshTarget;
 let tb: SshTarget;
 
 describe('container driver: input checks', () => {
+
   it('refuses an el7 lab and points to the vagrant driver', async () => {
     const el7 = makeLab('el7', [], 'el7');
     const e = await driver.up(ctx(el7)).catch((x: unknown) => x);
@@ -190,6 +192,8 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
   it('installs a package through the proxy (cached for the next lab); the lab reaches nothing else', async () => {
     const install = 'sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello >/dev/null && hello';
     expect(await inLab(ta, install)).toBe('Hello, world!\n');
+    // Debian's security updates come through the same proxy (deb.debian.org carries debian-security)
+    if (securityMirror(hostMirror())) expect(await inLab(ta, 'ls /var/lib/apt/lists/ | grep -c "_debian-security_dists_bookworm-security_.*Packages" || true')).not.toBe('0\n');
     const cached = (await run('find', [join(paths.cache, 'apt-cacher-ng'), '-name', 'hello_*.deb'])).stdout.trim();
     expect(cached).toMatch(/hello_.*\.deb$/);
     const before = statSync(cached);

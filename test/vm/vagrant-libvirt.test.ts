@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDriver } from '../../src/drivers/index.js';
 import type { DriverContext } from '../../src/drivers/types.js';
-import { hostMirrors } from '../../src/drivers/vagrant/images.js';
+import { hostMirrors } from '../../src/drivers/mirrors.js';
 import { Emitter, type EngineEvent } from '../../src/events.js';
 import type { Host } from '../../src/host.js';
 import { loadLab } from '../../src/lab-file.js';

@@ -11,10 +11,10 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab-file.js';
+import { hostMirrors, securityMirror, SUITE } from '../mirrors.js';
 import { PROXY_ADDR, PROXY_PORT } from './proxy.js';
 import { paths, removeTree, run, withLock } from './sys.js';
 
-export const SUITE = 'bookworm';
 /** What the box starts with; everything else (postfix, rsyslog, ...) is the runbook's to install. */
 export const PACKAGES = ['openssh-server', 'sudo', 'systemd-sysv', 'dbus', 'libpam-systemd'];
 /** Bump when the recipe changes in a way the bake script below does not show. */
@@ -30,6 +30,7 @@ export function labMirrorUrl(mirror: string): string {
 /** Shell script run inside the fresh rootfs (chroot) to make it a Vagrant-style box. Part of the image key. */
 export function bakeScript(mirror: string): string {
   const m = labMirrorUrl(mirror);
+  const sec = securityMirror(mirror);
   return `set -eu
 useradd -m -s /bin/bash -G sudo vagrant
 usermod -p '*' vagrant
@@ -57,7 +58,7 @@ systemctl mask apt-daily.timer apt-daily-upgrade.timer
 rm -f /var/lib/dbus/machine-id /etc/hostname
 printf '127.0.0.1\\tlocalhost\\n::1\\t\\tlocalhost ip6-localhost ip6-loopback\\n' > /etc/hosts
 : > /etc/resolv.conf
-printf 'deb ${m} ${SUITE} main\\ndeb ${m} ${SUITE}-updates main\\n' > /etc/apt/sources.list
+printf 'deb ${m} ${SUITE} main\\ndeb ${m} ${SUITE}-updates main\\n${sec ? `deb ${labMirrorUrl(sec)} ${SUITE}-security main\\n` : ''}' > /etc/apt/sources.list
 printf 'Acquire::http::Proxy "http://${PROXY_ADDR}:${PROXY_PORT}";\\n' > /etc/apt/apt.conf.d/01postfix-lab-proxy
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/*
@@ -69,26 +70,8 @@ export function imageKey(mirror: string, packages = PACKAGES): string {
   return createHash('sha256').update(recipe).digest('hex').slice(0, 16);
 }
 
-/** The Debian mirror this host uses (deb822 .sources or one-line sources.list), else deb.debian.org. */
-export function hostMirror(): string {
-  const found: string[] = [];
-  const dir = '/etc/apt/sources.list.d';
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.(sources|list)$/.test(f)).map((f) => join(dir, f)) : [];
-  for (const f of ['/etc/apt/sources.list', ...files]) {
-    let text: string;
-    try { text = readFileSync(f, 'utf8'); } catch { continue; }
-    if (f.endsWith('.sources')) {
-      for (const stanza of text.split(/\n\s*\n/)) {
-        const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, 'mi').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
-        if (field('Enabled')[0] === 'no' || !field('Types').includes('deb')) continue;
-        if (field('Suites').includes(SUITE)) found.push(...field('URIs'));
-      }
-    } else {
-      for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) if (m[2] === SUITE && m[1]) found.push(m[1]);
-    }
-  }
-  return found.find((u) => /^https?:\/\//.test(u) && !/security/.test(u))?.replace(/\/+$/, '') ?? 'http://deb.debian.org/debian';
-}
+/** The Debian mirror this host uses (see ../mirrors.ts). */
+export const hostMirror = (): string => hostMirrors().mirror;
 
 export function resolveMirror(lab: Lab): string {
   const m = lab.container.mirror;

@@ -9,6 +9,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../errors.js';
 import { readJson, writePrivate } from '../../state.js';
+import { securityMirror } from '../mirrors.js';
 import { ensureProxy, PROXY_ADDR, PROXY_PORT, stopProxy } from './proxy.js';
 import { paths, probe, run, runWithInput, withLock } from './sys.js';
 
@@ -38,8 +39,9 @@ function writeRegistry(r: Registry): void {
   writePrivate(registryFile(), JSON.stringify(r, null, 2) + '\n', 0o644);
 }
 
-/** The mirrors the proxy must serve: those of the labs that run. */
-const activeMirrors = (reg: Registry) => Object.values(reg.labs).filter((e) => e.active).map((e) => e.mirror);
+/** The mirrors the proxy must serve: those of the labs that run, and their security mirrors. */
+const activeMirrors = (reg: Registry) => Object.values(reg.labs).filter((e) => e.active)
+  .flatMap((e) => [e.mirror, securityMirror(e.mirror)].filter((m): m is string => !!m));
 
 const ip4 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 

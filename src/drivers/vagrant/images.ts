@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LabError } from '../../errors.js';
 import { repoRoot } from '../../schemas.js';
+import { hostMirrors } from '../mirrors.js';
 import { checkImageTools } from './prereqs.js';
 import { probe, why } from './run.js';
 
@@ -112,29 +113,6 @@ export async function el7Iso(progress: (m: string) => void, given?: string, sign
   }
   renameSync(tmp, path);
   return { path, checksum };
-}
-
-/** The Debian mirror this host uses (deb822 .sources or one-line lists): main archive and security archive. */
-export function hostMirrors(env: NodeJS.ProcessEnv = process.env): { mirror: string; security?: string } {
-  if (env.POSTFIX_LAB_MIRROR) return { mirror: env.POSTFIX_LAB_MIRROR, security: env.POSTFIX_LAB_SECURITY_MIRROR };
-  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => join('/etc/apt/sources.list.d', f)) : [])]
-    .filter((f) => /\.(list|sources)$/.test(f) && existsSync(f));
-  const entries: { uri: string; suites: string[] }[] = [];
-  for (const f of files) {
-    const text = readFileSync(f, 'utf8');
-    if (f.endsWith('.sources')) {
-      for (const stanza of text.split(/\n\s*\n/)) {
-        const uri = /^URIs:\s*(\S+)/mi.exec(stanza)?.[1];
-        const suites = /^Suites:\s*(.+)$/mi.exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
-        if (uri && !/^Enabled:\s*no/mi.test(stanza)) entries.push({ uri, suites });
-      }
-    } else {
-      for (const m of text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/gm)) if (m[1] && m[2]) entries.push({ uri: m[1], suites: [m[2]] });
-    }
-  }
-  const mirror = entries.find((e) => e.suites.includes('bookworm'))?.uri ?? 'http://deb.debian.org/debian';
-  const security = entries.find((e) => e.suites.includes('bookworm-security'))?.uri;
-  return { mirror, security };
 }
 
 const BASE_SCRIPT = join(packerDir, 'scripts', 'debian12-base-image.sh');
