@@ -40,7 +40,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   const redact = new Redactor();
   redact.add(...Object.values(o.secrets));
   mkdirSync(o.logsDir, { recursive: true, mode: 0o700 });
-  const explicit = !!(o.selection?.from || o.selection?.until || o.selection?.only?.length);
+  const explicit = !!(o.selection?.from || o.selection?.until || o.selection?.only?.length || o.selection?.section !== undefined);
   const selected = selectSteps(plan, o.selection ?? {});
   const resume = o.journal.resumeState();
   const skipDone = resume.resuming && !explicit;

@@ -27,6 +27,7 @@ export interface PlanRole {
   section: number;
   title: string;
   title_ja?: string;
+  description?: string;
   steps: PlanStep[];
   handlers: PlanStep[];
 }
@@ -135,16 +136,24 @@ export function makePlan(lab: Lab, roles: Role[], platform: Platform = lab.platf
       .map(([s, i]) => planStep(lab, role, s, 'steps', i, platform));
     const handlers = role.handlers.map((s, i) => [s, i] as const).filter(([s]) => appliesTo(s, lab, platform))
       .map(([s, i]) => planStep(lab, role, s, 'handlers', i, platform));
-    if (steps.length) planned.push({ role: role.role, section: role.section, title: role.title, title_ja: role.title_ja, steps, handlers });
+    if (steps.length) planned.push({ role: role.role, section: role.section, title: role.title, title_ja: role.title_ja, description: role.description, steps, handlers });
   }
   return { lab: lab.name, platform, roles: planned };
 }
 
-export interface Selection { from?: string; until?: string; only?: string[] }
+export interface Selection { from?: string; until?: string; only?: string[]; section?: number }
 
-/** The steps a run covers (--from, --until, --only); unknown ids are bad input. */
+/** The steps a run covers (--section, --from, --until, --only); unknown ids and sections are bad input. */
 export function selectSteps(plan: Plan, sel: Selection): Set<string> {
   const all = plan.roles.flatMap((r) => r.steps.map((s) => s.id));
+  if (sel.section !== undefined) {
+    const role = plan.roles.find((r) => r.section === sel.section);
+    if (!role) {
+      throw new InputError(`--section ${sel.section}: no such section in the plan for ${plan.platform}`,
+        `Sections in this plan: ${plan.roles.map((r) => `${r.section} (${r.title})`).join(', ')}; the lab file's sections: chooses them.`);
+    }
+    return new Set(role.steps.map((s) => s.id));
+  }
   const check = (id: string, flag: string) => {
     if (!all.includes(id)) throw new InputError(`${flag} ${id}: no such step in the plan for ${plan.platform}`, `Steps: ${all.join(', ')}. \`npm run lab:up -- --dry-run\` lists them.`);
   };

@@ -29,6 +29,7 @@ export interface Role {
   section: number;
   title: string;
   title_ja?: string;
+  description?: string;
   vars: { el7?: Record<string, Scalar>; debian12?: Record<string, Scalar>; all?: Record<string, Scalar> };
   steps: RawStep[];
   handlers: RawStep[];

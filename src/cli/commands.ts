@@ -26,29 +26,40 @@ function base(name: string, description: string): Command {
 
 const argv = (a: string[]) => a.slice(2);
 
+/** --section N: one of the memo's four sections. */
+export function sectionFlag(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 4)) throw new InputError(`--section ${v}: not a memo section`, 'Sections are 1, 2, 3 and 4.');
+  return n;
+}
+
 export async function labUpCli(args: string[]): Promise<number> {
   const cmd = base('lab:up', 'Create or boot the lab host and run every step of the runbook on it.')
     .option('--dry-run', 'print the plan with every command that would run; touch no host')
     .option('--from <step>', 'start at this step')
     .option('--until <step>', 'stop after this step')
     .option('--only <steps...>', 'run only these steps')
+    .option('--section <n>', 'run one memo section (1-4), as a lesson does')
     .option('--json', 'print JSON lines; the last one is the recap')
     .option('--junit <file>', 'write JUnit XML');
   cmd.parse(argv(args), { from: 'user' });
-  const o = cmd.opts<{ lab?: string; name?: string; platform?: 'el7' | 'debian12'; dryRun?: boolean; from?: string; until?: string; only?: string[]; json?: boolean; junit?: string }>();
-  if (o.only && (o.from || o.until)) throw new InputError('--only cannot be combined with --from/--until', 'Use either --only STEP... or a --from/--until range.');
+  const o = cmd.opts<{ lab?: string; name?: string; platform?: 'el7' | 'debian12'; dryRun?: boolean; from?: string; until?: string; only?: string[]; section?: string; json?: boolean; junit?: string }>();
+  if ([o.only, o.from || o.until, o.section].filter(Boolean).length > 1) {
+    throw new InputError('--section, --only and --from/--until choose steps in different ways: use one', 'Use --section N, or --only STEP..., or a --from/--until range.');
+  }
+  const selection = { from: o.from, until: o.until, only: o.only, section: sectionFlag(o.section) };
   if (o.dryRun) {
     const lab = openLab({ labFile: o.lab, name: o.name, platform: o.platform });
     const { driver, why } = resolveDriver(lab);
     const plan = planLab(lab);
-    selectSteps(plan, { from: o.from, until: o.until, only: o.only });
-    process.stdout.write(formatPlan(plan, { driver, why }));
+    process.stdout.write(formatPlan(plan, { driver, why, selected: selectSteps(plan, selection) }));
     return 0;
   }
   const events = new Emitter();
   events.on(o.json ? jsonReporter() : terminalReporter());
   if (o.junit) events.on(junitReporter(o.junit, 'lab:up'));
-  const recap = await labUp({ labFile: o.lab, name: o.name, platform: o.platform, events, selection: { from: o.from, until: o.until, only: o.only } });
+  const recap = await labUp({ labFile: o.lab, name: o.name, platform: o.platform, events, selection });
   if (recap.failed && recap.error && !o.json) process.stderr.write(`\nlab:up stopped at ${recap.failedStep ?? 'a step'}; fix the cause and run \`npm run lab:up\` again: it resumes there.\n`);
   return recap.failed ? 1 : 0;
 }
@@ -99,8 +110,7 @@ export async function verifyCli(args: string[]): Promise<number> {
     .option('--section <n>', 'check one memo section only (1-4)');
   cmd.parse(argv(args), { from: 'user' });
   const o = cmd.opts<{ lab?: string; name?: string; format: string; json?: boolean; junit?: string; section?: string }>();
-  const section = o.section === undefined ? undefined : Number(o.section);
-  if (section !== undefined && !(Number.isInteger(section) && section >= 1 && section <= 4)) throw new InputError(`--section ${o.section}: not a memo section`, 'Sections are 1, 2, 3 and 4.');
+  const section = sectionFlag(o.section);
   const { verifyLab } = await import('../verify/index.js');
   const { formatReport, reportJson, reportJunit } = await import('../verify/report.js');
   const report = await verifyLab({ labFile: o.lab, name: o.name, section });

@@ -48,6 +48,27 @@ describe('command line', () => {
     expect(s.err).toMatch(/no lab named nolab/);
   });
 
+  it('runs one section: the dry run shows only its steps, and --section cannot be mixed with --only', () => {
+    const r = cli('lab-up', '--dry-run', '--section', '2');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/== 2\./);
+    expect(r.out).not.toMatch(/== 1\./);
+    expect(r.out).toMatch(/\n\d+ of \d+ steps; nothing was run/);
+    const bad = cli('lab-up', '--dry-run', '--section', '2', '--only', 'two-a');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^error: --section, --only and --from\/--until choose steps in different ways/);
+    expect(cli('lab-up', '--dry-run', '--section', '7').err).toMatch(/--section 7: not a memo section/);
+  });
+
+  it('prints a lesson, and asks which section when none is given', () => {
+    const r = cli('lesson', '2', '--platform', 'el7');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^# 2\. .* — el7\n/);
+    const none = cli('lesson');
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/which section\? give one of 1, 2, 3, 4/);
+  });
+
   it('lab:status --json lists no labs on a fresh machine', () => {
     const r = cli('lab-status', '--json');
     expect(r.code).toBe(0);
