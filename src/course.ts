@@ -21,7 +21,7 @@ function fence(lines: string[], lang = 'sh'): string[] {
 
 function stepBlock(s: PlanStep, n: string, platform: Platform): string[] {
   const d = kinds[s.kind]!.describe(s.params as never, platform);
-  const out = [`### ${n} ${s.title}`, '', `\`${s.id}\` · memo ${s.section} · ${s.kind}`, ''];
+  const out = [`### ${n}: ${s.title}`, '', `\`${s.id}\` · memo section ${s.section} · ${s.kind}`, ''];
   if (s.memo) out.push(`> ${s.memo}`, '');
   if (s.why) out.push(`**Why it differs from the memo:** ${s.why}`, '');
   out.push('Check (decides whether the step must act):', '', ...fence(d.check), '');
@@ -50,10 +50,10 @@ export function lessonMarkdown(i: LessonInput): string {
   if (!role) out.push(`The runbook has no step for section ${i.section} on ${i.platform}.`, '');
   else {
     out.push(`## Steps (${role.steps.length})`, '');
-    role.steps.forEach((s, k) => out.push(...stepBlock(s, `${i.section}.${k + 1}`, i.platform)));
+    role.steps.forEach((s, k) => out.push(...stepBlock(s, `Step ${k + 1}`, i.platform)));
     if (role.handlers.length) {
       out.push('## Handlers', '', 'They run once, at the end of the section, when a step that notifies them changed something.', '');
-      role.handlers.forEach((h) => out.push(...stepBlock(h, '→', i.platform)));
+      role.handlers.forEach((h) => out.push(...stepBlock(h, 'Handler', i.platform)));
     }
   }
   const checks = file?.checks ?? [];
