@@ -2,11 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { kinds } from '../../src/kinds/index.js';
 import { loadLab, type Lab, type Platform } from '../../src/lab-file.js';
 import { makePlan, type Plan, type PlanStep } from '../../src/plan.js';
-import { loadRoles, type RawStep, type Role } from '../../src/roles.js';
+import { loadRoles } from '../../src/roles.js';
 import { repoRoot } from '../../src/schemas.js';
 
 export const PLATFORMS: Platform[] = ['el7', 'debian12'];

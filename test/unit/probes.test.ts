@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
-  USER, PASS, b64, SECRETS, H, key, cert, servers, sockets, children, listen, onLines, say, submissionServer, postscreenServer, relay, tlsServer, sServer, expectNoSecret, useFakeServers,
+  USER, PASS, b64, H, servers, listen, submissionServer, postscreenServer, relay, tlsServer, sServer, expectNoSecret, useFakeServers,
 } from '../helpers/fake-mail-servers.js';
 
 useFakeServers();

@@ -1,9 +1,8 @@
 /** The runbook follows the facts that correct the memo (runbook-facts.md), per platform. */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { makePlan, type Plan } from '../../src/plan.js';
-import { allSteps, labFor, memo, planFor, roles, stepOf } from '../helpers/runbook.js';
+import { allSteps, labFor, planFor, roles, stepOf } from '../helpers/runbook.js';
 
 describe('runbook: the facts that correct the memo', () => {
   const el7 = () => planFor('el7');

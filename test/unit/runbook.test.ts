@@ -7,9 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kinds } from '../../src/kinds/index.js';
 import { type RawStep } from '../../src/roles.js';
-import { PLATFORMS, allSteps, commandsOf, compareSections, implementers, labFor, memo, memoText, planFor, plans, rawSteps, roles, stepOf, trace, walk } from '../helpers/runbook.js';
+import { PLATFORMS, allSteps, commandsOf, compareSections, implementers, labFor, memo, memoText, planFor, rawSteps, roles, stepOf, trace, walk } from '../helpers/runbook.js';
 
 describe('runbook: planning', () => {
   for (const platform of PLATFORMS) {
