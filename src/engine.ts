@@ -35,6 +35,11 @@ export interface Recap { ok: number; changed: number; skipped: number; failed: n
 
 const info = (s: PlanStep, handler = false): StepInfo => ({ id: s.id, role: s.role, section: s.section, title: s.title, kind: s.kind, ...(handler ? { handler } : {}) });
 
+/** The sections before `section` with a step this lab host never finished. */
+function earlierSectionsNotRun(plan: Plan, section: number, finished: Set<string>): number[] {
+  return plan.roles.filter((r) => r.section < section && r.steps.some((s) => !finished.has(s.id))).map((r) => r.section);
+}
+
 export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   const t0 = Date.now();
   const redact = new Redactor();
@@ -42,6 +47,13 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   mkdirSync(o.logsDir, { recursive: true, mode: 0o700 });
   const explicit = !!(o.selection?.from || o.selection?.until || o.selection?.only?.length || o.selection?.section !== undefined);
   const selected = selectSteps(plan, o.selection ?? {});
+  if (o.selection?.section !== undefined) {
+    const before = earlierSectionsNotRun(plan, o.selection.section, o.journal.finished());
+    if (before.length) {
+      o.events.emit({ event: 'info', message: `section ${o.selection.section} builds on section${before.length > 1 ? 's' : ''} ${before.join(', ')}, `
+        + `which ${before.length > 1 ? 'have' : 'has'} not run on this lab yet: its steps may fail until ${before.length > 1 ? 'they have' : 'it has'} (npm run lab:up -- --section ${before[0]})` });
+    }
+  }
   const resume = o.journal.resumeState();
   const skipDone = resume.resuming && !explicit;
   const runId = randomUUID();

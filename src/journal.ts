@@ -44,6 +44,11 @@ export class Journal {
     if (existsSync(this.path)) renameSync(this.path, `${this.path}.previous`);
   }
 
+  /** Every step this lab host has finished, in any run. */
+  finished(): Set<string> {
+    return new Set(this.records().flatMap((r) => (r.type === 'step' ? [r.id] : [])));
+  }
+
   resumeState(): ResumeState {
     const recs = this.records();
     // Everything after the last successful end belongs to the unfinished sequence of runs.

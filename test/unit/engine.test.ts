@@ -29,6 +29,21 @@ function flagStep(host: FakeHost, id: string, extra = {}) {
 }
 
 describe('engine', () => {
+  it('runs one section, and says so when the sections before it have not run on this lab yet', async () => {
+    const { host, opts, statuses, events } = setup();
+    const two = { role: 'r2', section: 2, title: 'Role two', steps: [flagStep(host, 'b', { role: 'r2', section: '2.1' })], handlers: [] };
+    const p = plan([flagStep(host, 'a')], [], [two]);
+    const infos = () => events.flatMap((e) => (e.event === 'info' ? [e.message] : []));
+    await runPlan(p, { ...opts, selection: { section: 2 } });
+    expect(statuses()).toEqual(['b:changed']);
+    expect(infos()).toEqual([expect.stringMatching(/^section 2 builds on section 1, which has not run on this lab yet: .*--section 1\)$/)]);
+    await runPlan(p, opts);
+    events.length = 0;
+    await runPlan(p, { ...opts, selection: { section: 2 } });
+    expect(statuses()).toEqual(['b:ok']);
+    expect(infos()).toEqual([]);
+  });
+
   it('checks, applies only what is needed, checks again, and reports changed then ok', async () => {
     const { host, opts, statuses, events } = setup();
     const p = plan([flagStep(host, 'a'), step('b', 'command', { run: 'do-b', unless: 'true' })]);
