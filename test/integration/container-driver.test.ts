@@ -14,6 +14,7 @@ import { ensureBaseImage, hostMirror, imageKey, PACKAGES } from '../../src/drive
 import { securityMirror } from '../../src/drivers/mirrors.js';
 import { netnsName, UNIX_DGRAM_QLEN } from '../../src/drivers/container/network.js';
 import { PROXY_ADDR, PROXY_PORT } from '../../src/drivers/container/proxy.js';
+import { forwarderPid } from '../../src/drivers/container/forward.js';
 import { cgroupPids } from '../../src/drivers/container/nspawn.js';
 import { sshBanner } from '../../src/drivers/ssh.js';
 import { ensurePrerequisites } from '../../src/drivers/container/prereqs.js';
@@ -77,7 +78,7 @@ function listeners(port: number): string[] {
 
 function pidsOf(lab: Lab): number[] {
   const dir = labState(lab.name, root).driverDir;
-  const pids = ['nspawn.pid', 'forward.pid'].flatMap((f) => (existsSync(join(dir, f)) ? [Number(readFileSync(join(dir, f), 'utf8'))] : []));
+  const pids = ['nspawn.pid'].flatMap((f) => (existsSync(join(dir, f)) ? [Number(readFileSync(join(dir, f), 'utf8'))] : []));
   return [...pids, ...cgroupPids(netnsName(lab.name))];
 }
 
@@ -92,6 +93,8 @@ async function assertNothingLeft(lab: Lab, pids: number[]): Promise<void> {
   expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(st.dir);
   expect(existsSync(st.driverDir)).toBe(false);
   expect(pids.filter(alive)).toEqual([]);
+  expect(forwarderPid(st.driverDir)).toBeUndefined();
+  for (const p of lab.ports) expect(listeners(p.host)).toEqual([]);
   expect(existsSync(`/run/systemd/nspawn/propagate/${lab.name}`)).toBe(false);
   expect(existsSync(`/run/netns/${netnsName(lab.name)}`)).toBe(false);
   for (const r of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified', '/sys/fs/cgroup']) expect(existsSync(join(r, 'postfix-lab', netnsName(lab.name)))).toBe(false);
@@ -164,7 +167,9 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
     expect(await inLab(ta, 'hostname', port, '127.0.0.1')).toBe(`${A.name}\n`);
     expect(listeners(port)).toEqual(['127.0.0.1']);
     // served by a process in a session of its own: it outlives `lab:up` and Ctrl-C does not reach it
-    const fwd = Number(readFileSync(join(labState(A.name, root).driverDir, 'forward.pid'), 'utf8'));
+    // one forwarder serves every lab's ports
+    const fwd = forwarderPid(labState(A.name, root).driverDir)!;
+    expect(forwarderPid(labState(B.name, root).driverDir)).toBe(fwd);
     const stat = readFileSync(`/proc/${fwd}/stat`, 'utf8');
     expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3])).toBe(fwd); // session id
     const others = Object.values(networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal).map((i) => i!.address);
@@ -284,6 +289,8 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
   it('down leaves nothing behind', async () => {
     const pa = pidsOf(A);
     const pb = pidsOf(B);
+    const fwd = forwarderPid(labState(A.name, root).driverDir);
+    expect(fwd).toBeDefined();
     expect(pa.filter(alive).length).toBeGreaterThan(0);
     await Promise.all([driver.down(ctx(A)), driver.down(ctx(B))]);
     await assertNothingLeft(A, pa);
@@ -295,6 +302,7 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
       expect((await run('ip', ['-o', 'link'])).stdout).not.toMatch(/pflab\d+/);
       expect((await run('nft', ['list', 'tables'])).stdout).not.toContain('postfix_lab');
       expect(existsSync(paths.run)).toBe(false);
+      expect(alive(fwd!)).toBe(false); // the shared port forwarder went with the last lab
       expect(existsSync('/run/systemd/nspawn')).toBe(false);
       expect(listeners(PROXY_PORT)).not.toContain(PROXY_ADDR);
     }
