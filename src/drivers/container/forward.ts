@@ -63,15 +63,22 @@ const add = (m) => new Promise((resolve) => {
 });
 const control = net.createServer((c) => {
   let buf = '';
+  let taken = false;
   c.on('error', () => {});
   c.on('data', async (d) => {
     buf += d;
-    if (!buf.includes('\\n')) return;
-    const m = JSON.parse(buf.slice(0, buf.indexOf('\\n')));
+    if (taken || !buf.includes('\\n')) return;
+    taken = true; // one request per connection
     let reply = { ok: true };
-    if (m.op === 'add') reply = await add(m);
-    if (m.op === 'remove') drop(m.key);
-    save();
+    try {
+      const m = JSON.parse(buf.slice(0, buf.indexOf('\\n')));
+      if (m.op === 'add') reply = await add(m);
+      else if (m.op === 'remove') drop(m.key);
+      else reply = { error: 'unknown request' };
+      save();
+    } catch (e) {
+      reply = { error: String(e) };
+    }
     c.end(JSON.stringify({ ...reply, pid: process.pid, empty: !labs.size }) + '\\n');
     if (!labs.size) c.on('close', quit);
   });
