@@ -47,23 +47,33 @@ function refuseUnpinned(p: DownloadParams, ctx: KindContext, data: Buffer, where
     'then run `npm run lab:up` again: it resumes at this step.');
 }
 
+function readLocal(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined; // not provided locally
+  }
+}
+
+/** The artifact from the local folder, else fetched (and kept there); pinned files checked, unpinned ones refused. */
 async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
   const local = join(ctx.artifactsDir, fileName(p));
-  if (p.sha256 === UNPINNED) return obtainUnpinned(p, ctx, local);
-  const howto = `Download it yourself and save it as ${local} (its sha256 must be ${p.sha256}), then run \`npm run lab:up\` again: it resumes at this step.`;
-  let data: Buffer | undefined;
-  try {
-    data = readFileSync(local);
-  } catch { /* not provided locally */ }
-  if (data) {
-    const got = sha(data);
+  const unpinned = p.sha256 === UNPINNED;
+  const howto = unpinned
+    ? `Get a copy you trust and save it as ${local}; lab:up then shows its sha256 for you to pin in the lab file (pins:).`
+    : `Download it yourself and save it as ${local} (its sha256 must be ${p.sha256}), then run \`npm run lab:up\` again: it resumes at this step.`;
+  const mine = readLocal(local);
+  if (mine) {
+    if (unpinned) refuseUnpinned(p, ctx, mine, `Your copy ${local}`);
+    const got = sha(mine);
     if (got !== p.sha256) {
       throw new StepError(ctx.stepId, `artifact ${local} has sha256 ${got}, expected ${p.sha256} (from ${p.url})`,
         `The local copy is not the pinned file. Replace it with the right one, or delete it so that it is downloaded again. ${howto}`);
     }
     ctx.log(`using local artifact ${local}`);
-    return data;
+    return mine;
   }
+  let data: Buffer;
   try {
     ctx.log(`fetching ${p.url}`);
     data = await (ctx.fetchUrl ?? defaultFetch)(p.url, Math.min(ctx.timeoutMs, 120_000));
@@ -71,35 +81,16 @@ async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
     throw new StepError(ctx.stepId, `cannot download ${fileName(p)} from ${p.url}: ${(e as Error).message}`, howto);
   }
   const got = sha(data);
-  if (got !== p.sha256) {
+  if (!unpinned && got !== p.sha256) {
     throw new StepError(ctx.stepId, `downloaded ${fileName(p)} from ${p.url} has sha256 ${got}, expected ${p.sha256}`,
       `The file at that URL changed or is not the pinned one. ${howto}`);
   }
   try {
     mkdirSync(ctx.artifactsDir, { recursive: true });
-    writeFileSync(local, data);
+    writeFileSync(local, data); // an unpinned one is kept for inspection, and still refused until pinned
   } catch { /* the cache is a convenience */ }
+  if (unpinned) refuseUnpinned(p, ctx, data, `The copy downloaded from ${p.url} (saved as ${local})`);
   return data;
-}
-
-async function obtainUnpinned(p: DownloadParams, ctx: KindContext, local: string): Promise<never> {
-  let data: Buffer | undefined;
-  try {
-    data = readFileSync(local);
-  } catch { /* not provided locally */ }
-  if (data) refuseUnpinned(p, ctx, data, `Your copy ${local}`);
-  try {
-    ctx.log(`fetching ${p.url}`);
-    data = await (ctx.fetchUrl ?? defaultFetch)(p.url, Math.min(ctx.timeoutMs, 120_000));
-  } catch (e) {
-    throw new StepError(ctx.stepId, `cannot download ${fileName(p)} from ${p.url}: ${(e as Error).message}`,
-      `Get a copy you trust and save it as ${local}; lab:up then shows its sha256 for you to pin in the lab file (pins:).`);
-  }
-  try {
-    mkdirSync(ctx.artifactsDir, { recursive: true });
-    writeFileSync(local, data); // kept for inspection; still refused until pinned
-  } catch { /* the cache is a convenience */ }
-  return refuseUnpinned(p, ctx, data, `The copy downloaded from ${p.url} (saved as ${local})`);
 }
 
 export const download = defineKind<DownloadParams>({
