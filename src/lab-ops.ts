@@ -1,4 +1,4 @@
-/** What the lab:* commands do, as library functions; scripts/ only parse flags and call these. */
+/** What the lab:* commands do, as library functions; src/cli/ only parses flags and calls these. */
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { getDriver } from './drivers/index.js';

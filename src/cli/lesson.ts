@@ -1,7 +1,6 @@
 /** npm run lesson: one memo section as course material, or every section of both platforms into a folder. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Command, Option } from 'commander';
 import { InputError } from '../errors.js';
 import { lessonMarkdown } from '../course.js';
 import { loadLab, type Platform } from '../lab-file.js';
@@ -9,7 +8,8 @@ import { openLab } from '../lab-ops.js';
 import { loadRoles } from '../roles.js';
 import { repoRoot } from '../schemas.js';
 import { loadChecks } from '../verify/load.js';
-import { sectionFlag } from './commands.js';
+import { sectionFlag } from './lab.js';
+import type { Opts } from './table.js';
 
 /** The lab each platform's written course is made for: the shipped lab files. */
 export const COURSE_LABS: Record<Platform, string> = {
@@ -47,19 +47,9 @@ export function courseFiles(): Map<string, string> {
   return files;
 }
 
-export async function lessonCli(args: string[]): Promise<number> {
-  const cmd = new Command('lesson')
-    .description('Print one memo section as a lesson (Markdown), or --write every lesson into a folder.')
-    .argument('[section]', 'memo section, 1-4')
-    .option('--lab <file>', 'lab file (default: lab.yaml; with --platform alone, the shipped lab for it)')
-    .addOption(new Option('--platform <platform>', 'platform of the lesson').choices(['debian12', 'el7']))
-    .option('--write <dir>', 'write every lesson of both platforms into this folder (docs/course)')
-    .option('--debug', 'show stack traces')
-    .exitOverride()
-    .configureOutput({ outputError: (s, write) => write(`${s.trimEnd()}\nhint: \`npm run lesson -- --help\` lists the flags.\n`) });
-  cmd.parse(args.slice(2), { from: 'user' });
-  const o = cmd.opts<{ lab?: string; platform?: Platform; write?: string }>();
-  const [section] = cmd.args;
+export async function lessonCommand(opts: Opts, args: string[]): Promise<number> {
+  const o = opts as { lab?: string; platform?: Platform; write?: string };
+  const [section] = args;
   if (o.write) {
     if (section !== undefined) throw new InputError('--write writes every section: give no section with it', 'Run `npm run lesson -- --write docs/course`.');
     for (const [name, text] of courseFiles()) {

@@ -1,0 +1,88 @@
+/** The lab:* commands: flags (declared in src/cli/table.ts) in, library calls (src/lab-ops.ts) out. */
+import { spawnSync } from 'node:child_process';
+import { InputError, LabError } from '../errors.js';
+import { Emitter } from '../events.js';
+import { resolveDriver, type Platform } from '../lab-file.js';
+import { labLifecycle, labSnapshot, labStatus, labUp, openLab, planLab, statusJson } from '../lab-ops.js';
+import { selectSteps } from '../plan.js';
+import { jsonReporter } from '../reporters/json.js';
+import { junitReporter } from '../reporters/junit.js';
+import { formatPlan } from '../reporters/plan.js';
+import { terminalReporter } from '../reporters/terminal.js';
+import { sshArgs } from './ssh-args.js';
+import type { Opts } from './table.js';
+
+interface LabOpts { lab?: string; name?: string; platform?: Platform }
+const ref = (o: Opts) => { const { lab, name, platform } = o as LabOpts; return { labFile: lab, name, platform }; };
+
+/** --section N: one of the memo's four sections. */
+export function sectionFlag(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 4)) throw new InputError(`--section ${v}: not a memo section`, 'Sections are 1, 2, 3 and 4.');
+  return n;
+}
+
+export async function up(opts: Opts): Promise<number> {
+  const o = opts as LabOpts & { dryRun?: boolean; from?: string; until?: string; only?: string[]; section?: string; json?: boolean; junit?: string };
+  if ([o.only, o.from || o.until, o.section].filter(Boolean).length > 1) {
+    throw new InputError('--section, --only and --from/--until choose steps in different ways: use one', 'Use --section N, or --only STEP..., or a --from/--until range.');
+  }
+  const selection = { from: o.from, until: o.until, only: o.only, section: sectionFlag(o.section) };
+  if (o.dryRun) {
+    const lab = openLab(ref(opts));
+    const { driver, why } = resolveDriver(lab);
+    const plan = planLab(lab);
+    process.stdout.write(formatPlan(plan, { driver, why, selected: selectSteps(plan, selection) }));
+    return 0;
+  }
+  const events = new Emitter();
+  events.on(o.json ? jsonReporter() : terminalReporter());
+  if (o.junit) events.on(junitReporter(o.junit, 'lab:up'));
+  const recap = await labUp({ ...ref(opts), events, selection });
+  if (recap.failed) {
+    throw new LabError(`lab:up stopped at ${recap.failedStep ?? 'a step'}`,
+      'Fix the cause (the step\'s message and log are above) and run `npm run lab:up` again: it resumes there.', recap.error?.exitCode ?? 1);
+  }
+  return 0;
+}
+
+async function lifecycle(action: 'halt' | 'down', opts: Opts): Promise<number> {
+  await labLifecycle(action, { ...ref(opts), events: new Emitter().on(terminalReporter(process.stderr)) });
+  return 0;
+}
+export const halt = (o: Opts) => lifecycle('halt', o);
+export const down = (o: Opts) => lifecycle('down', o);
+
+export async function status(opts: Opts): Promise<number> {
+  const entries = await labStatus({ name: (opts as LabOpts).name, events: new Emitter() });
+  if (opts.json) {
+    process.stdout.write(statusJson(entries) + '\n');
+    return 0;
+  }
+  if (!entries.length) process.stdout.write('no labs; `npm run lab:up` creates one.\n');
+  for (const e of entries) {
+    process.stdout.write(`${e.name}  ${e.state}  driver=${e.driver} platform=${e.platform}` +
+      `${e.ssh ? `  ssh ${e.ssh.user}@${e.ssh.host}:${e.ssh.port}` : ''}${e.ports.length ? `  ports ${e.ports.map((p) => `127.0.0.1:${p.host}->${p.guest}`).join(' ')}` : ''}` +
+      `${e.detail ? `  (${e.detail})` : ''}\n`);
+  }
+  return 0;
+}
+
+export async function ssh(opts: Opts, args: string[]): Promise<number> {
+  const o = opts as LabOpts;
+  const entries = await labStatus({ name: o.name ?? openLab({ labFile: o.lab }).name, events: new Emitter() });
+  const e = entries[0];
+  if (!e?.ssh) throw new InputError(`lab ${o.name ?? ''} has no SSH target yet`, 'Run `npm run lab:up` first.');
+  const res = spawnSync('ssh', sshArgs(e.ssh, e.name, args), { stdio: 'inherit' });
+  return res.status ?? 1;
+}
+
+export async function snapshot(opts: Opts, args: string[]): Promise<number> {
+  const [action, snap] = args as [string, string | undefined];
+  if (!['save', 'restore', 'list'].includes(action)) throw new InputError(`lab:snapshot: unknown action "${action}"`, 'Use save NAME, restore NAME or list.');
+  const events = new Emitter().on(terminalReporter(process.stderr));
+  const out = await labSnapshot(action as 'save', snap, { ...ref(opts), events });
+  if (action === 'list') process.stdout.write(out.length ? out.join('\n') + '\n' : 'no snapshots\n');
+  return 0;
+}
