@@ -11,7 +11,8 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { PortForward } from '../../lab-file.js';
-import { ourPid, paths, waitExit, withLock } from './sys.js';
+import { paths, withLock } from './sys.js';
+import { ourPid, waitExit } from '../local/processes.js';
 
 const SCRIPT = `// postfix-lab port forwarder (generated). argv: CONTROL_SOCKET STATE_FILE PID_FILE LOG_FILE
 import fs from 'node:fs';

@@ -12,7 +12,8 @@ import { ensureBaseImage, imageForKey, imageKey, pruneImages, type BaseImage } f
 import { checkOwner, linkExists, lookup, netnsExists, netnsName, networkDown, networkRefresh, networkUp, registeredStateDirs, registryEntry, type Allocation } from './network.js';
 import { proxyReady } from './proxy.js';
 import { boot, consoleTail, nspawnPid, runtimeTraces, shutdown, waitForSsh } from './nspawn.js';
-import { isAlive, run, unmountAll, withLock } from './sys.js';
+import { run, unmountAll, withLock } from './sys.js';
+import { isAlive } from '../local/processes.js';
 
 export interface LabRef { name: string; netns: string; dir: string; stateDir: string; metaFile: string; disk: DiskLayout; keyFile: string }
 

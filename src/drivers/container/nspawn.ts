@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import { sh } from '../../host.js';
 import { sshBanner } from '../ssh.js';
-import { ourPid, waitExit } from './sys.js';
+import { ourPid, waitExit } from '../local/processes.js';
 
 const files = (dir: string) => ({ pid: join(dir, 'nspawn.pid'), console: join(dir, 'console.log') });
 const marker = (netns: string) => `--network-namespace-path=/run/netns/${netns}`;

@@ -5,7 +5,8 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../errors.js';
-import { probe, requireRoot, run, sbinPath } from './sys.js';
+import { probe, requireRoot, run } from './sys.js';
+import { sbinPath } from '../local/commands.js';
 
 export interface Requirement { command: string; pkg: string; why: string }
 

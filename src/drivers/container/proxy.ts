@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import { readJson } from '../../state.js';
-import { ourPid, passwdEntry, paths, terminate } from './sys.js';
+import { passwdEntry, paths } from './sys.js';
+import { ourPid, terminate } from '../local/processes.js';
 
 export const PROXY_ADDR = '198.19.255.253';
 export const PROXY_PORT = 3142;

@@ -1,12 +1,12 @@
 /**
- * Host-side plumbing shared by the container driver: machine-wide paths, commands through zx,
- * processes we started (checked by PID *and* command line before any signal), mounts and file locks.
+ * Host-side plumbing of the container driver: machine-wide paths, its commands (src/drivers/local/commands.ts with
+ * the driver's hint), mounts, and its machine-wide locks (src/drivers/local/lock.ts).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { $, type ProcessOutput } from 'zx';
+import { existsSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { LabError } from '../../errors.js';
+import { commands } from '../local/commands.js';
+import { withLock as lock } from '../local/lock.js';
 
 /** Machine-wide folders (shared by every state root on this machine). Overridable for tests and benchmarks. */
 export const paths = {
@@ -18,41 +18,18 @@ export const paths = {
   run: '/run/postfix-lab',
 };
 
-/** PATH with the sbin folders, so `ip`, `nft`, `debootstrap` are found even from a user shell under sudo. */
-export const sbinPath = `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+const HINT = 'This is a host command the container driver runs as root; the lines above say why it failed. '
+  + 'Run `npm run lab:status`, then `npm run lab:down` to clean up, and try again.';
+const local = commands({ hint: HINT, cLocale: true });
 
-const quiet = $({ quiet: true, env: { ...process.env, PATH: `${sbinPath}:${process.env.PATH ?? ''}`, LC_ALL: 'C' } });
-
-/** Run a command (arguments are quoted by zx); a failure becomes a LabError with the command's stderr and a hint. */
-export const run = tagged();
+/** Run a command (arguments are quoted by zx); a failure becomes a LabError with the command's output and a hint. */
+export const run = local.run;
 
 /** run() with `input` on the command's stdin: runWithInput(text)`ip -batch -`. */
-export const runWithInput = (input: string) => tagged(input);
-
-function tagged(input?: string) {
-  return async (pieces: TemplateStringsArray, ...args: unknown[]): Promise<string> => {
-    try {
-      const out = await (input === undefined ? quiet : quiet({ input }))(pieces, ...args);
-      return out.stdout;
-    } catch (e) {
-      const p = e as ProcessOutput;
-      const cmd = String.raw({ raw: pieces }, ...args.map((a) => (Array.isArray(a) ? a.join(' ') : String(a))));
-      throw new LabError(
-        `command failed: ${cmd}\n${(p.stderr || p.stdout || String(e)).trim().split('\n').slice(-8).join('\n')}`,
-        'This is a host command the container driver runs as root; the lines above say why it failed. ' +
-          'Run `npm run lab:status`, then `npm run lab:down` to clean up, and try again.',
-        1,
-        { cause: e },
-      );
-    }
-  };
-}
+export const runWithInput = (input: string) => commands({ hint: HINT, cLocale: true, input }).run;
 
 /** A probe: never throws, returns exit code and output. */
-export async function probe(pieces: TemplateStringsArray, ...args: unknown[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await quiet(pieces, ...args).nothrow();
-  return { code: out.exitCode ?? 1, stdout: out.stdout, stderr: out.stderr };
-}
+export const probe = local.probe;
 
 export function requireRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -69,61 +46,6 @@ export function passwdEntry(root: string, user: string): { uid: number; gid: num
   try { text = readFileSync(join(root, 'etc/passwd'), 'utf8'); } catch { return undefined; }
   const f = text.split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
   return f && f.length >= 6 ? { uid: Number(f[2]), gid: Number(f[3]), home: f[5] || `/home/${user}` } : undefined;
-}
-
-// ---------------------------------------------------------------- processes
-
-export function isAlive(pid: number | undefined): pid is number {
-  if (!pid || pid <= 1) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // a zombie is not alive for our purposes
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-export function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-/** A PID file we wrote, and the process still is the one we started (its command line contains `marker`). */
-export function ourPid(file: string, marker: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-  } catch {
-    return undefined;
-  }
-  if (!isAlive(pid)) return undefined;
-  return cmdline(pid).some((a) => a.includes(marker)) ? pid : undefined;
-}
-
-export async function waitExit(pid: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (!isAlive(pid)) return true;
-    await sleep(50);
-  }
-  return !isAlive(pid);
-}
-
-/** SIGTERM, then SIGKILL after `ms`. Only call with a PID checked by ourPid(). */
-export async function terminate(pid: number, ms = 5000): Promise<void> {
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
-  if (await waitExit(pid, ms)) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
-  await waitExit(pid, 2000);
 }
 
 // ---------------------------------------------------------------- mounts
@@ -161,59 +83,12 @@ export async function removeTree(dir: string): Promise<void> {
 
 // ---------------------------------------------------------------- locks
 
-/**
- * An exclusive lock file holding the owner's PID; a lock whose owner died is taken over.
- */
-export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
-  // callers in this process queue in memory (no polling); the file lock is for other processes
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const before = queues.get(name) ?? Promise.resolve();
-  const mine = before.then(() => gate);
-  queues.set(name, mine);
-  await before;
-  try {
-    return await fileLock(name, fn, timeoutMs);
-  } finally {
-    release();
-    if (queues.get(name) === mine) queues.delete(name);
-  }
-}
-
-const queues = new Map<string, Promise<void>>();
-
-async function fileLock<T>(name: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const file = join(paths.run, 'locks', `${name}.lock`);
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') continue; // the idle run folder was just removed by another command
-      if (code !== 'EEXIST') throw e;
-      let owner = 0;
-      try { owner = Number.parseInt(readFileSync(file, 'utf8'), 10); } catch { /* being written or just removed */ }
-      if (owner && !isAlive(owner)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() > end) {
-        throw new LabError(`timed out waiting for the lock ${file} (held by PID ${owner})`,
-          'Another postfix-lab command is working on the same lab or network; wait for it, or remove the lock file if that process is gone.');
-      }
-      await sleep(20);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    try { unlinkSync(file); } catch { /* already gone */ }
+/** A machine-wide lock by name under /run/postfix-lab/locks (see src/drivers/local/lock.ts). */
+export function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
+  const dir = join(paths.run, 'locks');
+  return lock(join(dir, `${name}.lock`), fn, {
+    timeoutMs,
     // leave nothing under /run when idle: these only succeed when empty
-    try { rmdirSync(dirname(file)); rmdirSync(paths.run); } catch { /* still in use */ }
-  }
+    after: () => { try { rmdirSync(dir); rmdirSync(paths.run); } catch { /* still in use */ } },
+  });
 }

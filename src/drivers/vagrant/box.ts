@@ -5,14 +5,14 @@
  *   el7      + libvirt    -> qemu.el7
  *   debian12 + libvirt    -> qemu.debian12        (debootstrap base image, no ISO)
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, LabError } from '../../errors.js';
 import type { Platform } from '../../lab-file.js';
 import { cacheDir, debian12Base, el7Iso, packerDir, sha256, storeCache, verifiedCache } from './images.js';
 import { checkPacker, checkVagrant, packerVersion } from './prereqs.js';
-import { probe, run, why } from './run.js';
+import { probe, run, why } from '../local/commands.js';
+import { withLock } from '../local/lock.js';
 import { accelerator, DEFAULT_BOXES, type Accelerator, type Provider } from './settings.js';
 
 export interface BoxOptions {
@@ -50,30 +50,11 @@ export function recipeKey(platform: Platform, provider: Provider, inputChecksum:
   return sha256(platform, provider, inputChecksum, ...files.flatMap((f) => [relative(packerDir, f), readFileSync(f)])).slice(0, 16);
 }
 
-/** One build per box at a time on this machine (a second lab:up waits for the first). */
-async function withLock<T>(name: string, progress: (m: string) => void, fn: () => Promise<T>): Promise<T> {
-  const file = join(cacheDir('locks'), `${name}.lock`);
-  for (let waited = 0; ; waited++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch {
-      const pid = Number(readFileSync(file, 'utf8') || 0);
-      let alive = false;
-      try { process.kill(pid, 0); alive = pid > 1; } catch { alive = false; }
-      if (!alive) { rmSync(file, { force: true }); continue; }
-      if (waited === 0) progress(`another build of this box is running (pid ${pid}): waiting for it`);
-      await sleep(2000);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
-  }
-}
+/** One build per box at a time on this machine (a second lab:up waits for the first, however long it takes). */
+const withBoxLock = <T>(name: string, progress: (m: string) => void, fn: () => Promise<T>): Promise<T> =>
+  withLock(join(cacheDir('locks'), `${name}.lock`), fn, {
+    timeoutMs: Number.POSITIVE_INFINITY, pollMs: 2000, onWait: (pid) => progress(`another build of this box is running (pid ${pid}): waiting for it`),
+  });
 
 async function packer(args: string[], progress: (m: string) => void, signal?: AbortSignal): Promise<void> {
   const tail: string[] = [];
@@ -105,7 +86,7 @@ export async function buildBox(o: BoxOptions): Promise<BoxResult> {
   const key = recipeKey(o.platform, o.provider, input.checksum);
   const file = join(cacheDir('boxes'), `${o.platform}-${o.provider}-${key}.box`);
   const name = o.name ?? DEFAULT_BOXES[o.platform];
-  return withLock(`box-${o.platform}-${o.provider}`, o.progress, async () => {
+  return withBoxLock(`box-${o.platform}-${o.provider}`, o.progress, async () => {
     const cached = o.rebuild ? undefined : await verifiedCache(file);
     if (cached) {
       o.progress(`box ${file} (cached, sha256 ${cached.slice(0, 12)}...)`);

@@ -12,7 +12,7 @@ import { LabError } from '../../errors.js';
 import { repoRoot } from '../../schemas.js';
 import { hostMirrors } from '../mirrors.js';
 import { checkImageTools } from './prereqs.js';
-import { probe, why } from './run.js';
+import { probe, why } from '../local/commands.js';
 
 export const packerDir = join(repoRoot, 'packer');
 

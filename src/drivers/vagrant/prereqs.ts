@@ -4,7 +4,7 @@
  */
 import { LabError } from '../../errors.js';
 import { onPath } from '../../lab-file.js';
-import { probe } from './run.js';
+import { probe } from '../local/commands.js';
 import type { Provider } from './settings.js';
 
 const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';

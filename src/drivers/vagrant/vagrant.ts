@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import type { LabRunState } from '../types.js';
 import { sshBanner } from '../ssh.js';
-import { probe, run, why, type RunOptions } from './run.js';
+import { probe, run, why, type LocalOptions } from '../local/commands.js';
 import { vagrantEnv, type VagrantPaths } from './settings.js';
 
 export interface VagrantCtx {
@@ -24,7 +24,7 @@ function progressLine(ctx: VagrantCtx): (line: string) => void {
   };
 }
 
-export async function vagrant(ctx: VagrantCtx, args: string[], o: Pick<RunOptions, 'hint'> & { quiet?: boolean } = {}): Promise<string> {
+export async function vagrant(ctx: VagrantCtx, args: string[], o: Pick<LocalOptions, 'hint'> & { quiet?: boolean } = {}): Promise<string> {
   return run(['vagrant', ...args], {
     env: vagrantEnv(ctx.paths),
     signal: ctx.signal,
