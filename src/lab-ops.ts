@@ -2,7 +2,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { getDriver } from './drivers/index.js';
-import type { DriverContext, LabStatus, SshTarget } from './drivers/types.js';
+import type { DriverContext, LabStatus } from './drivers/types.js';
+import type { SshTarget } from './ssh/target.js';
 import { runPlan, type Recap } from './engine.js';
 import { InputError, LabError } from './errors.js';
 import { Emitter } from './events.js';

@@ -1,6 +1,6 @@
 /** OpenSSH arguments for lab:ssh: the lab's key, and the host key pinned for this lab (never the user's known_hosts). */
 import { writeFileSync } from 'node:fs';
-import type { SshTarget } from '../drivers/types.js';
+import type { SshTarget } from '../ssh/target.js';
 import { pinnedKnownHostsLines } from '../ssh/known-hosts.js';
 import { labState } from '../state.js';
 

@@ -5,7 +5,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import type { HostSpec } from '../lab-file.js';
-import type { Driver, DriverContext, SshTarget } from './types.js';
+import type { SshTarget } from '../ssh/target.js';
+import type { Driver, DriverContext } from './types.js';
 
 function identity(h: HostSpec): string {
   if (h.identityFile) {

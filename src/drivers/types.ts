@@ -1,18 +1,8 @@
 /** Drivers make lab hosts and are the only code that does I/O against them. */
 import type { Host } from '../host.js';
 import type { DriverName, Lab, PortForward } from '../lab-file.js';
+import type { SshTarget } from '../ssh/target.js';
 import type { LabState } from '../state.js';
-
-export interface SshTarget {
-  /** Host name as the runbook sees it (e.g. "mail"). */
-  name: string;
-  host: string;
-  port: number;
-  user: string;
-  identityFile: string;
-  /** Run privileged steps through sudo. */
-  sudo: boolean;
-}
 
 export type LabRunState = 'running' | 'stopped' | 'absent' | 'leftover' | 'unknown';
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Client } from 'ssh2';
-import type { SshTarget } from '../drivers/types.js';
+import type { SshTarget } from './target.js';
 import { type HostKeyChanged, LabError } from '../errors.js';
 import { checkHostKey, hostId } from './known-hosts.js';
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, type SFTPWrapper } from 'ssh2';
-import type { SshTarget } from '../drivers/types.js';
+import type { SshTarget } from './target.js';
 import { ConnectionLost, HostKeyChanged, LabError } from '../errors.js';
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../host.js';
 import { ChannelRefused, runOnChannel } from './channel.js';

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SshTarget } from '../../src/drivers/types.js';
+import type { SshTarget } from '../../src/ssh/target.js';
 
 export const TEST_USER = 'plabtest';
 const SSHD = '/usr/sbin/sshd';

@@ -1,101 +1,21 @@
 /**
- * Vagrant-style forwarded ports: one small detached Node process serves every running lab's ports. For each lab it
- * listens on 127.0.0.1:HOST (and nowhere else) and connects each client to LAB:GUEST. It outlives `lab:up`; labs
- * are added and removed over a control socket (one JSON line each way); a lab whose nspawn process is gone is
- * dropped by the forwarder itself, and the forwarder exits with its last lab. One process rather than one per lab:
+ * Vagrant-style forwarded ports: one small detached Node process (its program: forwarder.mjs) serves every running
+ * lab's ports on 127.0.0.1. It outlives `lab:up`; labs are added and removed over a control socket (one JSON line
+ * each way); a lab whose nspawn process is gone is dropped by the forwarder itself, and it exits with its last lab. One process rather than one per lab:
  * a Node process costs ~0.08 CPU-s to start, a fifth of a container lab's boot.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError, LabError } from '../../errors.js';
 import type { PortForward } from '../../lab-file.js';
 import { paths, withLock } from './sys.js';
 import { ourPid, waitExit } from '../local/processes.js';
 
-const SCRIPT = `// postfix-lab port forwarder (generated). argv: CONTROL_SOCKET STATE_FILE PID_FILE LOG_FILE
-import fs from 'node:fs';
-import net from 'node:net';
-const [sock, stateFile, pidFile, logFile] = process.argv.slice(2);
-const labs = new Map(); // key -> { addr, watch, ports, servers, conns }
-const save = () => {
-  const out = { pid: process.pid, labs: Object.fromEntries([...labs].map(([k, l]) => [k, { addr: l.addr, watch: l.watch, ports: l.ports }])) };
-  fs.writeFileSync(stateFile + '.tmp', JSON.stringify(out) + '\\n');
-  fs.renameSync(stateFile + '.tmp', stateFile);
-};
-const drop = (key) => {
-  const l = labs.get(key);
-  if (!l) return;
-  for (const s of l.servers) s.close();
-  for (const c of l.conns) c.destroy();
-  labs.delete(key);
-};
-const quit = () => {
-  for (const k of [...labs.keys()]) drop(k);
-  // a clean exit leaves nothing under /run (this script included: it is loaded)
-  for (const f of [stateFile, sock, pidFile, logFile, process.argv[1]]) { try { fs.rmSync(f, { force: true }); } catch {} }
-  process.exit(0);
-};
-const add = (m) => new Promise((resolve) => {
-  drop(m.key);
-  const l = { addr: m.addr, watch: m.watch, ports: m.ports, servers: [], conns: new Set() };
-  let pending = m.ports.length;
-  let failed = false;
-  for (const [host, guest] of m.ports) {
-    const srv = net.createServer({ noDelay: true }, (c) => {
-      const u = net.connect({ host: l.addr, port: guest, noDelay: true });
-      l.conns.add(c); l.conns.add(u);
-      const end = () => { c.destroy(); u.destroy(); l.conns.delete(c); l.conns.delete(u); };
-      c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
-      c.pipe(u); u.pipe(c);
-    });
-    l.servers.push(srv);
-    srv.on('error', (e) => {
-      if (failed) return;
-      failed = true;
-      for (const s of l.servers) s.close();
-      resolve({ error: e.code || String(e), port: host });
-    });
-    srv.listen({ host: '127.0.0.1', port: host, exclusive: true }, () => {
-      if (--pending === 0 && !failed) { labs.set(m.key, l); resolve({ ok: true }); }
-    });
-  }
-});
-const control = net.createServer((c) => {
-  let buf = '';
-  let taken = false;
-  c.on('error', () => {});
-  c.on('data', async (d) => {
-    buf += d;
-    if (taken || !buf.includes('\\n')) return;
-    taken = true; // one request per connection
-    let reply = { ok: true };
-    try {
-      const m = JSON.parse(buf.slice(0, buf.indexOf('\\n')));
-      if (m.op === 'add') reply = await add(m);
-      else if (m.op === 'remove') drop(m.key);
-      else reply = { error: 'unknown request' };
-      save();
-    } catch (e) {
-      reply = { error: String(e) };
-    }
-    c.end(JSON.stringify({ ...reply, pid: process.pid, empty: !labs.size }) + '\\n');
-    if (!labs.size) c.on('close', quit);
-  });
-});
-process.on('SIGTERM', quit);
-process.on('SIGINT', quit);
-process.on('SIGHUP', () => {});
-setInterval(() => {
-  let changed = false;
-  for (const [k, l] of labs) { try { process.kill(l.watch, 0); } catch { drop(k); changed = true; } }
-  if (changed) save();
-  if (!labs.size) quit();
-}, 1000);
-fs.rmSync(sock, { force: true });
-control.listen(sock, () => { save(); process.send?.({ ready: true }); process.disconnect?.(); });
-`;
+/** The forwarder's program; it runs from a copy under /run, so a checkout changing under it changes nothing. */
+const PROGRAM = fileURLToPath(new URL('./forwarder.mjs', import.meta.url));
 
 const files = () => ({
   script: join(paths.run, 'forwarder.mjs'),
@@ -145,7 +65,7 @@ async function ensureRunning(): Promise<number> {
   const running = ourPid(f.pid, f.script);
   if (running) return running;
   mkdirSync(paths.run, { recursive: true, mode: 0o755 });
-  writeFileSync(f.script, SCRIPT, { mode: 0o600 });
+  writeFileSync(f.script, readFileSync(PROGRAM), { mode: 0o600 });
   const log = openSync(f.log, 'a', 0o600);
   const child = spawn(process.execPath, [f.script, f.sock, f.state, f.pid, f.log], { detached: true, stdio: ['ignore', log, log, 'ipc'] });
   closeSync(log);

@@ -8,7 +8,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { ensureStateDirs } from '../../state.js';
-import type { Driver, DriverContext, LabStatus, SshTarget, UpResult } from '../types.js';
+import type { SshTarget } from '../../ssh/target.js';
+import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
 import { ensureBox } from './box.js';
 import { checkVagrant } from './prereqs.js';
 import { settingsFor, vagrantPaths, writeSettings } from './settings.js';
