@@ -15,8 +15,8 @@ import { ensureBaseImage, resolveMirror } from '../src/drivers/container/image.j
 import { ensurePrerequisites } from '../src/drivers/container/prereqs.js';
 import { removeTree } from '../src/drivers/container/sys.js';
 import type { DriverContext } from '../src/drivers/types.js';
-import { loadLab, type Lab } from '../src/lab-file.js';
-import { labState } from '../src/state.js';
+import { loadLab, type Lab } from '../src/lab/lab-file.js';
+import { labState } from '../src/lab/state.js';
 
 const seconds = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;

@@ -2,8 +2,8 @@
  * npm run bench -- verify: the whole verify suite against a finished debian12 lab (brought up first if needed),
  * three runs, median wall time. Target: <= 10 s including the postscreen pause.
  */
-import { Emitter } from '../src/events.js';
-import { labUp } from '../src/lab-ops.js';
+import { Emitter } from '../src/output/events.js';
+import { labUp } from '../src/lab/ops.js';
 import { verifyLab } from '../src/verify/index.js';
 
 export async function benchVerify(labFile = 'labs/debian12-container.yaml', runs = 3): Promise<Record<string, number>> {

@@ -1,14 +1,14 @@
 /** The lab:* commands: flags (declared in src/cli/table.ts) in, library calls (src/lab-ops.ts) out. */
 import { spawnSync } from 'node:child_process';
 import { InputError, LabError } from '../errors.js';
-import { Emitter } from '../events.js';
-import { resolveDriver, type Platform } from '../lab-file.js';
-import { labLifecycle, labSnapshot, labStatus, labUp, openLab, planLab, statusJson } from '../lab-ops.js';
-import { selectSteps } from '../plan.js';
-import { jsonReporter } from '../reporters/json.js';
-import { junitReporter } from '../reporters/junit.js';
-import { formatPlan } from '../reporters/plan.js';
-import { terminalReporter } from '../reporters/terminal.js';
+import { Emitter } from '../output/events.js';
+import { resolveDriver, type Platform } from '../lab/lab-file.js';
+import { labLifecycle, labSnapshot, labStatus, labUp, openLab, planLab, statusJson } from '../lab/ops.js';
+import { selectSteps } from '../runbook/plan.js';
+import { jsonReporter } from '../output/json.js';
+import { junitReporter } from '../output/junit.js';
+import { formatPlan } from '../output/plan.js';
+import { terminalReporter } from '../output/terminal.js';
 import { sshArgs } from './ssh-args.js';
 import type { Opts } from './table.js';
 

@@ -2,10 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from '../errors.js';
-import { lessonMarkdown } from '../course.js';
-import { loadLab, type Platform } from '../lab-file.js';
-import { openLab } from '../lab-ops.js';
-import { loadRoles } from '../roles.js';
+import { lessonMarkdown } from '../course/lesson.js';
+import { loadLab, type Platform } from '../lab/lab-file.js';
+import { openLab } from '../lab/ops.js';
+import { loadRoles } from '../runbook/load.js';
 import { repoRoot } from '../schemas.js';
 import { loadChecks } from '../verify/load.js';
 import { sectionFlag } from './lab.js';

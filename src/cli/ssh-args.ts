@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { SshTarget } from '../ssh/target.js';
 import { pinnedKnownHostsLines } from '../ssh/known-hosts.js';
-import { labState } from '../state.js';
+import { labState } from '../lab/state.js';
 
 export function sshArgs(t: SshTarget, lab: string, command: string[]): string[] {
   const s = labState(lab);

@@ -7,7 +7,7 @@ export async function verify(opts: Opts): Promise<number> {
   const o = opts as { lab?: string; name?: string; json?: boolean; junit?: string; section?: string };
   const section = sectionFlag(o.section);
   const { verifyLab } = await import('../verify/index.js');
-  const { formatReport, reportJson, reportJunit } = await import('../verify/report.js');
+  const { formatReport, reportJson, reportJunit } = await import('../output/verify-report.js');
   const report = await verifyLab({ labFile: o.lab, name: o.name, section });
   if (o.junit) writeFileSync(o.junit, reportJunit(report));
   process.stdout.write(o.json ? reportJson(report) + '\n' : formatReport(report, !!process.stdout.isTTY && !process.env.NO_COLOR));

@@ -1,8 +1,8 @@
 /** Drivers make lab hosts and are the only code that does I/O against them. */
 import type { Host } from '../host.js';
-import type { DriverName, Lab, PortForward } from '../lab-file.js';
+import type { DriverName, Lab, PortForward } from '../lab/lab-file.js';
 import type { SshTarget } from '../ssh/target.js';
-import type { LabState } from '../state.js';
+import type { LabState } from '../lab/state.js';
 
 export type LabRunState = 'running' | 'stopped' | 'absent' | 'leftover' | 'unknown';
 

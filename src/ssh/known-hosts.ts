@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HostKeyChanged } from '../errors.js';
-import { readJson, writePrivate } from '../state.js';
+import { readJson, writePrivate } from '../lab/state.js';
 
 /** `SHA256:<base64 without padding>` of the public key blob, exactly as `ssh-keygen -l` prints it. */
 export function fingerprintSha256(keyBlob: Buffer): string {

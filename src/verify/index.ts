@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../errors.js';
 import type { Host } from '../host.js';
-import { labState, readJson, type Credentials } from '../state.js';
-import { openLab, type LabMeta, type LabRef } from '../lab-ops.js';
+import { labState, readJson, type Credentials } from '../lab/state.js';
+import { openLab, type LabMeta, type LabRef } from '../lab/ops.js';
 import { connectSsh } from '../ssh/executor.js';
 import { loadChecks, type CheckFile } from './load.js';
 import { limiter, runChecks, type CheckResult } from './runner.js';

@@ -2,8 +2,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import type { Platform } from '../lab-file.js';
-import { substitute } from '../plan.js';
+import type { Platform } from '../lab/lab-file.js';
+import { substitute } from '../runbook/plan.js';
 import { loadSchema, repoRoot } from '../schemas.js';
 import { positionOf, readYaml, validate } from '../yaml-load.js';
 import { checkKinds } from './kinds/index.js';

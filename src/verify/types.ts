@@ -1,6 +1,6 @@
 /** Kinds of check: a schema for the check's fields and a probe that answers pass, fail or inconclusive. */
 import type { Host } from '../host.js';
-import type { Platform } from '../lab-file.js';
+import type { Platform } from '../lab/lab-file.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'inconclusive';
 

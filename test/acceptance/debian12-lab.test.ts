@@ -7,12 +7,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emitter, type EngineEvent } from '../../src/events.js';
+import { Emitter, type EngineEvent } from '../../src/output/events.js';
 import type { Host } from '../../src/host.js';
-import { labLifecycle, labUp } from '../../src/lab-ops.js';
+import { labLifecycle, labUp } from '../../src/lab/ops.js';
 import { connectSsh } from '../../src/ssh/executor.js';
-import { labState, readJson } from '../../src/state.js';
-import type { LabMeta } from '../../src/lab-ops.js';
+import { labState, readJson } from '../../src/lab/state.js';
+import type { LabMeta } from '../../src/lab/ops.js';
 import { verifyLab, type VerifyReport } from '../../src/verify/index.js';
 import { breaks } from './breaks.js';
 

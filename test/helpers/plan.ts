@@ -1,5 +1,5 @@
 /** Small plans built as data, for engine tests. */
-import type { Plan, PlanStep } from '../../src/plan.js';
+import type { Plan, PlanStep } from '../../src/runbook/plan.js';
 
 export function step(id: string, kind: string, params: Record<string, unknown>, extra: Partial<PlanStep> = {}): PlanStep {
   return { id, role: 'r1', section: '1.1', title: `Ensure ${id}`, kind, params, notify: [], timeoutMs: 5000, at: `roles/r1/role.yaml:${id}`, ...extra };

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kinds } from '../../src/kinds/index.js';
-import { loadLab, type Lab, type Platform } from '../../src/lab-file.js';
-import { makePlan, type Plan, type PlanStep } from '../../src/plan.js';
-import { loadRoles } from '../../src/roles.js';
+import { kinds } from '../../src/runbook/kinds/index.js';
+import { loadLab, type Lab, type Platform } from '../../src/lab/lab-file.js';
+import { makePlan, type Plan, type PlanStep } from '../../src/runbook/plan.js';
+import { loadRoles } from '../../src/runbook/load.js';
 import { repoRoot } from '../../src/schemas.js';
 
 export const PLATFORMS: Platform[] = ['el7', 'debian12'];

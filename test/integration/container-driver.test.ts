@@ -16,15 +16,15 @@ import { netnsName, UNIX_DGRAM_QLEN } from '../../src/drivers/container/network.
 import { PROXY_ADDR, PROXY_PORT } from '../../src/drivers/container/proxy.js';
 import { forwarderPid } from '../../src/drivers/container/forward.js';
 import { cgroupPids } from '../../src/drivers/container/nspawn.js';
-import { sshBanner } from '../../src/drivers/ssh.js';
+import { sshBanner } from '../../src/drivers/existing-hosts.js';
 import { ensurePrerequisites } from '../../src/drivers/container/prereqs.js';
 import { paths } from '../../src/drivers/container/sys.js';
 import { isAlive } from '../../src/drivers/local/processes.js';
 import type { DriverContext } from '../../src/drivers/types.js';
 import type { SshTarget } from '../../src/ssh/target.js';
 import { InputError, LabError } from '../../src/errors.js';
-import { loadLab, type Lab } from '../../src/lab-file.js';
-import { labState } from '../../src/state.js';
+import { loadLab, type Lab } from '../../src/lab/lab-file.js';
+import { labState } from '../../src/lab/state.js';
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;

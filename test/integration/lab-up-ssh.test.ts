@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostKeyChanged } from '../../src/errors.js';
-import { Emitter, type EngineEvent } from '../../src/events.js';
-import { labStatus, labUp, statusJson } from '../../src/lab-ops.js';
+import { Emitter, type EngineEvent } from '../../src/output/events.js';
+import { labStatus, labUp, statusJson } from '../../src/lab/ops.js';
 import { startSshd, type SshdFixture } from '../helpers/sshd.js';
 
 const rolesDir = join(import.meta.dirname, '../fixtures/e2e-roles');

@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runPlan, type RunOptions } from '../../src/engine.js';
+import { runPlan, type RunOptions } from '../../src/runbook/engine.js';
 import { ConnectionLost } from '../../src/errors.js';
-import { Emitter, type EngineEvent } from '../../src/events.js';
-import { Journal } from '../../src/journal.js';
+import { Emitter, type EngineEvent } from '../../src/output/events.js';
+import { Journal } from '../../src/runbook/journal.js';
 import { FakeHost } from '../helpers/fake-host.js';
 import { plan, step } from '../helpers/plan.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { editLines } from '../../src/kinds/line.js';
-import { editMaster, parseMaster } from '../../src/kinds/master.js';
-import { differences, parseSettings } from '../../src/kinds/postconf.js';
+import { editLines } from '../../src/runbook/kinds/line.js';
+import { editMaster, parseMaster } from '../../src/runbook/kinds/master.js';
+import { differences, parseSettings } from '../../src/runbook/kinds/postconf.js';
 
 describe('line edits', () => {
   it.each([

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kinds, type KindContext } from '../../src/kinds/index.js';
+import { kinds, type KindContext } from '../../src/runbook/kinds/index.js';
 import { FakeHost } from '../helpers/fake-host.js';
 
 function ctx(host: FakeHost, extra: Partial<KindContext> = {}): KindContext {

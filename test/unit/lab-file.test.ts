@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { loadLab, resolveDriver } from '../../src/lab-file.js';
+import { loadLab, resolveDriver } from '../../src/lab/lab-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plab-labfile-'));
 function lab(text: string) {

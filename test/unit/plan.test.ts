@@ -2,10 +2,10 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLab } from '../../src/lab-file.js';
-import { makePlan, selectSteps } from '../../src/plan.js';
-import { loadRoles } from '../../src/roles.js';
-import { formatPlan } from '../../src/reporters/plan.js';
+import { loadLab } from '../../src/lab/lab-file.js';
+import { makePlan, selectSteps } from '../../src/runbook/plan.js';
+import { loadRoles } from '../../src/runbook/load.js';
+import { formatPlan } from '../../src/output/plan.js';
 
 const fixtures = join(import.meta.dirname, '../fixtures/roles');
 const tmp = mkdtempSync(join(tmpdir(), 'plab-plan-'));

@@ -1,7 +1,7 @@
 /** The runbook follows the facts that correct the memo (runbook-facts.md), per platform. */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { makePlan, type Plan } from '../../src/plan.js';
+import { makePlan, type Plan } from '../../src/runbook/plan.js';
 import { allSteps, labFor, planFor, roles, stepOf } from '../helpers/runbook.js';
 
 describe('runbook: the facts that correct the memo', () => {

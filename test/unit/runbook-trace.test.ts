@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Role } from '../../src/roles.js';
+import { type Role } from '../../src/runbook/load.js';
 import { PLATFORMS, allSteps, hasShellcheck, implementers, isCommandLine, isReason, memo, planFor, roles, stepIds, tmp, trace, walk } from '../helpers/runbook.js';
 
 describe('runbook: docs/runbook-trace.md', () => {

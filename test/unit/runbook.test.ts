@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RawStep } from '../../src/roles.js';
+import { type RawStep } from '../../src/runbook/load.js';
 import { PLATFORMS, allSteps, commandsOf, compareSections, implementers, labFor, memo, memoText, planFor, rawSteps, roles, stepOf, trace, walk } from '../helpers/runbook.js';
 
 describe('runbook: planning', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadChecks } from '../../src/verify/load.js';
 import { runCheck, runChecks } from '../../src/verify/runner.js';
-import { formatReport, reportJson, reportJunit } from '../../src/verify/report.js';
+import { formatReport, reportJson, reportJunit } from '../../src/output/verify-report.js';
 import type { VerifyContext } from '../../src/verify/types.js';
 
 const vars = { hostname: 'mail.lab.example', hostname_deux: 'deux.lab.example', mail_user: 'learner', build_user: 'masuda' };

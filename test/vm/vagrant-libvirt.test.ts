@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDriver } from '../../src/drivers/index.js';
 import type { DriverContext } from '../../src/drivers/types.js';
 import { hostMirrors } from '../../src/drivers/mirrors.js';
-import { Emitter, type EngineEvent } from '../../src/events.js';
+import { Emitter, type EngineEvent } from '../../src/output/events.js';
 import type { Host } from '../../src/host.js';
-import { loadLab } from '../../src/lab-file.js';
-import { labLifecycle, labStatus, labUp } from '../../src/lab-ops.js';
+import { loadLab } from '../../src/lab/lab-file.js';
+import { labLifecycle, labStatus, labUp } from '../../src/lab/ops.js';
 import { connectSsh } from '../../src/ssh/executor.js';
-import { labState } from '../../src/state.js';
+import { labState } from '../../src/lab/state.js';
 import { verifyLab } from '../../src/verify/index.js';
 import { processesUsing, startLibvirt, type LibvirtEnv } from './helpers/libvirt-env.js';
 

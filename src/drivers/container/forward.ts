@@ -10,7 +10,7 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, LabError } from '../../errors.js';
-import type { PortForward } from '../../lab-file.js';
+import type { PortForward } from '../../lab/lab-file.js';
 import { paths, withLock } from './sys.js';
 import { ourPid, waitExit } from '../local/processes.js';
 

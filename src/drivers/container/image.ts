@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { InputError, LabError } from '../../errors.js';
-import type { Lab } from '../../lab-file.js';
+import type { Lab } from '../../lab/lab-file.js';
 import { hostMirrors, securityMirror, SUITE } from '../mirrors.js';
 import { PROXY_ADDR, PROXY_PORT } from './proxy.js';
 import { paths, removeTree, run, withLock } from './sys.js';

@@ -5,7 +5,7 @@
  * Not a security boundary: root in the lab is close to root on the host. A training box and a test fixture.
  */
 import { InputError } from '../../errors.js';
-import { ensureStateDirs } from '../../state.js';
+import { ensureStateDirs } from '../../lab/state.js';
 import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
 import { checkSnapshotName, listSnapshots, restoreSnapshot, saveSnapshot } from './disk.js';
 import { resolveMirror } from './image.js';

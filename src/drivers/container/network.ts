@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../errors.js';
-import { readJson, writePrivate } from '../../state.js';
+import { readJson, writePrivate } from '../../lab/state.js';
 import { securityMirror } from '../mirrors.js';
 import { ensureProxy, PROXY_ADDR, PROXY_PORT, stopProxy } from './proxy.js';
 import { paths, probe, run, runWithInput, withLock } from './sys.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import { sh } from '../../host.js';
-import { sshBanner } from '../ssh.js';
+import { sshBanner } from '../existing-hosts.js';
 import { ourPid, waitExit } from '../local/processes.js';
 
 const files = (dir: string) => ({ pid: join(dir, 'nspawn.pid'), console: join(dir, 'console.log') });

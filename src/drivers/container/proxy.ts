@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
-import { readJson } from '../../state.js';
+import { readJson } from '../../lab/state.js';
 import { passwdEntry, paths } from './sys.js';
 import { ourPid, terminate } from '../local/processes.js';
 

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
-import type { Platform } from '../../lab-file.js';
+import type { Platform } from '../../lab/lab-file.js';
 import { cacheDir, debian12Base, el7Iso, packerDir, sha256, storeCache, verifiedCache } from './images.js';
 import { checkPacker, checkVagrant, packerVersion } from './prereqs.js';
 import { probe, run, why } from '../local/commands.js';

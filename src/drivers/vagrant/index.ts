@@ -7,7 +7,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { InputError } from '../../errors.js';
-import { ensureStateDirs } from '../../state.js';
+import { ensureStateDirs } from '../../lab/state.js';
 import type { SshTarget } from '../../ssh/target.js';
 import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
 import { ensureBox } from './box.js';

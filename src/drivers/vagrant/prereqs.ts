@@ -3,7 +3,7 @@
  * automatically: hypervisors and Vagrant plugins are the user's choice.
  */
 import { LabError } from '../../errors.js';
-import { onPath } from '../../lab-file.js';
+import { onPath } from '../../lab/lab-file.js';
 import { probe } from '../local/commands.js';
 import type { Provider } from './settings.js';
 

@@ -4,9 +4,9 @@
  */
 import { join } from 'node:path';
 import { InputError } from '../../errors.js';
-import type { Lab, Platform, PortForward } from '../../lab-file.js';
+import type { Lab, Platform, PortForward } from '../../lab/lab-file.js';
 import { repoRoot } from '../../schemas.js';
-import { writePrivate, type LabState } from '../../state.js';
+import { writePrivate, type LabState } from '../../lab/state.js';
 
 export type Provider = Lab['vagrant']['provider'];
 export type Accelerator = 'tcg' | 'kvm' | 'hvf' | 'whpx';

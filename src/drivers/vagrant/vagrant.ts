@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import type { LabRunState } from '../types.js';
-import { sshBanner } from '../ssh.js';
+import { sshBanner } from '../existing-hosts.js';
 import { probe, run, why, type LocalOptions } from '../local/commands.js';
 import { vagrantEnv, type VagrantPaths } from './settings.js';
 

@@ -1,6 +1,6 @@
 /** verify's output: grouped by section on a terminal, JSON, JUnit. */
-import { junitXml } from '../reporters/junit.js';
-import type { VerifyReport } from './index.js';
+import { junitXml } from './junit.js';
+import type { VerifyReport } from '../verify/index.js';
 
 const MARK = { pass: 'pass', fail: 'FAIL', inconclusive: '????' } as const;
 

@@ -6,15 +6,15 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { ConnectionLost, LabError, StepError } from './errors.js';
-import type { Emitter, StepInfo, StepStatus } from './events.js';
-import type { Host } from './host.js';
+import { ConnectionLost, LabError, StepError } from '../errors.js';
+import type { Emitter, StepInfo, StepStatus } from '../output/events.js';
+import type { Host } from '../host.js';
 import { Journal } from './journal.js';
 import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
-import type { Platform } from './lab-file.js';
+import type { Platform } from '../lab/lab-file.js';
 import type { Plan, PlanStep, Selection } from './plan.js';
 import { selectSteps } from './plan.js';
-import { fillSecrets, Redactor } from './redact.js';
+import { fillSecrets, Redactor } from '../redact.js';
 
 export interface RunOptions {
   host: Host;

@@ -5,8 +5,8 @@
  *   readonly: true for commands that only look (postfix check, rsyslogd -N1): they always run and never change anything
  *   always: true for handlers (newaliases, postmap after a change): runs each time it is reached, reports changed
  */
-import { sh } from '../host.js';
-import { StepError } from '../errors.js';
+import { sh } from '../../host.js';
+import { StepError } from '../../errors.js';
 import { defineKind, run, type KindContext } from './types.js';
 
 export interface CommandParams {

@@ -1,9 +1,9 @@
 /** The lab file: what a lab is. Validated against schemas/lab.schema.json with positions in every error. */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { InputError } from './errors.js';
-import { loadSchema } from './schemas.js';
-import { positionOf, readYaml, validate } from './yaml-load.js';
+import { InputError } from '../errors.js';
+import { loadSchema } from '../schemas.js';
+import { positionOf, readYaml, validate } from '../yaml-load.js';
 
 export type Platform = 'debian12' | 'el7';
 export type DriverName = 'container' | 'vagrant' | 'ssh';

@@ -3,7 +3,7 @@
  * (further matches are removed); without a match the line is added (after `insertafter` when given, else at the end).
  * state: absent removes every line matching `regexp` (or equal to `line`).
  */
-import { StepError } from '../errors.js';
+import { StepError } from '../../errors.js';
 import { defineKind } from './types.js';
 import { readText, unifiedDiff, writeText } from './remote-file.js';
 

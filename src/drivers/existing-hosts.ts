@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
-import type { HostSpec } from '../lab-file.js';
+import type { HostSpec } from '../lab/lab-file.js';
 import type { SshTarget } from '../ssh/target.js';
 import type { Driver, DriverContext } from './types.js';
 
@@ -41,7 +41,7 @@ export function sshBanner(host: string, port: number, timeoutMs = 3000): Promise
   });
 }
 
-export const sshDriver: Driver = {
+export const existingHostsDriver: Driver = {
   name: 'ssh',
   async up(ctx) {
     const targets = targetsOf(ctx);

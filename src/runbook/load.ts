@@ -1,11 +1,11 @@
 /** Reading the runbook: roles/<NN-name>/role.yaml (+ templates/), validated with positions in every error. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import { kinds } from './kinds/index.js';
-import type { Platform } from './lab-file.js';
-import { loadSchema, repoRoot } from './schemas.js';
-import { positionOf, readYaml, validate, type YamlFile } from './yaml-load.js';
+import type { Platform } from '../lab/lab-file.js';
+import { loadSchema, repoRoot } from '../schemas.js';
+import { positionOf, readYaml, validate, type YamlFile } from '../yaml-load.js';
 
 export type Scalar = string | number | boolean;
 

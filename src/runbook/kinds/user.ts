@@ -1,6 +1,6 @@
 /** user: a local account; optionally with a password taken from the lab's secrets (set through stdin, never printed). */
-import { sh } from '../host.js';
-import { StepError } from '../errors.js';
+import { sh } from '../../host.js';
+import { StepError } from '../../errors.js';
 import { defineKind, run, type KindContext } from './types.js';
 
 export interface UserParams {

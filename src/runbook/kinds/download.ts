@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { sh } from '../host.js';
-import { StepError } from '../errors.js';
+import { sh } from '../../host.js';
+import { StepError } from '../../errors.js';
 import { defineKind, run, type KindContext } from './types.js';
 
 /** The runbook could not pin the file (nothing trustworthy was published): the lab file pins it (`pins:`). */

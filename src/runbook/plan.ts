@@ -1,11 +1,11 @@
 /** Planning is pure: lab + roles + platform -> the ordered list of steps, with every value filled in. */
 import { basename } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 import { UNPINNED } from './kinds/download.js';
 import { kinds } from './kinds/index.js';
-import type { Lab, Platform } from './lab-file.js';
-import { kindOf, readTemplate, type RawStep, type Role, type Scalar } from './roles.js';
-import { positionOf, validate } from './yaml-load.js';
+import type { Lab, Platform } from '../lab/lab-file.js';
+import { kindOf, readTemplate, type RawStep, type Role, type Scalar } from './load.js';
+import { positionOf, validate } from '../yaml-load.js';
 
 export interface PlanStep {
   id: string;

@@ -1,19 +1,19 @@
 /** What the lab:* commands do, as library functions; src/cli/ only parses flags and calls these. */
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { getDriver } from './drivers/index.js';
-import type { DriverContext, LabStatus } from './drivers/types.js';
-import type { SshTarget } from './ssh/target.js';
-import { runPlan, type Recap } from './engine.js';
-import { InputError, LabError } from './errors.js';
-import { Emitter } from './events.js';
-import type { Host } from './host.js';
-import { Journal } from './journal.js';
+import { getDriver } from '../drivers/index.js';
+import type { DriverContext, LabStatus } from '../drivers/types.js';
+import type { SshTarget } from '../ssh/target.js';
+import { runPlan, type Recap } from '../runbook/engine.js';
+import { InputError, LabError } from '../errors.js';
+import { Emitter } from '../output/events.js';
+import type { Host } from '../host.js';
+import { Journal } from '../runbook/journal.js';
 import { loadLab, resolveDriver, type DriverName, type Lab, type Platform } from './lab-file.js';
-import { makePlan, type Plan, type Selection } from './plan.js';
-import { loadRoles } from './roles.js';
-import { connectSsh } from './ssh/executor.js';
-import { keysFile } from './ssh/known-hosts.js';
+import { makePlan, type Plan, type Selection } from '../runbook/plan.js';
+import { loadRoles } from '../runbook/load.js';
+import { connectSsh } from '../ssh/executor.js';
+import { keysFile } from '../ssh/known-hosts.js';
 import { ensureCredentials, ensureStateDirs, labState, listLabs, readJson, stateRoot, writePrivate, type LabState } from './state.js';
 
 export interface LabRef { labFile?: string; name?: string; platform?: Platform }

@@ -1,6 +1,6 @@
 /** Reading and writing whole files for the file, line and master kinds: original kept once, diff shown. */
 import { createTwoFilesPatch } from 'diff';
-import { sh } from '../host.js';
+import { sh } from '../../host.js';
 import { run, type KindContext } from './types.js';
 
 export interface Attrs { mode?: string; owner?: string; group?: string }

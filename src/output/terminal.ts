@@ -1,5 +1,5 @@
 /** Human output: a live line per step on a terminal (rewritten when the step ends), plain lines otherwise. */
-import type { EngineEvent, StepStatus } from '../events.js';
+import type { EngineEvent, StepStatus } from './events.js';
 
 const COLORS: Record<StepStatus, string> = { ok: '32', changed: '33', skipped: '36', failed: '31' };
 

@@ -1,5 +1,5 @@
 /** service: a systemd unit enabled/disabled and started/stopped; restarted/reloaded always act (use them as handlers). */
-import { sh } from '../host.js';
+import { sh } from '../../host.js';
 import { defineKind, run } from './types.js';
 
 export interface ServiceParams {

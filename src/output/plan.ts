@@ -1,6 +1,6 @@
 /** --dry-run: the plan with every command that would run, touching no host. */
-import { kinds } from '../kinds/index.js';
-import type { Plan } from '../plan.js';
+import { kinds } from '../runbook/kinds/index.js';
+import type { Plan } from '../runbook/plan.js';
 
 /** The plan; with `selected` (from --section/--only/--from/--until), only those steps, numbered as in the whole plan. */
 export function formatPlan(plan: Plan, opts: { driver?: string; why?: string; selected?: Set<string> } = {}): string {

@@ -1,7 +1,7 @@
 /** What a kind of step is: a schema for its parameters, a check, an apply, and the commands it would run. */
-import type { ExecOptions, ExecResult, Host } from '../host.js';
-import type { Platform } from '../lab-file.js';
-import { StepError } from '../errors.js';
+import type { ExecOptions, ExecResult, Host } from '../../host.js';
+import type { Platform } from '../../lab/lab-file.js';
+import { StepError } from '../../errors.js';
 
 export interface KindContext {
   stepId: string;

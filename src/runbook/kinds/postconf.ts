@@ -1,5 +1,5 @@
 /** postconf: main.cf parameters set or removed, for the default instance or a postmulti instance. */
-import { sh } from '../host.js';
+import { sh } from '../../host.js';
 import { defineKind, run } from './types.js';
 
 export interface PostconfParams {

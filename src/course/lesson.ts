@@ -3,11 +3,11 @@
  * does instead and why, the exact commands, and the checks that tell a learner the section works). Pure: plan and
  * checks in, Markdown out. `npm run lesson` prints one; docs/course/ holds them all, kept current by a test.
  */
-import type { Lab, Platform } from './lab-file.js';
-import { kinds } from './kinds/index.js';
-import { makePlan, type PlanStep } from './plan.js';
-import type { Role } from './roles.js';
-import type { CheckFile } from './verify/load.js';
+import type { Lab, Platform } from '../lab/lab-file.js';
+import { kinds } from '../runbook/kinds/index.js';
+import { makePlan, type PlanStep } from '../runbook/plan.js';
+import type { Role } from '../runbook/load.js';
+import type { CheckFile } from '../verify/load.js';
 
 export interface LessonInput { lab: Lab; roles: Role[]; checks: CheckFile[]; section: number; platform: Platform }
 

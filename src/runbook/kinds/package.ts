@@ -1,6 +1,6 @@
 /** package: packages present or absent, through yum (el7) or apt (debian12). */
-import { sh } from '../host.js';
-import type { Platform } from '../lab-file.js';
+import { sh } from '../../host.js';
+import type { Platform } from '../../lab/lab-file.js';
 import { defineKind, run } from './types.js';
 
 export interface PackageParams {

@@ -1,6 +1,6 @@
 /** --junit FILE: JUnit XML, one testsuite per role, one testcase per step (named "section title"). */
 import { writeFileSync } from 'node:fs';
-import type { EngineEvent } from '../events.js';
+import type { EngineEvent } from './events.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 

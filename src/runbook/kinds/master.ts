@@ -1,7 +1,7 @@
 /** master: service entries in master.cf (one per service/type), each -o on its own indented line. */
 import { defineKind } from './types.js';
 import { readText, unifiedDiff, writeText } from './remote-file.js';
-import { StepError } from '../errors.js';
+import { StepError } from '../../errors.js';
 
 export interface MasterService {
   service: string;
