@@ -1,5 +1,6 @@
 /** verify's output: grouped by section on a terminal, JSON, JUnit. */
 import { junitXml } from './junit.js';
+import { checkOutcome } from './results.js';
 import type { VerifyReport } from '../verify/index.js';
 
 const MARK = { pass: 'pass', fail: 'FAIL', inconclusive: '????' } as const;
@@ -35,7 +36,7 @@ export function reportJson(r: VerifyReport): string {
 export function reportJunit(r: VerifyReport): string {
   return junitXml('verify', r.results.map((x) => {
     const file = r.files.find((f) => f.checks.some((c) => c.id === x.id));
-    return { classname: `verify.section-${file?.section ?? '?'} ${file?.title ?? ''}`.trim(), name: `${x.section} ${x.title}`, time: x.durationMs / 1000,
-      status: x.status, detail: x.message, hint: x.hint };
+    return { group: `section-${file?.section ?? '?'} ${file?.title ?? ''}`.trim(), name: `${x.section} ${x.title}`, durationMs: x.durationMs,
+      outcome: checkOutcome(x.status), message: x.message, hint: x.hint };
   }));
 }
