@@ -9,7 +9,33 @@ import { makePlan, type PlanStep } from '../runbook/plan.js';
 import type { Role } from '../runbook/load.js';
 import type { CheckFile } from '../verify/load.js';
 
-export interface LessonInput { lab: Lab; roles: Role[]; checks: CheckFile[]; section: number; platform: Platform }
+/** facts: the headings of docs/runbook-facts.md by number, so that a step's "runbook-facts N" becomes a link. */
+export interface LessonInput { lab: Lab; roles: Role[]; checks: CheckFile[]; section: number; platform: Platform; facts?: Map<number, string> }
+
+/** Where the lessons (docs/course/PLATFORM/) find the facts file. */
+const FACTS_LINK = '../../runbook-facts.md';
+/** The fact numbers a text cites as "runbook-facts N", "runbook-facts 3, 4" or "runbook-facts 0-1". */
+export function citedFacts(text: string): number[] {
+  const out: number[] = [];
+  for (const m of text.matchAll(/runbook-facts (\d+(?:-\d+)?(?:, \d+(?:-\d+)?)*)/g)) {
+    for (const part of m[1]!.split(', ')) {
+      const [a, b = a] = part.split('-').map(Number) as [number, number?];
+      for (let n = a; n <= b!; n++) out.push(n);
+    }
+  }
+  return [...new Set(out)];
+}
+/** The numbered `## N. ...` headings of the facts file. */
+export function factHeadings(markdown: string): Map<number, string> {
+  return new Map([...markdown.matchAll(/^## (\d+)\b.*$/gm)].map((m) => [Number(m[1]), m[0].slice(3)]));
+}
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+const anchor = (heading: string) => heading.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+function factLinks(why: string, facts: Map<number, string> | undefined): string {
+  const cited = citedFacts(why).filter((n) => facts?.has(n));
+  if (!cited.length) return '';
+  return ` Facts and sources: ${cited.map((n) => `[runbook-facts ${n}](${FACTS_LINK}#${anchor(facts!.get(n)!)})`).join(', ')}.`;
+}
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 /** A fenced block longer than any run of backticks inside it. */
@@ -19,11 +45,11 @@ function fence(lines: string[], lang = 'sh'): string[] {
   return [`${f}${lang}`, ...lines, f];
 }
 
-function stepBlock(s: PlanStep, n: string, platform: Platform): string[] {
+function stepBlock(s: PlanStep, n: string, platform: Platform, facts?: Map<number, string>): string[] {
   const d = kinds[s.kind]!.describe(s.params as never, platform);
   const out = [`### ${n}: ${s.title}`, '', `\`${s.id}\` · memo section ${s.section} · ${s.kind}`, ''];
   if (s.memo) out.push(`> ${s.memo}`, '');
-  if (s.why) out.push(`**Why it differs from the memo:** ${s.why}`, '');
+  if (s.why) out.push(`**Why it differs from the memo:** ${s.why}${factLinks(s.why, facts)}`, '');
   out.push('Check (decides whether the step must act):', '', ...fence(d.check), '');
   if (d.apply.length) out.push('Apply (only when the check says so):', '', ...fence(d.apply), '');
   else out.push('Nothing to apply: the step only checks, and fails when the check does.', '');
@@ -50,10 +76,10 @@ export function lessonMarkdown(i: LessonInput): string {
   if (!role) out.push(`The runbook has no step for section ${i.section} on ${i.platform}.`, '');
   else {
     out.push(`## Steps (${role.steps.length})`, '');
-    role.steps.forEach((s, k) => out.push(...stepBlock(s, `Step ${k + 1}`, i.platform)));
+    role.steps.forEach((s, k) => out.push(...stepBlock(s, `Step ${k + 1}`, i.platform, i.facts)));
     if (role.handlers.length) {
       out.push('## Handlers', '', 'They run once, at the end of the section, when a step that notifies them changed something.', '');
-      role.handlers.forEach((h) => out.push(...stepBlock(h, 'Handler', i.platform)));
+      role.handlers.forEach((h) => out.push(...stepBlock(h, 'Handler', i.platform, i.facts)));
     }
   }
   const checks = file?.checks ?? [];

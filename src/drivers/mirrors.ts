@@ -12,14 +12,24 @@ export interface Mirrors { mirror: string; security?: string }
 
 const trim = (u: string) => u.replace(/\/+$/, '');
 
-function sourceEntries(): { uri: string; suites: string[] }[] {
-  const dir = '/etc/apt/sources.list.d';
-  const files = ['/etc/apt/sources.list', ...(existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : [])].filter((f) => /\.(list|sources)$/.test(f));
+/** One apt source file: its path (.list or .sources decides the format) and its text. */
+export interface AptSourceFile { path: string; text: string }
+
+/** This host's apt source files: /etc/apt/sources.list and /etc/apt/sources.list.d/*.{list,sources}. */
+export function readAptSources(root = '/etc/apt'): AptSourceFile[] {
+  const dir = join(root, 'sources.list.d');
+  const paths = [join(root, 'sources.list'), ...(existsSync(dir) ? readdirSync(dir).sort().map((f) => join(dir, f)) : [])].filter((f) => /\.(list|sources)$/.test(f));
+  const files: AptSourceFile[] = [];
+  for (const path of paths) {
+    try { files.push({ path, text: readFileSync(path, 'utf8') }); } catch { /* unreadable or gone: not a source */ }
+  }
+  return files;
+}
+
+function sourceEntries(files: AptSourceFile[]): { uri: string; suites: string[] }[] {
   const entries: { uri: string; suites: string[] }[] = [];
-  for (const f of files) {
-    let text: string;
-    try { text = readFileSync(f, 'utf8'); } catch { continue; }
-    if (f.endsWith('.sources')) {
+  for (const { path, text } of files) {
+    if (path.endsWith('.sources')) {
       for (const stanza of text.split(/\n\s*\n/)) {
         const field = (k: string) => new RegExp(`^${k}:\\s*(.+)$`, 'mi').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
         if (field('Enabled')[0] === 'no' || !field('Types').includes('deb')) continue;
@@ -32,9 +42,9 @@ function sourceEntries(): { uri: string; suites: string[] }[] {
   return entries.filter((e) => /^https?:\/\//.test(e.uri));
 }
 
-export function hostMirrors(env: NodeJS.ProcessEnv = process.env): Mirrors {
+export function hostMirrors(env: NodeJS.ProcessEnv = process.env, sources: () => AptSourceFile[] = readAptSources): Mirrors {
   if (env.POSTFIX_LAB_MIRROR) return { mirror: trim(env.POSTFIX_LAB_MIRROR), security: env.POSTFIX_LAB_SECURITY_MIRROR && trim(env.POSTFIX_LAB_SECURITY_MIRROR) };
-  const entries = sourceEntries();
+  const entries = sourceEntries(sources());
   const mirror = entries.find((e) => e.suites.includes(SUITE) && !/security/.test(e.uri))?.uri;
   const security = entries.find((e) => e.suites.includes(`${SUITE}-security`))?.uri;
   return { mirror: trim(mirror ?? DEFAULT_MIRROR), security: security ? trim(security) : mirror ? undefined : `${DEFAULT_MIRROR}-security` };

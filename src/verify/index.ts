@@ -15,6 +15,8 @@ export interface VerifyOptions extends LabRef {
   onResult?: (r: CheckResult) => void;
   /** Inject a host (tests). */
   host?: Host;
+  /** Where the labs' state folders live (default: POSTFIX_LAB_HOME or .lab/). */
+  stateRoot?: string;
 }
 
 export interface VerifyReport {
@@ -27,7 +29,7 @@ export interface VerifyReport {
 export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
   const t0 = Date.now();
   const lab = openLab(o);
-  const state = labState(lab.name);
+  const state = labState(lab.name, o.stateRoot);
   const meta = readJson<LabMeta>(state.metaFile);
   if (!meta?.ssh) throw new InputError(`lab ${lab.name} has not been brought up on this machine (no ${state.metaFile})`, 'Run `npm run lab:up` first, or name the lab with --name / --lab.');
   const creds = readJson<Credentials>(state.credentialsFile);

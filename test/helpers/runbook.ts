@@ -55,8 +55,6 @@ export function findMemo(): string {
   const candidates = [
     process.env.POSTFIX_LAB_MEMO,
     join(repoRoot, 'docs', 'memo', 'seed-memo.txt'),
-    join(repoRoot, '..', 'shared', 'reference', 'seed-memo.txt'),
-    join(repoRoot, 'shared', 'reference', 'seed-memo.txt'),
   ].filter((c): c is string => !!c);
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`seed memo not found (looked at ${candidates.join(', ')}); set POSTFIX_LAB_MEMO to its path`);

@@ -1,12 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConnectionLost, HostKeyChanged, LabError, TimeoutError } from '../../src/errors.js';
 import { connectSsh, type SshHost } from '../../src/ssh/executor.js';
-import { pinnedKnownHostsLines, readPins } from '../../src/ssh/known-hosts.js';
+import { sshArgs } from '../../src/cli/ssh-args.js';
+import { readPins } from '../../src/ssh/known-hosts.js';
+import { labState } from '../../src/lab/state.js';
 import { type SshdFixture, startSshd } from '../helpers/sshd.js';
 
 let sshd: SshdFixture;
@@ -156,12 +158,33 @@ describe('host key pinning', () => {
     expect(statSync(sshd.knownHostsFile).mode & 0o777).toBe(0o600);
   });
 
-  it('gives OpenSSH the same pin as known_hosts lines', () => {
-    const file = join(sshd.dir, 'ssh_known_hosts');
-    writeFileSync(file, pinnedKnownHostsLines(sshd.knownHostsFile).join('\n') + '\n', { mode: 0o600 });
-    const out = execFileSync('ssh', ['-i', sshd.identityFile, '-p', String(sshd.port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-      '-o', `UserKnownHostsFile=${file}`, '-o', 'StrictHostKeyChecking=yes', `${sshd.user}@127.0.0.1`, 'echo pinned-ok'], { encoding: 'utf8' });
-    expect(out).toBe('pinned-ok\n');
+  /**
+   * `npm run lab:ssh -- CMD` as commands.ts runs it: OpenSSH with sshArgs() for a lab whose state folder holds
+   * what lab:up's connection pinned there (or nothing, when `pin` is false).
+   */
+  async function labSsh(lab: string, pin: boolean, command: string[]) {
+    const root = mkdtempSync(join(sshd.dir, 'state-'));
+    const state = labState(lab, root);
+    mkdirSync(state.dir, { recursive: true });
+    if (pin) await (await connectSsh(sshd.target('mail'), { knownHostsFile: state.knownHostsFile })).close();
+    const args = sshArgs(sshd.target('mail'), lab, command, root);
+    const r = spawnSync('ssh', ['-o', 'BatchMode=yes', ...args], { encoding: 'utf8', timeout: 20_000 });
+    return { ...r, knownHosts: join(state.dir, 'ssh_known_hosts') };
+  }
+
+  it("lab:ssh runs OpenSSH with the lab's key and its pinned host key, as the login user, with sudo working", async () => {
+    const r = await labSsh('aln-ssh', true, ['id', '-un', ';', 'sudo', '-n', 'id', '-u']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${sshd.user}\n0\n`);
+    expect(r.status).toBe(0);
+    expect(statSync(r.knownHosts).mode & 0o777).toBe(0o600);
+  });
+
+  it('lab:ssh refuses a host the lab has not pinned instead of trusting it on first use', async () => {
+    const r = await labSsh('aln-ssh-unpinned', false, ['echo', 'never']);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/Host key verification failed/);
+    expect(r.status).toBe(255);
   });
 });
 

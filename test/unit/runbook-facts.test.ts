@@ -1,4 +1,4 @@
-/** The runbook follows the facts that correct the memo (runbook-facts.md), per platform. */
+/** The runbook follows the facts that correct the memo (docs/runbook-facts.md), per platform. */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { makePlan, type Plan } from '../../src/runbook/plan.js';

@@ -1,13 +1,16 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../src/schemas.js';
+import { verifyLab } from '../../src/verify/index.js';
 import { loadChecks } from '../../src/verify/load.js';
 import { runCheck, runChecks } from '../../src/verify/runner.js';
 import { formatReport, reportJson, reportJunit } from '../../src/output/verify-report.js';
 import type { VerifyContext } from '../../src/verify/types.js';
+import { FakeHost } from '../helpers/fake-host.js';
 
 const vars = { hostname: 'mail.lab.example', hostname_deux: 'deux.lab.example', mail_user: 'learner', build_user: 'masuda' };
 
@@ -18,10 +21,30 @@ function ctx(exec: VerifyContext['exec'] = async () => ({ code: 0, stdout: '', s
   };
 }
 
-function checksDir(yaml: string): string {
+function checksDir(yaml: string, ...more: string[]): string {
   const d = mkdtempSync(join(tmpdir(), 'plab-checks-'));
-  writeFileSync(join(d, '1-x.yaml'), yaml);
+  [yaml, ...more].forEach((y, k) => writeFileSync(join(d, `${k + 1}-x.yaml`), y));
   return d;
+}
+
+/** A lab that was brought up (its state folder: lab.json, credentials.json), verified against a fake host. */
+function verifyFake(host: FakeHost, checks: string, section?: number) {
+  const stateRoot = mkdtempSync(join(tmpdir(), 'plab-state-'));
+  const name = 'aln-verify';
+  mkdirSync(join(stateRoot, name));
+  const ssh = { name: 'mail', host: '198.18.0.2', port: 22, user: 'vagrant', identityFile: '/nonexistent', sudo: true };
+  writeFileSync(join(stateRoot, name, 'lab.json'), JSON.stringify({ name, driver: 'container', platform: 'debian12', labFile: '', ports: [], ssh, credentialsFile: '' }));
+  writeFileSync(join(stateRoot, name, 'credentials.json'), JSON.stringify({ user: 'learner', password: 'pw' }));
+  return verifyLab({ labFile: join(repoRoot, 'labs', 'debian12-container.yaml'), name, section, checksDir: checks, host, stateRoot });
+}
+/** One check file: `kind: { key: { title, section, hint, ...fields } }` for each [kind, key, fields] (fields split at "; "). */
+function checkFile(section: number, checks: [string, string, string][]): string {
+  const byKind = new Map<string, string[]>();
+  for (const [kind, key, fields] of checks) {
+    byKind.set(kind, [...(byKind.get(kind) ?? []), `  "${key}":`, `    title: "${key}"`, `    section: "${section}"`, '    hint: h',
+      ...fields.split('; ').map((f) => `    ${f}`)]);
+  }
+  return [`section: ${section}`, `title: S${section}`, ...[...byKind].flatMap(([kind, lines]) => [`${kind}:`, ...lines])].join('\n') + '\n';
 }
 
 describe('check files', () => {
@@ -76,11 +99,26 @@ describe('running checks', () => {
     expect(results[1]!.message).toBe('port 26 (127.0.0.1:1) is closed, expected open');
   });
 
+  it('verifyLab counts each result under its status: pass, fail and inconclusive, for the chosen section only', async () => {
+    const host = new FakeHost().on(/probe-ok/, { code: 0 }).on(/probe-bad/, { code: 1, stderr: 'nope' });
+    const one = checkFile(1, [['command', 'ok', 'run: probe-ok'], ['command', 'bad1', 'run: probe-bad 1'], ['command', 'bad2', 'run: probe-bad 2'],
+      ['tls', '465', 'port: 465; version: SSLv3; expect: refused']]); // this client cannot offer SSLv3: inconclusive
+    const two = checkFile(2, [['command', 'other', 'run: probe-bad other']]);
+    const dir = checksDir(one, two);
+    const report = await verifyFake(host, dir, 1);
+    expect(report.results.map((r) => [r.id, r.status])).toEqual([
+      ['1/command/ok', 'pass'], ['1/command/bad1', 'fail'], ['1/command/bad2', 'fail'], ['1/tls/465', 'inconclusive']]);
+    expect(report.summary).toEqual({ pass: 1, fail: 2, inconclusive: 1 });
+    expect(host.execs().filter((c) => /probe-/.test(c)).sort()).toEqual(['probe-bad 1', 'probe-bad 2', 'probe-ok']);
+    const all = await verifyFake(new FakeHost(), dir); // every command exits 0 on an unscripted fake host
+    expect(all.summary).toEqual({ pass: 4, fail: 0, inconclusive: 1 });
+  });
+
   it('reports as text grouped by section, as JSON and as JUnit', async () => {
-    const files = loadChecks('debian12', vars, checksDir('section: 2\ntitle: Logging\npostconf:\n  mail_version:\n    title: version\n    section: "2.1"\n    hint: look here\n    matches: "^3"\n'));
-    const results = await runChecks(files[0]!.checks, ctx(async () => ({ code: 0, stdout: '2.10.1\n', stderr: '' })));
-    const report = { files, results, summary: { pass: 0, fail: 1, inconclusive: 0 }, durationMs: 5 };
+    const host = new FakeHost().on(/postconf -h .*mail_version/, { stdout: '2.10.1\n' });
+    const report = await verifyFake(host, checksDir('section: 2\ntitle: Logging\npostconf:\n  mail_version:\n    title: version\n    section: "2.1"\n    hint: look here\n    matches: "^3"\n'));
     expect(formatReport(report)).toMatch(/== 2\. Logging\n  FAIL 2\.1    version \(\d\.\d\ds\)\n         mail_version "2\.10\.1" does not match \/\^3\/\n         hint: look here/);
+    expect(formatReport(report)).toMatch(/verify: 0 pass, 1 fail, 0 inconclusive in /);
     const json = JSON.parse(reportJson(report));
     expect(json).toEqual({ results: [{ id: '2/postconf/mail_version', section: '2.1', title: 'version', status: 'fail', durationMs: expect.any(Number), message: expect.any(String), hint: 'look here' }], summary: { pass: 0, fail: 1, inconclusive: 0 } });
     expect(reportJunit(report)).toMatch(/<testcase classname="verify\.section-2 Logging" name="2\.1 version" time="[\d.]+"><failure message="mail_version/);
