@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab-file.js';
+import { removeInside } from '../../names.js';
 import { labState, readJson, writePrivate, type LabState } from '../../state.js';
 import type { LabRunState, SshTarget } from '../types.js';
 import { diskExists, isMounted, layout, mountDisk, nspawnLockName, prepareDisk, unmountDisk, type DiskLayout } from './disk.js';
@@ -14,7 +15,8 @@ import { proxyReady } from './proxy.js';
 import { boot, consoleTail, nspawnPid, runtimeTraces, shutdown, waitForSsh } from './nspawn.js';
 import { isAlive, run, unmountAll, withLock } from './sys.js';
 
-export interface LabRef { name: string; netns: string; dir: string; stateDir: string; metaFile: string; disk: DiskLayout; keyFile: string }
+/** `home`: the state home (POSTFIX_LAB_HOME); whatever the driver removes is proven inside it. */
+export interface LabRef { name: string; netns: string; home: string; dir: string; stateDir: string; metaFile: string; disk: DiskLayout; keyFile: string }
 
 export interface Meta {
   name: string;
@@ -34,10 +36,11 @@ export function labRef(state: LabState): LabRef {
   return {
     name: state.name,
     netns: netnsName(state.name),
+    home: state.root,
     dir: state.driverDir,
     stateDir: state.dir,
     metaFile: join(state.driverDir, 'container.json'),
-    disk: layout(state.driverDir),
+    disk: layout(state.driverDir, state.root),
     keyFile: join(dirname(state.dir), '.keys', 'vagrant_ed25519'),
   };
 }
@@ -84,7 +87,7 @@ export async function stopRuntime(r: LabRef, release: boolean): Promise<void> {
   const entry = registryEntry(r.netns);
   const foreign = entry !== undefined && entry.stateDir !== r.stateDir; // a same-named lab of another state folder
   await stopForwarder(r.dir);
-  if (!foreign) await shutdown({ dir: r.dir, netns: r.netns, machine: r.name, lockFile: meta?.lockFile });
+  if (!foreign) await shutdown({ home: r.home, dir: r.dir, netns: r.netns, machine: r.name, lockFile: meta?.lockFile });
   await unmountDisk(r.disk);
   if (existsSync(r.dir)) await unmountAll(r.dir);
   if (entry && !foreign) await networkDown(r.netns, release);
@@ -98,7 +101,7 @@ export async function installationKey(r: LabRef): Promise<{ privateKey: string; 
   // labs coming up side by side must agree on one key pair
   if (!existsSync(r.keyFile) || !existsSync(`${r.keyFile}.pub`)) await withLock(`keys-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`, async () => {
     if (existsSync(r.keyFile) && existsSync(`${r.keyFile}.pub`)) return;
-    await run`rm -f ${r.keyFile} ${`${r.keyFile}.pub`}`;
+    for (const f of [r.keyFile, `${r.keyFile}.pub`]) removeInside(r.home, f);
     await run`ssh-keygen -q -t ed25519 -N ${''} -C ${'postfix-lab vagrant (this installation)'} -f ${r.keyFile}`;
   });
   chmodSync(r.keyFile, 0o600);

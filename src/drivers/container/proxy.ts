@@ -4,11 +4,12 @@
  * configured mirrors (no CONNECT, no other hosts). Its cache is shared, so a second lab reuses the downloads.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
+import { removeInside } from '../../names.js';
 import { readJson } from '../../state.js';
 import { ourPid, passwdEntry, paths, terminate } from './sys.js';
 
@@ -116,8 +117,6 @@ export async function stopProxy(): Promise<void> {
   const f = files();
   const pid = proxyPid();
   if (pid) await terminate(pid);
-  rmSync(f.pid, { force: true });
-  rmSync(f.state, { force: true });
-  rmSync(f.runDir, { recursive: true, force: true });
+  for (const p of [f.pid, f.state, f.runDir]) removeInside(paths.run, p);
 }
 

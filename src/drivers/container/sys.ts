@@ -2,11 +2,12 @@
  * Host-side plumbing shared by the container driver: machine-wide paths, commands through zx,
  * processes we started (checked by PID *and* command line before any signal), mounts and file locks.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { $, type ProcessOutput } from 'zx';
 import { LabError } from '../../errors.js';
+import { provenInside, removeInside } from '../../names.js';
 
 /** Machine-wide folders (shared by every state root on this machine). Overridable for tests and benchmarks. */
 export const paths = {
@@ -152,11 +153,15 @@ export async function unmountAll(dir: string): Promise<void> {
   }
 }
 
-/** rm -rf that never crosses into another file system (a forgotten mount stays untouched). */
-export async function removeTree(dir: string): Promise<void> {
-  if (!existsSync(dir)) return;
-  await unmountAll(dir);
-  await run`rm -rf --one-file-system ${dir}`;
+/**
+ * rm -rf of `dir`, only when its real path is inside `root` (the lab's state home or the image cache: see
+ * provenInside), and never across into another file system (a forgotten mount stays untouched).
+ */
+export async function removeTree(root: string, dir: string): Promise<void> {
+  const target = provenInside(root, dir);
+  if (!target || !existsSync(target)) return;
+  await unmountAll(target);
+  await run`rm -rf --one-file-system ${target}`;
 }
 
 // ---------------------------------------------------------------- locks
@@ -199,7 +204,7 @@ async function fileLock<T>(name: string, fn: () => Promise<T>, timeoutMs: number
       let owner = 0;
       try { owner = Number.parseInt(readFileSync(file, 'utf8'), 10); } catch { /* being written or just removed */ }
       if (owner && !isAlive(owner)) {
-        rmSync(file, { force: true });
+        removeInside(paths.run, file);
         continue;
       }
       if (Date.now() > end) {

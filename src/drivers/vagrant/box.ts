@@ -5,11 +5,12 @@
  *   el7      + libvirt    -> qemu.el7
  *   debian12 + libvirt    -> qemu.debian12        (debootstrap base image, no ISO)
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError, LabError } from '../../errors.js';
 import type { Platform } from '../../lab-file.js';
+import { removeInside } from '../../names.js';
 import { cacheDir, debian12Base, el7Iso, packerDir, sha256, storeCache, verifiedCache } from './images.js';
 import { checkPacker, checkVagrant, packerVersion } from './prereqs.js';
 import { probe, run, why } from './run.js';
@@ -63,7 +64,7 @@ async function withLock<T>(name: string, progress: (m: string) => void, fn: () =
       const pid = Number(readFileSync(file, 'utf8') || 0);
       let alive = false;
       try { process.kill(pid, 0); alive = pid > 1; } catch { alive = false; }
-      if (!alive) { rmSync(file, { force: true }); continue; }
+      if (!alive) { removeInside(cacheDir(), file); continue; }
       if (waited === 0) progress(`another build of this box is running (pid ${pid}): waiting for it`);
       await sleep(2000);
     }
@@ -71,7 +72,7 @@ async function withLock<T>(name: string, progress: (m: string) => void, fn: () =
   try {
     return await fn();
   } finally {
-    rmSync(file, { force: true });
+    removeInside(cacheDir(), file);
   }
 }
 
@@ -117,7 +118,7 @@ export async function buildBox(o: BoxOptions): Promise<BoxResult> {
       await packer(['init', join(packerDir, 'plugins')], o.progress, o.signal);
     }
     const work = join(cacheDir('build'), `${o.platform}-${o.provider}-${process.pid}`);
-    rmSync(work, { recursive: true, force: true });
+    removeInside(cacheDir(), work);
     mkdirSync(work, { recursive: true });
     const vars = o.platform === 'el7'
       ? ['-var', `iso_url=${input.path}`, '-var', `iso_checksum=${input.checksum}`]
@@ -133,7 +134,7 @@ export async function buildBox(o: BoxOptions): Promise<BoxResult> {
       o.progress(`box built in ${Math.round((Date.now() - started) / 1000)} s: ${Math.round(statSync(file).size / 2 ** 20)} MiB, sha256 ${sum.slice(0, 12)}...`);
       return { name, file, sha256: sum, built: true, seconds: (Date.now() - started) / 1000 };
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      removeInside(cacheDir(), work);
     }
   });
 }
