@@ -2,10 +2,11 @@
 import { writeFileSync } from 'node:fs';
 import type { SshTarget } from '../drivers/types.js';
 import { pinnedKnownHostsLines } from '../ssh/known-hosts.js';
-import { labState } from '../state.js';
+import { checkOwnFolder, labState } from '../state.js';
 
 export function sshArgs(t: SshTarget, lab: string, command: string[]): string[] {
   const s = labState(lab);
+  checkOwnFolder(s);
   const knownHosts = `${s.dir}/ssh_known_hosts`;
   writeFileSync(knownHosts, pinnedKnownHostsLines(s.knownHostsFile).join('\n') + '\n', { mode: 0o600 });
   return ['-i', t.identityFile, '-p', String(t.port), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`,

@@ -11,6 +11,7 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { PortForward } from '../../lab-file.js';
+import { describeHolder } from './holder.js';
 import { ourPid, paths, waitExit, withLock } from './sys.js';
 
 const SCRIPT = `// postfix-lab port forwarder (generated). argv: CONTROL_SOCKET STATE_FILE PID_FILE LOG_FILE
@@ -121,9 +122,10 @@ export function forwarderPid(dir: string): number | undefined {
 }
 
 export function portInUse(p: PortForward, labFile: string, detail = 'is already in use'): InputError {
+  const by = detail === 'is already in use' ? describeHolder(p.host) : '';
   return new InputError(
-    `host port ${p.host} on 127.0.0.1 (forwarded to the lab's port ${p.guest}) ${detail}`,
-    `Stop what listens there (\`ss -ltnp 'sport = :${p.host}'\` shows it), or change ports[].host in ${labFile}.`,
+    `host port ${p.host} on 127.0.0.1 (forwarded to the lab's port ${p.guest}) ${detail}${by}; the lab was not started`,
+    `Stop what listens there${by ? '' : ` (\`ss -ltnp 'sport = :${p.host}'\` shows it)`}, or change ports[].host in ${labFile}; then run \`npm run lab:up\` again.`,
   );
 }
 
