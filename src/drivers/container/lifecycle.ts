@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab-file.js';
-import { removeInside } from '../../names.js';
+import { provenInside, removeInside } from '../../names.js';
 import { labState, readJson, writePrivate, type LabState } from '../../state.js';
 import type { LabRunState, SshTarget } from '../types.js';
 import { diskExists, isMounted, layout, mountDisk, nspawnLockName, prepareDisk, unmountDisk, type DiskLayout } from './disk.js';
@@ -96,6 +96,7 @@ export async function stopRuntime(r: LabRef, release: boolean): Promise<void> {
 /** This installation's key pair for the vagrant user (never shipped in the image; 0600). */
 export async function installationKey(r: LabRef): Promise<{ privateKey: string; publicKey: string }> {
   const dir = dirname(r.keyFile);
+  provenInside(r.home, r.keyFile); // .keys must be a real folder of the state home before anything is written there
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   // labs coming up side by side must agree on one key pair
