@@ -63,7 +63,7 @@ export async function benchLabHosts(opts: { runs?: number; log?: (m: string) => 
       await ensureBaseImage({ mirror, progress: () => undefined, cacheDir: join(scratch, 'cache'), libDir: join(scratch, 'lib') });
       build_s = seconds(t0);
     } finally {
-      await removeTree(scratch);
+      await removeTree(tmpdir(), scratch);
     }
     await ensureBaseImage({ mirror, progress: log }); // the machine's cache, for the warm boots below
 

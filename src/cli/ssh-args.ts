@@ -2,11 +2,12 @@
 import { writeFileSync } from 'node:fs';
 import type { SshTarget } from '../ssh/target.js';
 import { pinnedKnownHostsLines } from '../ssh/known-hosts.js';
-import { labState, stateRoot } from '../lab/state.js';
+import { checkOwnFolder, labState, stateRoot } from '../lab/state.js';
 
 /** `root`: where the labs' state folders live (default: POSTFIX_LAB_HOME or .lab/). */
 export function sshArgs(t: SshTarget, lab: string, command: string[], root = stateRoot()): string[] {
   const s = labState(lab, root);
+  checkOwnFolder(s);
   const knownHosts = `${s.dir}/ssh_known_hosts`;
   writeFileSync(knownHosts, pinnedKnownHostsLines(s.knownHostsFile).join('\n') + '\n', { mode: 0o600 });
   return ['-i', t.identityFile, '-p', String(t.port), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`,

@@ -4,6 +4,7 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { loadSchema } from '../schemas.js';
 import { positionOf, readYaml, validate } from '../yaml-load.js';
+import { checkLabName } from '../names.js';
 
 export type Platform = 'debian12' | 'el7';
 export type DriverName = 'container' | 'vagrant' | 'ssh';
@@ -77,6 +78,13 @@ export function loadLab(path: string, overrides: { name?: string; platform?: Pla
   if (raw.driver === 'ssh' && !raw.hosts) {
     throw new InputError(`${positionOf(file, [], 'driver')}: driver "ssh" needs a "hosts" list`, 'Add hosts: [{ name, address, port, user, identityFile }] for the machines that already exist, or pick another driver.');
   }
+  if (overrides.name !== undefined) checkLabName(overrides.name, '--name');
+  const names = new Map<string, number>();
+  (raw.hosts ?? []).forEach((h, i) => {
+    const prev = names.get(h.name);
+    if (prev !== undefined) throw new InputError(`${positionOf(file, ['hosts', i], 'name')}: host name "${h.name}" is used twice (also hosts[${prev}])`, 'Give each host its own name: each has its own journal and logs.');
+    names.set(h.name, i);
+  });
   const seen = new Map<number, number>();
   (raw.ports ?? []).forEach((p, i) => {
     const prev = seen.get(p.host);

@@ -1,20 +1,21 @@
 /** What the lab:* commands do, as library functions; src/cli/ only parses flags and calls these. */
-import { existsSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { getDriver } from '../drivers/index.js';
 import type { DriverContext, LabStatus } from '../drivers/types.js';
 import type { SshTarget } from '../ssh/target.js';
-import { runPlan, type Recap } from '../runbook/engine.js';
+import { type Recap, runPlan } from '../runbook/engine.js';
 import { InputError, LabError } from '../errors.js';
 import { Emitter } from '../output/events.js';
 import type { Host } from '../host.js';
 import { Journal } from '../runbook/journal.js';
-import { loadLab, resolveDriver, type DriverName, type Lab, type Platform } from './lab-file.js';
+import { type DriverName, type Lab, loadLab, type Platform, resolveDriver } from './lab-file.js';
 import { makePlan, type Plan, type Selection } from '../runbook/plan.js';
 import { loadRoles } from '../runbook/load.js';
 import { connectSsh } from '../ssh/executor.js';
 import { keysFile } from '../ssh/known-hosts.js';
-import { ensureCredentials, ensureStateDirs, labState, listLabs, readJson, stateRoot, writePrivate, type LabState } from './state.js';
+import { checkOwnFolder, ensureCredentials, ensureStateDirs, jsonState, labState, type LabState, listLabs, readJson, stateRoot, writePrivate } from './state.js';
+import { checkLabName, checkSnapshotName, removeInside } from '../names.js';
 
 export interface LabRef { labFile?: string; name?: string; platform?: Platform }
 
@@ -30,6 +31,7 @@ export interface LabMeta {
 
 export function openLab(ref: LabRef): Lab {
   const file = resolve(ref.labFile ?? 'lab.yaml');
+  if (ref.name !== undefined) checkLabName(ref.name, '--name'); // before any path is made from it
   if (!ref.labFile && ref.name) {
     // --name alone addresses a lab that exists: use the lab file it was made from.
     const meta = readJson<LabMeta>(labState(ref.name).metaFile);
@@ -65,27 +67,44 @@ export async function labUp(o: UpOptions): Promise<Recap> {
   const creds = ensureCredentials(state, lab.params.mail_user);
   const ctx = driverContext(lab, state, o.events);
   const up = await driver.up(ctx);
-  const journal = new Journal(state.journalFile);
+  if (!up.targets.length) throw new LabError(`driver ${driverName} returned no host for lab ${lab.name}`, 'This is a bug in the driver.');
+  const hosts = up.targets.map((t, i) => hostState(state, t, i));
   if (up.created) {
-    journal.reset();
-    rmSync(state.knownHostsFile, { force: true });
-    rmSync(keysFile(state.knownHostsFile), { force: true });
+    for (const h of hosts) h.journal.reset();
+    removeInside(state.root, state.knownHostsFile);
+    removeInside(state.root, keysFile(state.knownHostsFile));
     o.events.emit({ event: 'info', message: 'a new lab host was created: starting a new journal' });
   }
-  const target = up.targets[0];
-  if (!target) throw new LabError(`driver ${driverName} returned no host for lab ${lab.name}`, 'This is a bug in the driver.');
+  const target = up.targets[0]!;
   const meta: LabMeta = { name: lab.name, driver: driverName, platform: lab.platform, labFile: resolve(lab.file), ports: lab.ports, ssh: target, credentialsFile: state.credentialsFile };
   writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
-  const host = await (o.connect ?? ((t, s) => connectSsh(t, { knownHostsFile: s.knownHostsFile, onEvent: (m) => o.events.emit({ event: 'info', message: m }) })))(target, state);
-  try {
-    await waitForBoot(host, o.events);
-    return await runPlan(plan, {
-      host, platform: lab.platform, sudo: target.sudo, journal, logsDir: state.logsDir, artifactsDir: lab.params.artifacts,
-      secrets: { mail_password: creds.password }, events: o.events, selection: o.selection,
-    });
-  } finally {
-    await host.close();
+  const connect = o.connect ?? ((t, s) => connectSsh(t, { knownHostsFile: s.knownHostsFile, onEvent: (m) => o.events.emit({ event: 'info', message: m }) }));
+  // every host in order (the ssh driver's `hosts`); the first failure stops the run, as it does within a host
+  const total: Recap = { ok: 0, changed: 0, skipped: 0, failed: 0, durationMs: 0 };
+  for (const h of hosts) {
+    if (hosts.length > 1) o.events.emit({ event: 'info', message: `host ${h.target.name} (${h.target.host}:${h.target.port}): ${h.index + 1} of ${hosts.length}` });
+    const host = await connect(h.target, state);
+    let recap: Recap;
+    try {
+      await waitForBoot(host, o.events);
+      recap = await runPlan(plan, {
+        host, platform: lab.platform, sudo: h.target.sudo, journal: h.journal, logsDir: h.logsDir, artifactsDir: lab.params.artifacts,
+        secrets: { mail_password: creds.password }, events: o.events, selection: o.selection,
+      });
+    } finally {
+      await host.close();
+    }
+    if (hosts.length === 1) return recap;
+    for (const k of ['ok', 'changed', 'skipped', 'failed', 'durationMs'] as const) total[k] += recap[k];
+    if (recap.failed) return { ...total, failedStep: recap.failedStep && `${h.target.name}:${recap.failedStep}`, error: recap.error };
   }
+  return total;
+}
+
+/** Each host of a lab has its own journal and logs; the first keeps the lab's (journal.jsonl, logs/). */
+function hostState(state: LabState, target: SshTarget, index: number): { target: SshTarget; index: number; journal: Journal; logsDir: string } {
+  if (index === 0) return { target, index, journal: new Journal(state.journalFile), logsDir: state.logsDir };
+  return { target, index, journal: new Journal(join(state.dir, `journal-${target.name}.jsonl`)), logsDir: join(state.logsDir, target.name) };
 }
 
 /**
@@ -102,13 +121,15 @@ async function waitForBoot(host: Host, events: Emitter): Promise<void> {
 
 export async function labLifecycle(action: 'halt' | 'down', o: LabRef & { events: Emitter }): Promise<void> {
   const lab = openLab(o);
-  const meta = readJson<LabMeta>(labState(lab.name).metaFile);
-  const driver = await getDriver(meta?.driver ?? resolveDriver(lab).driver);
   const state = labState(lab.name);
+  checkOwnFolder(state);
+  const meta = jsonState<LabMeta>(state.metaFile);
+  if (meta.error) o.events.emit({ event: 'info', message: `${state.metaFile} is damaged (${meta.error}); using the lab file's driver` });
+  const driver = await getDriver(meta.value?.driver ?? resolveDriver(lab).driver);
   const ctx = driverContext(lab, state, o.events);
   await driver[action](ctx);
   if (action === 'down') {
-    rmSync(state.dir, { recursive: true, force: true });
+    removeInside(state.root, state.dir);
     o.events.emit({ event: 'info', message: `lab ${lab.name} removed` });
   } else {
     o.events.emit({ event: 'info', message: `lab ${lab.name} halted; \`npm run lab:up\` boots it again` });
@@ -118,11 +139,16 @@ export async function labLifecycle(action: 'halt' | 'down', o: LabRef & { events
 export interface StatusEntry extends LabStatus { credentialsFile?: string }
 
 export async function labStatus(o: LabRef & { events: Emitter }): Promise<StatusEntry[]> {
-  const names = o.name ? [o.name] : listLabs();
+  const names = o.name !== undefined ? [checkLabName(o.name, '--name')] : listLabs();
   const out: StatusEntry[] = [];
   for (const name of names) {
     const state = labState(name);
-    const meta = readJson<LabMeta>(state.metaFile);
+    checkOwnFolder(state);
+    const { value: meta, error } = jsonState<LabMeta>(state.metaFile);
+    if (error) {
+      out.push({ name, driver: 'unknown' as DriverName, platform: 'unknown', state: 'unknown', ports: [], detail: `${state.metaFile} is damaged (${error}): \`npm run lab:down -- --name ${name}\` removes the lab` });
+      continue;
+    }
     if (!meta) {
       if (o.name) throw new InputError(`no lab named ${name} under ${stateRoot()}`, `Labs here: ${listLabs().join(', ') || 'none'}. \`npm run lab:up -- --name ${name}\` creates it.`);
       continue;
@@ -155,8 +181,10 @@ export function statusJson(entries: StatusEntry[]): string {
 }
 
 export async function labSnapshot(action: 'save' | 'restore' | 'list', name: string | undefined, o: LabRef & { events: Emitter }): Promise<string[]> {
+  if (action !== 'list' && name !== undefined) checkSnapshotName(name);
   const lab = openLab(o);
   const state = labState(lab.name);
+  checkOwnFolder(state);
   const meta = readJson<LabMeta>(state.metaFile);
   const driverName = meta?.driver ?? resolveDriver(lab).driver;
   const driver = await getDriver(driverName);

@@ -3,7 +3,7 @@
  * After a failed or interrupted run, the next run skips what is done and runs pending handlers; a completed run
  * starts the next one from the top (where every step then checks ok: a second run changes nothing).
  */
-import { appendFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync } from 'node:fs';
 
 export type JournalRecord =
   | { type: 'run'; runId: string; at: string; platform: string; steps: number }
@@ -36,7 +36,21 @@ export class Journal {
   }
 
   append(r: JournalRecord): void {
-    appendFileSync(this.path, JSON.stringify(r) + '\n', { mode: 0o600 });
+    // a line cut short by a crash has no newline: start on a line of our own, or this record would be lost with it
+    appendFileSync(this.path, (this.endsMidLine() ? '\n' : '') + JSON.stringify(r) + '\n', { mode: 0o600 });
+  }
+
+  private endsMidLine(): boolean {
+    const size = statSync(this.path, { throwIfNoEntry: false })?.size ?? 0;
+    if (!size) return false;
+    const fd = openSync(this.path, 'r');
+    try {
+      const b = Buffer.alloc(1);
+      readSync(fd, b, 0, 1, size - 1);
+      return b[0] !== 0x0a;
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** A new lab host starts a new journal (the old one is kept beside it for reference). */

@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { InputError } from '../errors.js';
 import type { Host } from '../host.js';
-import { labState, readJson, type Credentials } from '../lab/state.js';
-import { openLab, type LabMeta, type LabRef } from '../lab/ops.js';
+import { checkOwnFolder, type Credentials, labState, readJson } from '../lab/state.js';
+import { type LabMeta, type LabRef, openLab } from '../lab/ops.js';
 import { connectSsh } from '../ssh/executor.js';
 import { loadChecks, type CheckFile } from './load.js';
 import { limiter, runChecks, type CheckResult } from './runner.js';
@@ -30,6 +30,7 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
   const t0 = Date.now();
   const lab = openLab(o);
   const state = labState(lab.name, o.stateRoot);
+  checkOwnFolder(state);
   const meta = readJson<LabMeta>(state.metaFile);
   if (!meta?.ssh) throw new InputError(`lab ${lab.name} has not been brought up on this machine (no ${state.metaFile})`, 'Run `npm run lab:up` first, or name the lab with --name / --lab.');
   const creds = readJson<Credentials>(state.credentialsFile);

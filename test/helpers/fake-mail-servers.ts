@@ -1,9 +1,10 @@
 /** Real servers on 127.0.0.1 for the probe tests: a Postfix-like submission server, a postscreen look-alike, TLS servers. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { removeScratch } from './scratch.js';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -32,7 +33,7 @@ export function useFakeServers(): void {
     for (const c of children) c.kill();
     for (const s of sockets) s.destroy();
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    rmSync(dir, { recursive: true, force: true });
+    removeScratch(dir);
   });
 }
 

@@ -5,11 +5,12 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SshTarget } from '../../src/ssh/target.js';
+import { removeScratch } from './scratch.js';
 
 export const TEST_USER = 'plabtest';
 const SSHD = '/usr/sbin/sshd';
@@ -101,7 +102,7 @@ export async function startSshd(): Promise<SshdFixture> {
   try {
     await launch();
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    removeScratch(dir);
     throw e;
   }
   const fixture: SshdFixture = {
@@ -126,14 +127,14 @@ export async function startSshd(): Promise<SshdFixture> {
     },
     rotateHostKey: async () => {
       await shutdown();
-      rmSync(hostKey, { force: true });
-      rmSync(`${hostKey}.pub`, { force: true });
+      removeScratch(hostKey);
+      removeScratch(`${hostKey}.pub`);
       keygen(hostKey, 'plab test host (rotated)');
       await launch(true);
     },
     stop: async () => {
       await shutdown();
-      rmSync(dir, { recursive: true, force: true });
+      removeScratch(dir);
     },
   };
   return fixture;

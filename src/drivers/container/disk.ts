@@ -5,12 +5,14 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
+import { isSnapshotName } from '../../names.js';
 import { mountsUnder, passwdEntry, removeTree, run, unmountAll } from './sys.js';
 
-export interface DiskLayout { upper: string; work: string; root: string; snapshots: string }
+/** `home`: the state home the lab lives in; every removal below is proven inside it. */
+export interface DiskLayout { home: string; upper: string; work: string; root: string; snapshots: string }
 
-export function layout(driverDir: string): DiskLayout {
-  return { upper: join(driverDir, 'disk', 'upper'), work: join(driverDir, 'disk', 'work'), root: join(driverDir, 'root'), snapshots: join(driverDir, 'snapshots') };
+export function layout(driverDir: string, home: string): DiskLayout {
+  return { home, upper: join(driverDir, 'disk', 'upper'), work: join(driverDir, 'disk', 'work'), root: join(driverDir, 'root'), snapshots: join(driverDir, 'snapshots') };
 }
 
 export const diskExists = (d: DiskLayout) => existsSync(d.upper);
@@ -61,38 +63,29 @@ export function prepareDisk(d: DiskLayout, o: { publicKey: string; hostname: str
 
 // ---------------------------------------------------------------- snapshots
 
-const SNAP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
-export function checkSnapshotName(name: string | undefined): string {
-  if (!name || !SNAP_NAME.test(name)) {
-    throw new InputError(`snapshot name "${name ?? ''}" is not valid`, 'Use letters, digits, dots, dashes and underscores (up to 63), starting with a letter or digit.');
-  }
-  return name;
-}
-
 export function listSnapshots(d: DiskLayout): string[] {
-  return existsSync(d.snapshots) ? readdirSync(d.snapshots).filter((n) => SNAP_NAME.test(n) && existsSync(join(d.snapshots, n, 'upper'))).sort() : [];
+  return existsSync(d.snapshots) ? readdirSync(d.snapshots).filter((n) => isSnapshotName(n) && existsSync(join(d.snapshots, n, 'upper'))).sort() : [];
 }
 
 /** Copy the (unmounted) upper layer; `cp -a` keeps owners, modes, xattrs and overlay whiteouts. */
 export async function saveSnapshot(d: DiskLayout, name: string): Promise<void> {
   const dir = join(d.snapshots, name);
   const tmp = `${dir}.tmp`;
-  await removeTree(tmp);
+  await removeTree(d.home, tmp);
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
   await run`cp -a ${d.upper} ${join(tmp, 'upper')}`;
   writeFileSync(join(tmp, 'snapshot.json'), JSON.stringify({ name, taken: new Date().toISOString() }) + '\n');
-  await removeTree(dir);
+  await removeTree(d.home, dir);
   await run`mv ${tmp} ${dir}`;
 }
 
 export async function restoreSnapshot(d: DiskLayout, name: string): Promise<void> {
   const src = join(d.snapshots, name, 'upper');
   const tmp = `${d.upper}.restore`;
-  await removeTree(tmp);
+  await removeTree(d.home, tmp);
   await run`cp -a ${src} ${tmp}`;
-  await removeTree(d.upper);
-  await removeTree(d.work);
+  await removeTree(d.home, d.upper);
+  await removeTree(d.home, d.work);
   await run`mv ${tmp} ${d.upper}`;
   mkdirSync(d.work, { recursive: true, mode: 0o755 });
 }

@@ -13,6 +13,7 @@ import { InputError, LabError } from '../../errors.js';
 import type { PortForward } from '../../lab/lab-file.js';
 import { paths, withLock } from './sys.js';
 import { ourPid, waitExit } from '../local/processes.js';
+import { describeHolder } from './holder.js';
 
 /** The forwarder's program; it runs from a copy under /run, so a checkout changing under it changes nothing. */
 const PROGRAM = fileURLToPath(new URL('./forwarder.mjs', import.meta.url));
@@ -42,9 +43,10 @@ export function forwarderPid(dir: string): number | undefined {
 }
 
 export function portInUse(p: PortForward, labFile: string, detail = 'is already in use'): InputError {
+  const by = detail === 'is already in use' ? describeHolder(p.host) : '';
   return new InputError(
-    `host port ${p.host} on 127.0.0.1 (forwarded to the lab's port ${p.guest}) ${detail}`,
-    `Stop what listens there (\`ss -ltnp 'sport = :${p.host}'\` shows it), or change ports[].host in ${labFile}.`,
+    `host port ${p.host} on 127.0.0.1 (forwarded to the lab's port ${p.guest}) ${detail}${by}; the lab was not started`,
+    `Stop what listens there${by ? '' : ` (\`ss -ltnp 'sport = :${p.host}'\` shows it)`}, or change ports[].host in ${labFile}; then run \`npm run lab:up\` again.`,
   );
 }
 

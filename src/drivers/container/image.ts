@@ -5,12 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab/lab-file.js';
+import { removeInside } from '../../names.js';
 import { hostMirrors, securityMirror, SUITE } from '../mirrors.js';
 import { PROXY_ADDR, PROXY_PORT } from './proxy.js';
 import { paths, removeTree, run, withLock } from './sys.js';
@@ -86,8 +87,11 @@ export function resolveMirror(lab: Lab): string {
 }
 
 function imagePaths(key: string, cacheDir = paths.cache, libDir = paths.lib) {
-  const dir = join(libDir, 'images', key);
-  return { dir, rootfs: join(dir, 'rootfs'), marker: join(dir, 'image.json'), tarball: join(cacheDir, 'images', `${key}.tar.zst`), tmp: join(libDir, 'images', `${key}.tmp`) };
+  // lib and cache: the two folders of images; whatever is removed is proven inside one of them
+  const lib = join(libDir, 'images');
+  const cache = join(cacheDir, 'images');
+  const dir = join(lib, key);
+  return { lib, cache, dir, rootfs: join(dir, 'rootfs'), marker: join(dir, 'image.json'), tarball: join(cache, `${key}.tar.zst`), tmp: join(lib, `${key}.tmp`) };
 }
 
 export function imageForKey(key: string): BaseImage | undefined {
@@ -110,23 +114,23 @@ export async function ensureBaseImage(o: ImageOptions): Promise<BaseImage> {
   if (existsSync(p.marker)) return done();
   return withLock(`image-${key}`, async () => {
     if (existsSync(p.marker)) return done();
-    await removeTree(p.tmp); // an interrupted build or unpack
+    await removeTree(p.lib, p.tmp); // an interrupted build or unpack
     mkdirSync(p.tmp, { recursive: true, mode: 0o755 });
     const rootfs = join(p.tmp, 'rootfs');
     if (existsSync(p.tarball)) {
       o.progress(`base image ${key}: unpacking the cached ${p.tarball}`);
       await unpack(p.tarball, rootfs);
     } else {
-      await build(key, o, rootfs, p.tarball);
+      await build(key, o, rootfs, p.tarball, p.lib);
     }
     writeFileSync(join(p.tmp, 'image.json'), JSON.stringify({ key, mirror: o.mirror, suite: SUITE, packages: PACKAGES, created: new Date().toISOString() }, null, 2) + '\n');
-    await removeTree(p.dir);
+    await removeTree(p.lib, p.dir);
     renameSync(p.tmp, p.dir);
     return done();
   });
 }
 
-async function build(key: string, o: ImageOptions, rootfs: string, tarball: string): Promise<void> {
+async function build(key: string, o: ImageOptions, rootfs: string, tarball: string, lib: string): Promise<void> {
   const t0 = Date.now();
   o.progress(`base image ${key}: building Debian 12 from ${o.mirror} (about a minute)`);
   const log: string[] = [];
@@ -167,7 +171,7 @@ async function build(key: string, o: ImageOptions, rootfs: string, tarball: stri
   }
   await run`chroot ${rootfs} /bin/sh -c ${bakeScript(o.mirror)}`;
   // debootstrap leaves device nodes in /dev; nspawn brings its own
-  for (const e of readdirSync(join(rootfs, 'dev'))) rmSync(join(rootfs, 'dev', e), { recursive: true, force: true });
+  for (const e of readdirSync(join(rootfs, 'dev'))) removeInside(lib, join(rootfs, 'dev', e));
   o.progress('base image: compressing the cache (95%)');
   await pack(rootfs, tarball);
   o.progress(`base image ${key}: ready in ${((Date.now() - t0) / 1000).toFixed(0)} s, cached as ${tarball}`);
@@ -179,18 +183,17 @@ async function build(key: string, o: ImageOptions, rootfs: string, tarball: stri
  */
 export async function pruneImages(keep: Set<string>, idleMs = 24 * 3600_000): Promise<void> {
   const old = (f: string) => { const st = statSync(f, { throwIfNoEntry: false }); return !st || Date.now() - st.mtimeMs > idleMs; };
-  const libImages = join(paths.lib, 'images');
-  const cacheImages = join(paths.cache, 'images');
+  const { lib: libImages, cache: cacheImages } = imagePaths('');
   for (const key of existsSync(libImages) ? readdirSync(libImages) : []) {
     const p = imagePaths(key);
     if (/^[0-9a-f]{16}$/.test(key) && !keep.has(key) && old(p.marker)) {
-      await removeTree(p.dir);
-      rmSync(p.tarball, { force: true });
+      await removeTree(p.lib, p.dir);
+      removeInside(p.cache, p.tarball);
     }
   }
   for (const f of existsSync(cacheImages) ? readdirSync(cacheImages) : []) {
     const key = /^([0-9a-f]{16})\.tar\.zst$/.exec(f)?.[1];
-    if (key && !keep.has(key) && !existsSync(imagePaths(key).dir) && old(join(cacheImages, f))) rmSync(join(cacheImages, f), { force: true });
+    if (key && !keep.has(key) && !existsSync(imagePaths(key).dir) && old(join(cacheImages, f))) removeInside(cacheImages, join(cacheImages, f));
   }
 }
 
@@ -207,7 +210,7 @@ async function pack(rootfs: string, tarball: string): Promise<void> {
     if ((await exited) !== 0) throw new Error(`zstd exited with ${await exited}`);
     renameSync(tmp, tarball);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    removeInside(join(tarball, '..'), tmp);
     throw new LabError(`could not write the base image cache ${tarball}: ${String(e)}`, `Check free space under ${paths.cache}.`);
   }
 }

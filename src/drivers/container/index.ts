@@ -6,8 +6,9 @@
  */
 import { InputError } from '../../errors.js';
 import { ensureStateDirs } from '../../lab/state.js';
+import { checkSnapshotName } from '../../names.js';
 import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
-import { checkSnapshotName, listSnapshots, restoreSnapshot, saveSnapshot } from './disk.js';
+import { listSnapshots, restoreSnapshot, saveSnapshot } from './disk.js';
 import { resolveMirror } from './image.js';
 import { assertDebian12, inspect, labRef, readMeta, resume, sshTarget, start, stopRuntime, writeMeta, type LabRef } from './lifecycle.js';
 import { ensurePrerequisites } from './prereqs.js';
@@ -59,7 +60,7 @@ async function down(ctx: DriverContext): Promise<void> {
     const i = inspect(r);
     if (i.state === 'running') ctx.progress(`stopping ${r.name}`);
     await stopRuntime(r, true);
-    await removeTree(r.dir);
+    await removeTree(r.home, r.dir);
   });
 }
 

@@ -4,9 +4,10 @@ import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab/lab-file.js';
-import { labState, readJson, writePrivate, type LabState } from '../../lab/state.js';
+import { labState, type LabState, readJson, writePrivate } from '../../lab/state.js';
 import type { SshTarget } from '../../ssh/target.js';
 import type { LabRunState } from '../types.js';
+import { provenInside, removeInside } from '../../names.js';
 import { diskExists, isMounted, layout, mountDisk, nspawnLockName, prepareDisk, unmountDisk, type DiskLayout } from './disk.js';
 import { checkPorts, forwarderPid, startForwarder, stopForwarder } from './forward.js';
 import { ensureBaseImage, imageForKey, imageKey, pruneImages, type BaseImage } from './image.js';
@@ -16,7 +17,8 @@ import { boot, consoleTail, nspawnPid, runtimeTraces, shutdown, waitForSsh } fro
 import { run, unmountAll, withLock } from './sys.js';
 import { isAlive } from '../local/processes.js';
 
-export interface LabRef { name: string; netns: string; dir: string; stateDir: string; metaFile: string; disk: DiskLayout; keyFile: string }
+/** `home`: the state home (POSTFIX_LAB_HOME); whatever the driver removes is proven inside it. */
+export interface LabRef { name: string; netns: string; home: string; dir: string; stateDir: string; metaFile: string; disk: DiskLayout; keyFile: string }
 
 export interface Meta {
   name: string;
@@ -36,10 +38,11 @@ export function labRef(state: LabState): LabRef {
   return {
     name: state.name,
     netns: netnsName(state.name),
+    home: state.root,
     dir: state.driverDir,
     stateDir: state.dir,
     metaFile: join(state.driverDir, 'container.json'),
-    disk: layout(state.driverDir),
+    disk: layout(state.driverDir, state.root),
     keyFile: join(dirname(state.dir), '.keys', 'vagrant_ed25519'),
   };
 }
@@ -86,7 +89,7 @@ export async function stopRuntime(r: LabRef, release: boolean): Promise<void> {
   const entry = registryEntry(r.netns);
   const foreign = entry !== undefined && entry.stateDir !== r.stateDir; // a same-named lab of another state folder
   await stopForwarder(r.dir);
-  if (!foreign) await shutdown({ dir: r.dir, netns: r.netns, machine: r.name, lockFile: meta?.lockFile });
+  if (!foreign) await shutdown({ home: r.home, dir: r.dir, netns: r.netns, machine: r.name, lockFile: meta?.lockFile });
   await unmountDisk(r.disk);
   if (existsSync(r.dir)) await unmountAll(r.dir);
   if (entry && !foreign) await networkDown(r.netns, release);
@@ -95,12 +98,13 @@ export async function stopRuntime(r: LabRef, release: boolean): Promise<void> {
 /** This installation's key pair for the vagrant user (never shipped in the image; 0600). */
 export async function installationKey(r: LabRef): Promise<{ privateKey: string; publicKey: string }> {
   const dir = dirname(r.keyFile);
+  provenInside(r.home, r.keyFile); // .keys must be a real folder of the state home before anything is written there
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   // labs coming up side by side must agree on one key pair
   if (!existsSync(r.keyFile) || !existsSync(`${r.keyFile}.pub`)) await withLock(`keys-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`, async () => {
     if (existsSync(r.keyFile) && existsSync(`${r.keyFile}.pub`)) return;
-    await run`rm -f ${r.keyFile} ${`${r.keyFile}.pub`}`;
+    for (const f of [r.keyFile, `${r.keyFile}.pub`]) removeInside(r.home, f);
     await run`ssh-keygen -q -t ed25519 -N ${''} -C ${'postfix-lab vagrant (this installation)'} -f ${r.keyFile}`;
   });
   chmodSync(r.keyFile, 0o600);

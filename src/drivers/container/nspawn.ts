@@ -5,14 +5,17 @@
  * --keep-unit puts every lab's "payload" in the same root cgroup. Everything in that cgroup is ours to stop.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
+import { removeInside } from '../../names.js';
 import { sh } from '../../host.js';
 import { sshBanner } from '../existing-hosts.js';
 import { ourPid, waitExit } from '../local/processes.js';
 
+/** nspawn's own bookkeeping for machines (what it cannot remove itself where /run is not tmpfs). */
+const NSPAWN_RUN = '/run/systemd/nspawn';
 const files = (dir: string) => ({ pid: join(dir, 'nspawn.pid'), console: join(dir, 'console.log') });
 const marker = (netns: string) => `--network-namespace-path=/run/netns/${netns}`;
 
@@ -118,7 +121,7 @@ function killAll(pids: number[]): void {
  * Stop the lab: SIGTERM to nspawn (it powers the container off cleanly: systemd gets SIGRTMIN+3), SIGKILL to what is
  * in the lab's cgroup after the timeout. Then remove the cgroups and nspawn's files under /run for this machine.
  */
-export async function shutdown(b: { dir: string; netns: string; machine: string; lockFile?: string }, timeoutMs = 20_000): Promise<void> {
+export async function shutdown(b: { home: string; dir: string; netns: string; machine: string; lockFile?: string }, timeoutMs = 20_000): Promise<void> {
   const pid = nspawnPid(b.dir, b.netns);
   if (pid) {
     try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
@@ -140,9 +143,9 @@ export async function shutdown(b: { dir: string; netns: string; machine: string;
     }
     try { rmdirSync(join(cg, '..')); } catch { /* other labs */ }
   }
-  rmSync(files(b.dir).pid, { force: true });
-  for (const d of ['propagate', 'unix-export']) rmSync(join('/run/systemd/nspawn', d, b.machine), { recursive: true, force: true });
-  if (b.lockFile) rmSync(join('/run/systemd/nspawn/locks', b.lockFile), { force: true });
+  removeInside(b.home, files(b.dir).pid);
+  for (const d of ['propagate', 'unix-export']) removeInside(join(NSPAWN_RUN, d), join(NSPAWN_RUN, d, b.machine));
+  if (b.lockFile) removeInside(join(NSPAWN_RUN, 'locks'), join(NSPAWN_RUN, 'locks', b.lockFile));
 }
 
 /** What of a lab's runtime exists (for status and leftover detection). */

@@ -4,7 +4,7 @@
  * configured mirrors (no CONNECT, no other hosts). Its cache is shared, so a second lab reuses the downloads.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +12,7 @@ import { LabError } from '../../errors.js';
 import { readJson } from '../../lab/state.js';
 import { passwdEntry, paths } from './sys.js';
 import { ourPid, terminate } from '../local/processes.js';
+import { removeInside } from '../../names.js';
 
 export const PROXY_ADDR = '198.19.255.253';
 export const PROXY_PORT = 3142;
@@ -117,8 +118,6 @@ export async function stopProxy(): Promise<void> {
   const f = files();
   const pid = proxyPid();
   if (pid) await terminate(pid);
-  rmSync(f.pid, { force: true });
-  rmSync(f.state, { force: true });
-  rmSync(f.runDir, { recursive: true, force: true });
+  for (const p of [f.pid, f.state, f.runDir]) removeInside(paths.run, p);
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { LabError } from '../../errors.js';
 import { commands } from '../local/commands.js';
 import { withLock as lock } from '../local/lock.js';
+import { provenInside } from '../../names.js';
 
 /** Machine-wide folders (shared by every state root on this machine). Overridable for tests and benchmarks. */
 export const paths = {
@@ -74,11 +75,15 @@ export async function unmountAll(dir: string): Promise<void> {
   }
 }
 
-/** rm -rf that never crosses into another file system (a forgotten mount stays untouched). */
-export async function removeTree(dir: string): Promise<void> {
-  if (!existsSync(dir)) return;
-  await unmountAll(dir);
-  await run`rm -rf --one-file-system ${dir}`;
+/**
+ * rm -rf of `dir`, only when its real path is inside `root` (the lab's state home or the image cache: see
+ * provenInside), and never across into another file system (a forgotten mount stays untouched).
+ */
+export async function removeTree(root: string, dir: string): Promise<void> {
+  const target = provenInside(root, dir);
+  if (!target || !existsSync(target)) return;
+  await unmountAll(target);
+  await run`rm -rf --one-file-system ${target}`;
 }
 
 // ---------------------------------------------------------------- locks

@@ -2,10 +2,11 @@
  * The one PID-file lock: an exclusive file holding its owner's PID, created with O_EXCL; a lock whose owner died is
  * taken over. Callers in this process queue in memory (no polling); the file is for other processes.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
+import { removeInside } from '../../names.js';
 import { isAlive } from './processes.js';
 
 export interface LockOptions {
@@ -68,7 +69,7 @@ async function acquire(file: string, o: LockOptions): Promise<void> {
       let owner = 0;
       try { owner = Number.parseInt(readFileSync(file, 'utf8'), 10); } catch { /* being written or just removed */ }
       if (owner && !isAlive(owner)) {
-        rmSync(file, { force: true });
+        removeInside(dirname(file), file);
         continue;
       }
       if (owner && !told) { told = true; o.onWait?.(owner); }

@@ -5,10 +5,11 @@
  *   el7      + libvirt    -> qemu.el7
  *   debian12 + libvirt    -> qemu.debian12        (debootstrap base image, no ISO)
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { Platform } from '../../lab/lab-file.js';
+import { removeInside } from '../../names.js';
 import { cacheDir, debian12Base, el7Iso, packerDir, sha256, storeCache, verifiedCache } from './images.js';
 import { checkPacker, checkVagrant, packerVersion } from './prereqs.js';
 import { probe, run, why } from '../local/commands.js';
@@ -98,7 +99,7 @@ export async function buildBox(o: BoxOptions): Promise<BoxResult> {
       await packer(['init', join(packerDir, 'plugins')], o.progress, o.signal);
     }
     const work = join(cacheDir('build'), `${o.platform}-${o.provider}-${process.pid}`);
-    rmSync(work, { recursive: true, force: true });
+    removeInside(cacheDir(), work);
     mkdirSync(work, { recursive: true });
     const vars = o.platform === 'el7'
       ? ['-var', `iso_url=${input.path}`, '-var', `iso_checksum=${input.checksum}`]
@@ -114,7 +115,7 @@ export async function buildBox(o: BoxOptions): Promise<BoxResult> {
       o.progress(`box built in ${Math.round((Date.now() - started) / 1000)} s: ${Math.round(statSync(file).size / 2 ** 20)} MiB, sha256 ${sum.slice(0, 12)}...`);
       return { name, file, sha256: sum, built: true, seconds: (Date.now() - started) / 1000 };
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      removeInside(cacheDir(), work);
     }
   });
 }

@@ -3,12 +3,13 @@
  * sha256 in packer/el7.pkrvars.hcl) and the debian12 base disk image (made with debootstrap, keyed by its recipe).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LabError } from '../../errors.js';
+import { removeInside } from '../../names.js';
 import { repoRoot } from '../../schemas.js';
 import { hostMirrors } from '../mirrors.js';
 import { checkImageTools } from './prereqs.js';
@@ -43,8 +44,8 @@ export async function verifiedCache(path: string): Promise<string | undefined> {
   const want = readFileSync(side, 'utf8').trim();
   const have = await sha256File(path);
   if (have === want) return have;
-  rmSync(path, { force: true });
-  rmSync(side, { force: true });
+  removeInside(cacheDir(), path);
+  removeInside(cacheDir(), side);
   return undefined;
 }
 
@@ -103,12 +104,12 @@ export async function el7Iso(progress: (m: string) => void, given?: string, sign
     });
     await pipeline(body, createWriteStream(tmp));
   } catch (e) {
-    rmSync(tmp, { force: true });
+    removeInside(cacheDir(), tmp);
     const code = (e as Error & { cause?: { code?: string } }).cause?.code;
     throw new LabError(`could not download the CentOS 7.9 ISO: ${(e as Error).message}${code ? ` (${code})` : ''}`, where, 1, { cause: e });
   }
   if ((await sha256File(tmp)) !== want) {
-    rmSync(tmp, { force: true });
+    removeInside(cacheDir(), tmp);
     throw new LabError(`the downloaded ${basename(url)} does not match its pinned sha256 ${want}`, where);
   }
   renameSync(tmp, path);
@@ -139,7 +140,7 @@ export async function debian12Base(progress: (m: string) => void, signal?: Abort
     onLine: (l) => { if (l.startsWith('== ')) progress(`base image: ${l.slice(3)}`); },
   });
   if (r.code !== 0 || !existsSync(tmp)) {
-    rmSync(tmp, { force: true });
+    removeInside(cacheDir(), tmp);
     throw new LabError(`building the debian12 base image failed (exit ${r.code}):\n${why(r)}`,
       `Check that the mirror ${mirror} answers (POSTFIX_LAB_MIRROR overrides the one from /etc/apt/sources.list*), then run again.`);
   }

@@ -5,11 +5,12 @@
  * `vagrant ssh-config`; Vagrant replaces the box's insecure key with a key of its own on the first boot.
  * Each lab has its own settings file and Vagrant dotfile folder under .lab/<name>/driver/.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { ensureStateDirs } from '../../lab/state.js';
 import type { SshTarget } from '../../ssh/target.js';
 import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
+import { checkSnapshotName, removeInside } from '../../names.js';
 import { ensureBox } from './box.js';
 import { checkVagrant } from './prereqs.js';
 import { settingsFor, vagrantPaths, writeSettings } from './settings.js';
@@ -58,7 +59,7 @@ async function down(ctx: DriverContext): Promise<void> {
     await checkVagrant(settingsFor(ctx.lab).provider);
     if ((await machineState(v)) !== 'not_created') await vagrant(v, ['destroy', '--force']);
   }
-  rmSync(ctx.state.driverDir, { recursive: true, force: true });
+  removeInside(ctx.state.root, ctx.state.driverDir);
 }
 
 async function status(ctx: DriverContext): Promise<LabStatus> {
@@ -71,15 +72,11 @@ async function status(ctx: DriverContext): Promise<LabStatus> {
   return { ...base, state, ssh, detail: `vagrant: ${vs}` };
 }
 
-const SNAPSHOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-
 /** `vagrant snapshot save/restore/list`; a restore waits until SSH answers again. */
 async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list', name?: string): Promise<string[]> {
   const v = vctx(ctx);
   if (action === 'list') return listSnapshots(v);
-  if (!name || !SNAPSHOT_NAME.test(name)) {
-    throw new InputError(`snapshot name ${JSON.stringify(name ?? '')} is not valid`, 'Use letters, digits, dots, dashes and underscores (at most 63), starting with a letter or digit.');
-  }
+  name = checkSnapshotName(name);
   if (!existsSync(v.paths.settingsFile) || (await machineState(v)) === 'not_created') {
     throw new InputError(`lab ${ctx.lab.name} has no VM, so there is nothing to ${action}`, 'Run `npm run lab:up` first.');
   }
