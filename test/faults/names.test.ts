@@ -26,7 +26,7 @@ const FEW = ['..', '../x', 'a/b'];
 
 function cli(script: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn(join(repo, 'node_modules/.bin/tsx'), [join(repo, 'scripts', `${script}.ts`), ...args], { cwd: repo, env });
+    const c = spawn(join(repo, 'node_modules/.bin/tsx'), [join(repo, 'src/cli/bin.ts'), script, ...args], { cwd: repo, env });
     let out = '';
     let err = '';
     c.stdout.on('data', (d) => { out += d; });
