@@ -1,11 +1,12 @@
 #!/bin/sh
 # System packages a purpose needs. As root on Debian/Ubuntu they are installed with apt; elsewhere the list is printed.
-#   sh scripts/system-deps.sh test    -> what `npm test` needs (a real sshd, sudo, shellcheck, ...)
+#   sh scripts/system-deps.sh test    -> what `npm test` needs (a real sshd, sudo, shellcheck, ...; rpm and a C toolchain
+#                                        with libdb-dev for the el7 suites, which build Postfix 2.10.1 from source)
 #   sh scripts/system-deps.sh bench   -> + ansible, for the comparison in `npm run bench -- ssh-steps`
 #   sh scripts/system-deps.sh vm      -> what `npm run test:vm` needs (Packer, Vagrant + vagrant-libvirt, libvirt, QEMU, debootstrap)
 set -e
 case "$1" in
-  test) pkgs="openssh-server openssh-client sudo shellcheck openssl packer vagrant debootstrap systemd-container iproute2 zstd apt-cacher-ng nftables util-linux" ;;
+  test) pkgs="openssh-server openssh-client sudo shellcheck openssl packer vagrant debootstrap systemd-container iproute2 zstd apt-cacher-ng nftables util-linux rpm gcc make libc6-dev patch binutils libdb-dev" ;;
   bench) pkgs="openssh-server openssh-client sudo ansible" ;;
   vm) pkgs="packer vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils debootstrap fdisk iproute2 dnsmasq-base openssh-client" ;;
   *) echo "usage: system-deps.sh test|bench|vm" >&2; exit 2 ;;

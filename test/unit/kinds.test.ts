@@ -144,6 +144,22 @@ describe('download kind', () => {
     expect(host.files.has('/tmp/u')).toBe(false);
   });
 
+  it('cross-checks a pinned file against its published md5: a wrong copy says so, and a pin contradicting the md5 is refused', async () => {
+    const host = new FakeHost();
+    const c = ctx(host, { fetchUrl: async () => { throw new Error('no network expected'); } });
+    mkdirSync(c.artifactsDir, { recursive: true });
+    writeFileSync(join(c.artifactsDir, 'gone.patch'), body);
+    const md5 = createHash('md5').update(body).digest('hex');
+    await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: good, md5, dest: '/tmp/m' }, c, { ok: false });
+    expect(host.text('/tmp/m')).toBe('patch content\n');
+    const wrong = await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: 'a'.repeat(64), md5: 'b'.repeat(32), dest: '/tmp/w' }, c, { ok: false }).catch((e) => e);
+    expect(wrong.message).toMatch(/has sha256 [0-9a-f]{64}, expected a{64}/);
+    expect(wrong.hint).toContain(`Its md5 is ${md5}, NOT the ${'b'.repeat(32)} its publisher gave`);
+    const contradicted = await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: good, md5: 'b'.repeat(32), dest: '/tmp/c' }, c, { ok: false }).catch((e) => e);
+    expect(contradicted.message).toMatch(/matches its pinned sha256 but has md5 [0-9a-f]{32}, not the b{32} its publisher gave/);
+    expect(host.files.has('/tmp/w') || host.files.has('/tmp/c')).toBe(false);
+  });
+
   it('fetches an unpinned file into the artifacts folder for inspection, and still refuses it', async () => {
     const host = new FakeHost();
     const c = ctx(host);

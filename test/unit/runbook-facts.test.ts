@@ -19,9 +19,15 @@ describe('runbook: the facts that correct the memo', () => {
     ]);
     // pinned by the runbook where a trustworthy hash exists, else by the lab file (never a placeholder that "pins" nothing)
     for (const d of downloads) expect(d.sha256).toMatch(/^([0-9a-f]{64}|unpinned)$/);
-    expect(downloads.find((d) => d.url.includes('vda'))).toMatchObject({ md5: '01e1b031d79b85f3cb67d98ceddd775d' });
-    expect(stepOf(el7(), 'rpmbuild-postfix')!.params).toMatchObject({ user: labFor('el7', false).params.build_user, run: 'rpmbuild -bb ~/rpmbuild/SPECS/postfix.spec' });
-    expect(stepOf(el7(), 'el7-install-built-postfix')!.params.run).toMatch(/^yum -y .*localinstall /);
+    // the VDA patch: the sha256 Gentoo and FreeBSD publish, and PLD's md5 as a cross-check; the sleep patch has no published hash
+    expect(downloads.find((d) => d.url.includes('vda'))).toMatchObject({
+      sha256: '6208021eb0b37ac6482e334e538ed5700cc22c4d4dd66ed9e975ae5f20bf935f', md5: '01e1b031d79b85f3cb67d98ceddd775d' });
+    expect(downloads.find((d) => d.url.includes('sleep'))).toMatchObject({ sha256: 'unpinned' });
+    expect(stepOf(el7(), 'rpmbuild-postfix')!.params).toMatchObject({ user: labFor('el7', false).params.build_user });
+    expect(stepOf(el7(), 'rpmbuild-postfix')!.params.run).toMatch(/sha256sum SPECS\/postfix\.spec SOURCES\/\* .*&& rpmbuild -bb SPECS\/postfix\.spec &&/);
+    expect(stepOf(el7(), 'rpmbuild-postfix')!.why).toMatch(/Linux 3 and 4 only.*setarch x86_64 --uname-2\.6/s);
+    expect(stepOf(el7(), 'el7-install-built-postfix')!.params.run).toMatch(/yum -y --disableexcludes=main localinstall "\$rpmf"/);
+    expect(stepOf(el7(), 'el7-install-built-postfix')!.params.unless).toMatch(/%\{SIGMD5\}/);
     expect(stepOf(el7(), 'yum-exclude-postfix')!.params.line).toBe('exclude=postfix*');
     expect(JSON.stringify(stepOf(el7(), 'el7-build-deps')!.params)).not.toMatch(/db4-devel|kernel-devel|"mysql-devel"|"ed"/);
     for (const id of ['srpm-download', 'spec-add-patches', 'rpmbuild-postfix']) expect(stepOf(deb(), id)).toBeUndefined();
@@ -30,14 +36,12 @@ describe('runbook: the facts that correct the memo', () => {
   it("takes an unpinned artifact's sha256 from the lab file's pins, and refuses a pin that contradicts the runbook's", () => {
     const lab = labFor('el7', false);
     const hash = 'ab'.repeat(32);
-    const pinned = makePlan({ ...lab, pins: { 'postfix-vda-v13-2.10.0.patch': { sha256: hash, at: 'lab.yaml:9:5' } } }, roles, 'el7');
-    expect(stepOf(pinned, 'vda-patch-download')!.params.sha256).toBe(hash);
-    expect(stepOf(pinned, 'sleep-patch-download')!.params.sha256).toBe('unpinned');
-    const withPinnedStep = roles.map((r) => ({ ...r, steps: r.steps.map((st) => (st.id === 'vda-patch-download'
-      ? { ...st, download: { ...(st.download as object), sha256: 'cd'.repeat(32) } } : st)) }));
-    const e = (() => { try { makePlan({ ...lab, pins: { 'postfix-vda-v13-2.10.0.patch': { sha256: hash, at: 'lab.yaml:9:5' } } }, withPinnedStep, 'el7'); } catch (x) { return x as InputError; } })();
+    const pinned = makePlan({ ...lab, pins: { 'postfix-2.9-sleep.patch': { sha256: hash, at: 'lab.yaml:9:5' } } }, roles, 'el7');
+    expect(stepOf(pinned, 'sleep-patch-download')!.params.sha256).toBe(hash);
+    expect(stepOf(pinned, 'vda-patch-download')!.params.sha256).toMatch(/^6208021e/);
+    const e = (() => { try { makePlan({ ...lab, pins: { 'postfix-vda-v13-2.10.0.patch': { sha256: hash, at: 'lab.yaml:9:5' } } }, roles, 'el7'); } catch (x) { return x as InputError; } })();
     expect(e).toBeInstanceOf(InputError);
-    expect(e!.message).toMatch(/^lab\.yaml:9:5: pins\.postfix-vda-v13-2\.10\.0\.patch is (ab){32}, but .*role\.yaml:\d+:\d+: step "vda-patch-download" pins .* to (cd){32}$/);
+    expect(e!.message).toMatch(/^lab\.yaml:9:5: pins\.postfix-vda-v13-2\.10\.0\.patch is (ab){32}, but .*role\.yaml:\d+:\d+: step "vda-patch-download" pins .* to 6208021e[0-9a-f]{56}$/);
     expect(e!.hint).toMatch(/remove postfix-vda-v13-2\.10\.0\.patch from pins/);
   });
 

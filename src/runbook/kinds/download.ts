@@ -16,7 +16,7 @@ export interface DownloadParams {
   url: string;
   /** 64 hex digits, or `unpinned` until the lab file's `pins:` names the file. */
   sha256: string;
-  /** A hash the publisher gave (md5), shown next to an unpinned file's sha256 to help decide whether to trust it. */
+  /** A hash the publisher gave (md5): shown next to an unpinned file's sha256, and cross-checked against a pinned one. */
   md5?: string;
   dest: string;
   /** File name in the artifacts folder (default: the URL's last path segment). */
@@ -35,13 +35,32 @@ async function defaultFetch(url: string, timeoutMs: number): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+
+/** What the publisher's md5 says about these bytes ('' when none was published). */
+function md5Says(p: DownloadParams, data: Buffer): string {
+  if (!p.md5) return '';
+  const got = md5(data);
+  return got === p.md5 ? `Its md5 ${got} matches the one its publisher gave.` : `Its md5 is ${got}, NOT the ${p.md5} its publisher gave: do not trust it.`;
+}
+
+/** A pinned file must match its sha256 and, where one was published, its md5 too (a cross-check of the pin itself). */
+function checkPinned(p: DownloadParams, ctx: KindContext, data: Buffer, what: string, howto: string, from = ''): void {
+  const got = sha(data);
+  if (got !== p.sha256) {
+    throw new StepError(ctx.stepId, `${what} has sha256 ${got}, expected ${p.sha256}${from}`,
+      `It is not the pinned file. ${md5Says(p, data)}${p.md5 ? ' ' : ''}Replace it with the right one, or delete it so that it is downloaded again. ${howto}`);
+  }
+  if (p.md5 && md5(data) !== p.md5) {
+    throw new StepError(ctx.stepId, `${what}${from} matches its pinned sha256 but has md5 ${md5(data)}, not the ${p.md5} its publisher gave`,
+      'The runbook\'s sha256 pin and the published md5 disagree: one of them is wrong. Check both against their sources before using this file.');
+  }
+}
+
 /** An unpinned file is never installed: its hash is shown, and the user pins it in the lab file after checking it. */
 function refuseUnpinned(p: DownloadParams, ctx: KindContext, data: Buffer, where: string): never {
   const got = sha(data);
-  const md5 = p.md5 ? createHash('md5').update(data).digest('hex') : '';
-  const published = !p.md5 ? 'No hash of it was ever published: compare it with a copy you trust.'
-    : md5 === p.md5 ? `Its md5 ${md5} matches the one its publisher gave.`
-      : `Its md5 is ${md5}, NOT the ${p.md5} its publisher gave: do not trust it.`;
+  const published = md5Says(p, data) || 'No hash of it was ever published: compare it with a copy you trust.';
   throw new StepError(ctx.stepId, `${fileName(p)} is not pinned: the runbook has no sha256 for it, and your lab file does not pin it`,
     `${where} has sha256 ${got}. ${published} If you trust it, pin it in your lab file:\n  pins:\n    ${fileName(p)}: ${got}\n` +
     'then run `npm run lab:up` again: it resumes at this step.');
@@ -65,11 +84,7 @@ async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
   const mine = readLocal(local);
   if (mine) {
     if (unpinned) refuseUnpinned(p, ctx, mine, `Your copy ${local}`);
-    const got = sha(mine);
-    if (got !== p.sha256) {
-      throw new StepError(ctx.stepId, `artifact ${local} has sha256 ${got}, expected ${p.sha256} (from ${p.url})`,
-        `The local copy is not the pinned file. Replace it with the right one, or delete it so that it is downloaded again. ${howto}`);
-    }
+    checkPinned(p, ctx, mine, `artifact ${local}`, howto, ` (from ${p.url})`);
     ctx.log(`using local artifact ${local}`);
     return mine;
   }
@@ -80,11 +95,7 @@ async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
   } catch (e) {
     throw new StepError(ctx.stepId, `cannot download ${fileName(p)} from ${p.url}: ${(e as Error).message}`, howto);
   }
-  const got = sha(data);
-  if (!unpinned && got !== p.sha256) {
-    throw new StepError(ctx.stepId, `downloaded ${fileName(p)} from ${p.url} has sha256 ${got}, expected ${p.sha256}`,
-      `The file at that URL changed or is not the pinned one. ${howto}`);
-  }
+  if (!unpinned) checkPinned(p, ctx, data, `downloaded ${fileName(p)} from ${p.url}`, `The file at that URL changed or is not the pinned one. ${howto}`);
   try {
     mkdirSync(ctx.artifactsDir, { recursive: true });
     writeFileSync(local, data); // an unpinned one is kept for inspection, and still refused until pinned
@@ -102,7 +113,7 @@ export const download = defineKind<DownloadParams>({
     properties: {
       url: { type: 'string', pattern: '^(https?|ftp)://' },
       sha256: { type: 'string', pattern: '^([0-9a-f]{64}|unpinned)$', description: 'The sha256 of the file (64 lower-case hex digits), or "unpinned" when no trustworthy hash exists: the lab file then pins it (pins:).' },
-      md5: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'The md5 its publisher gave, if any: shown when the file is unpinned.' },
+      md5: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'The md5 its publisher gave, if any: shown when the file is unpinned, and must match a pinned one too.' },
       dest: { type: 'string', pattern: '^/' },
       file: { type: 'string', pattern: '^[^/]+$' },
       mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },

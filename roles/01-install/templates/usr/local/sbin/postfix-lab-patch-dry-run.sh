@@ -11,6 +11,14 @@ sources=${2:?the SOURCES directory is missing}
 vda=${3:?the VDA patch file name is missing}
 sleep_patch=${4:?the sleep patch file name is missing}
 
+for f in "$vda" "$sleep_patch"; do
+  if [ ! -f "$sources/$f" ]; then
+    echo "postfix-lab: the patch file $f is missing: expected it at $sources/$f." \
+      "The download steps of sections 1.5/1.6 put it there (from the artifacts folder or its URL): run them again" >&2
+    exit 1
+  fi
+done
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/build"

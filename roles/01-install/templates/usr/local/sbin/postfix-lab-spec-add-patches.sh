@@ -3,7 +3,7 @@
 # Followed literally, the memo renames the VDA patch to a file only Simon Mudd's SRPM references, so the vault
 # spec never applies it. Here both patches become Patch100/Patch101 with "%patch100 -p1" / "%patch101 -p0" after
 # the spec's last top-level %patch line (not inside the pflogsumm pushd/popd block), and Release: gets a suffix
-# so that the rebuilt package installs as an upgrade of the stock one.
+# so that the rebuilt package installs as an upgrade of the stock one. The spec keeps its mode and owner.
 # Usage: postfix-lab-spec-add-patches.sh SPEC VDA_PATCH SLEEP_PATCH RELEASE_SUFFIX   (each edit is made once)
 set -euo pipefail
 
@@ -27,6 +27,12 @@ insert_after_last() {
       }' "$spec" > "$tmp"; then
     rm -f "$tmp"
     echo "postfix-lab: no top-level line matching /$1/ in $spec" >&2
+    exit 1
+  fi
+  # mktemp makes the file 0600: give it the spec's own mode and owner before it replaces the spec.
+  if ! chmod --reference="$spec" "$tmp" || ! chown --reference="$spec" "$tmp"; then
+    rm -f "$tmp"
+    echo "postfix-lab: cannot give the edited copy the mode and owner of $spec; run as its owner" >&2
     exit 1
   fi
   mv -f "$tmp" "$spec"
