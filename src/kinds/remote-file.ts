@@ -1,23 +1,23 @@
 /** Reading and writing whole files for the file, line and master kinds: original kept once, diff shown. */
 import { createTwoFilesPatch } from 'diff';
 import { sh } from '../host.js';
-import { run, type KindContext } from './types.js';
+import { fileStat, fileText } from '../probes/file.js';
+import { asker, run, type KindContext } from './types.js';
 
 export interface Attrs { mode?: string; owner?: string; group?: string }
 
 export async function readText(ctx: KindContext, path: string): Promise<string | null> {
-  const buf = await ctx.host.get(path, { sudo: ctx.sudo });
-  return buf === null ? null : buf.toString('utf8');
+  return fileText(ctx.host, path, ctx.sudo);
 }
 
 /** Attributes that differ from the wanted ones, in words; empty when they match. */
 export async function attrDiffs(ctx: KindContext, path: string, want: Attrs): Promise<string[]> {
   if (!want.mode && !want.owner && !want.group) return [];
-  const res = await run(ctx, `stat -c '%a %U %G' ${sh(path)}`, { allowFail: true });
-  if (res.code !== 0) return [`${path} does not exist`];
-  const [mode, owner, group] = res.stdout.trim().split(' ');
+  const st = await fileStat(asker(ctx), path);
+  if (!st) return [`${path} does not exist`];
+  const { mode, owner, group } = st;
   const out: string[] = [];
-  if (want.mode && Number.parseInt(want.mode, 8) !== Number.parseInt(mode ?? '', 8)) out.push(`mode ${mode} should be ${want.mode}`);
+  if (want.mode && Number.parseInt(want.mode, 8) !== Number.parseInt(mode, 8)) out.push(`mode ${mode} should be ${want.mode}`);
   if (want.owner && want.owner !== owner) out.push(`owner ${owner} should be ${want.owner}`);
   if (want.group && want.group !== group) out.push(`group ${group} should be ${want.group}`);
   return out;

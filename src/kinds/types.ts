@@ -2,6 +2,7 @@
 import type { ExecOptions, ExecResult, Host } from '../host.js';
 import type { Platform } from '../lab-file.js';
 import { StepError } from '../errors.js';
+import type { Asker } from '../probes/probe.js';
 
 export interface KindContext {
   stepId: string;
@@ -69,4 +70,9 @@ function exitWords(code: number): string {
 
 export function defineKind<P>(k: StepKind<P>): StepKind<P> {
   return k;
+}
+
+/** The host as the probes (src/probes/) see it: through sudo when the probe needs root and the lab uses sudo, output into the step log. */
+export function asker(ctx: KindContext): Asker {
+  return { exec: (command, o = {}) => run(ctx, command, { allowFail: true, sudo: (o.sudo ?? true) && ctx.sudo }) };
 }
