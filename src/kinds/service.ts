@@ -1,6 +1,7 @@
 /** service: a systemd unit enabled/disabled and started/stopped; restarted/reloaded always act (use them as handlers). */
 import { sh } from '../host.js';
-import { defineKind, run } from './types.js';
+import { serviceState, STARTS_AT_BOOT } from '../probes/service.js';
+import { asker, defineKind, run } from './types.js';
 
 export interface ServiceParams {
   name: string;
@@ -8,13 +9,9 @@ export interface ServiceParams {
   state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
 }
 
-function probe(p: ServiceParams): string {
-  return `echo "enabled=$(systemctl is-enabled ${sh(p.name)} 2>/dev/null)"; echo "active=$(systemctl is-active ${sh(p.name)} 2>/dev/null)"`;
-}
-
 function actions(p: ServiceParams, enabled?: string, active?: string): string[] {
   const out: string[] = [];
-  const isEnabled = enabled === 'enabled' || enabled === 'static' || enabled === 'alias' || enabled === 'indirect' || enabled === 'generated';
+  const isEnabled = STARTS_AT_BOOT.includes(enabled ?? '');
   if (p.enabled === true && !isEnabled) out.push(`systemctl enable ${sh(p.name)}`);
   if (p.enabled === false && enabled === 'enabled') out.push(`systemctl disable ${sh(p.name)}`);
   if (p.state === 'started' && active !== 'active') out.push(`systemctl start ${sh(p.name)}`);
@@ -24,12 +21,7 @@ function actions(p: ServiceParams, enabled?: string, active?: string): string[] 
   return out;
 }
 
-async function current(p: ServiceParams, ctx: Parameters<typeof run>[0]) {
-  const res = await run(ctx, probe(p), { allowFail: true, sudo: false });
-  const enabled = /enabled=(\S*)/.exec(res.stdout)?.[1];
-  const active = /active=(\S*)/.exec(res.stdout)?.[1];
-  return { enabled, active };
-}
+const current = (p: ServiceParams, ctx: Parameters<typeof run>[0]) => serviceState(asker(ctx), p.name);
 
 export const service = defineKind<ServiceParams>({
   name: 'service',
@@ -45,14 +37,14 @@ export const service = defineKind<ServiceParams>({
   },
   lint: (p) => (p.enabled === undefined && p.state === undefined ? 'a service step needs "enabled" or "state"' : undefined),
   describe(p) {
-    return { check: [probe(p)], apply: actions(p, undefined, undefined).length ? actions(p, p.enabled ? 'disabled' : 'enabled', p.state === 'started' ? 'inactive' : 'active') : [] };
+    return { check: [serviceState.command(p.name)], apply: actions(p, undefined, undefined).length ? actions(p, p.enabled ? 'disabled' : 'enabled', p.state === 'started' ? 'inactive' : 'active') : [] };
   },
   async check(p, ctx) {
     const now = await current(p, ctx);
     // restarted/reloaded are requests, not states: after applying them the unit must be active.
     const request = p.state === 'restarted' || p.state === 'reloaded';
     const todo = actions({ ...p, state: request && ctx.phase === 'recheck' ? 'started' : p.state }, now.enabled, now.active);
-    return todo.length ? { ok: false, detail: `${p.name}: enabled=${now.enabled ?? '?'} active=${now.active ?? '?'}` } : { ok: true };
+    return todo.length ? { ok: false, detail: `${p.name}: enabled=${now.enabled || '?'} active=${now.active || '?'}` } : { ok: true };
   },
   async apply(p, ctx) {
     const now = await current(p, ctx);
