@@ -1,19 +1,12 @@
 /** package: packages present or absent, through yum (el7) or apt (debian12). */
 import { sh } from '../host.js';
 import type { Platform } from '../lab-file.js';
-import { defineKind, run } from './types.js';
+import { packages } from '../probes/package.js';
+import { asker, defineKind, run } from './types.js';
 
 export interface PackageParams {
   names: string[];
   state?: 'present' | 'absent';
-}
-
-function query(names: string[], platform: Platform): string {
-  const list = names.map(sh).join(' ');
-  // One line per package: "name installed" or "name missing".
-  return platform === 'el7'
-    ? `for p in ${list}; do if rpm -q --whatprovides "$p" >/dev/null 2>&1; then echo "$p installed"; else echo "$p missing"; fi; done`
-    : `for p in ${list}; do if [ "$(dpkg-query -W -f='\${Status}' "$p" 2>/dev/null)" = "install ok installed" ]; then echo "$p installed"; else echo "$p missing"; fi; done`;
 }
 
 function change(names: string[], state: 'present' | 'absent', platform: Platform): string {
@@ -37,13 +30,11 @@ export const pkg = defineKind<PackageParams>({
     },
   },
   describe(p, platform) {
-    return { check: [query(p.names, platform)], apply: [change(p.names, p.state ?? 'present', platform)] };
+    return { check: [packages.command({ names: p.names, platform })], apply: [change(p.names, p.state ?? 'present', platform)] };
   },
   async check(p, ctx) {
-    const res = await run(ctx, query(p.names, ctx.platform), { sudo: false });
-    const wrong = res.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string])
-      .filter(([, st]) => (p.state ?? 'present') === 'present' ? st !== 'installed' : st === 'installed')
-      .map(([n]) => n);
+    const now = await packages(asker(ctx), { names: p.names, platform: ctx.platform });
+    const wrong = p.names.filter((n) => now.get(n)?.installed !== ((p.state ?? 'present') === 'present'));
     return wrong.length === 0 ? { ok: true } : { ok: false, detail: `${wrong.join(', ')} ${(p.state ?? 'present') === 'present' ? 'not installed' : 'installed'}` };
   },
   async apply(p, ctx) {
