@@ -1,7 +1,8 @@
 /** postconf: main.cf parameters set or removed, for the default instance or a postmulti instance. */
 import { sh } from '../host.js';
 import { postconf as postconfCmd, postconfSet } from '../probes/postconf.js';
-import { asker, defineKind, run } from './types.js';
+import { perform, type Commands, type RunCommand } from './commands.js';
+import { asker, defineKind } from './types.js';
 
 export { parseSettings } from '../probes/postconf.js';
 
@@ -28,6 +29,14 @@ function names(p: PostconfParams): string[] {
   return [...Object.keys(p.set ?? {}), ...(p.remove ?? [])];
 }
 
+function commands(p: PostconfParams): Commands {
+  const apply: RunCommand[] = [];
+  const sets = Object.entries(p.set ?? {}).map(([k, v]) => sh(`${k}=${v}`));
+  if (sets.length) apply.push({ run: postconf(p, `-e ${sets.join(' ')}`) });
+  if (p.remove?.length) apply.push({ run: postconf(p, `-X ${p.remove.join(' ')}`) });
+  return { check: [{ run: postconfSet.command({ instance: p.instance, names: names(p) }) }], apply };
+}
+
 export const postconfKind = defineKind<PostconfParams>({
   name: 'postconf',
   schema: {
@@ -40,19 +49,13 @@ export const postconfKind = defineKind<PostconfParams>({
     },
   },
   lint: (p) => (names(p).length === 0 ? 'a postconf step needs "set" or "remove"' : undefined),
-  describe(p) {
-    const apply: string[] = [];
-    const sets = Object.entries(p.set ?? {}).map(([k, v]) => sh(`${k}=${v}`));
-    if (sets.length) apply.push(postconf(p, `-e ${sets.join(' ')}`));
-    if (p.remove?.length) apply.push(postconf(p, `-X ${p.remove.join(' ')}`));
-    return { check: [postconfSet.command({ instance: p.instance, names: names(p) })], apply };
-  },
+  commands,
   async check(p, ctx) {
     // `postconf -n NAME...` prints only the names that main.cf sets; one round trip for all of them.
     const diffs = differences(p, await postconfSet(asker(ctx), { instance: p.instance, names: names(p) }));
     return diffs.length ? { ok: false, detail: diffs.join('; ') } : { ok: true };
   },
   async apply(p, ctx) {
-    for (const cmd of this.describe(p, ctx.platform).apply) await run(ctx, cmd);
+    for (const cmd of commands(p).apply) await perform(ctx, cmd as RunCommand);
   },
 });
