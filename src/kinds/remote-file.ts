@@ -2,7 +2,8 @@
 import { createTwoFilesPatch } from 'diff';
 import { sh } from '../host.js';
 import { fileStat, fileText } from '../probes/file.js';
-import { asker, run, type KindContext } from './types.js';
+import { perform, type Command, type PutCommand, type RunCommand } from './commands.js';
+import { asker, type KindContext } from './types.js';
 
 export interface Attrs { mode?: string; owner?: string; group?: string }
 
@@ -28,15 +29,20 @@ export function unifiedDiff(path: string, before: string | null, after: string):
     .split('\n').slice(1).map((l) => (l.startsWith('---') || l.startsWith('+++') ? l.trimEnd() : l)).join('\n').trimEnd();
 }
 
-/** Write content (keeping the original once as PATH.orig), then set attributes. */
+/** How a file is checked: read whole, and its attributes when the step sets any. */
+export function readCommands(path: string, want: Attrs): Command[] {
+  return [{ read: path }, ...(want.mode || want.owner || want.group ? [{ run: fileStat.command(path) }] : [])];
+}
+
+/** How a file is written: the original kept once as PATH.orig, then the whole file with its attributes. */
+export function writeCommands(path: string, want: Attrs, backup: boolean, shown: string, content?: string): (RunCommand | PutCommand)[] {
+  const keep: RunCommand = { run: `if [ -e ${sh(path)} ] && [ ! -e ${sh(path + '.orig')} ]; then cp -p ${sh(path)} ${sh(path + '.orig')}; fi`, learner: `sudo cp -pn ${sh(path)} ${sh(path + '.orig')}` };
+  return [...(backup ? [keep] : []), { put: path, content, mode: want.mode, owner: want.owner, group: want.group, shown }];
+}
+
+/** Write content (keeping the original once as PATH.orig), then set attributes: the entries of writeCommands(). */
 export async function writeText(ctx: KindContext, path: string, content: string, want: Attrs, backup = true): Promise<void> {
-  if (backup) await run(ctx, `if [ -e ${sh(path)} ] && [ ! -e ${sh(path + '.orig')} ]; then cp -p ${sh(path)} ${sh(path + '.orig')}; fi`);
-  await ctx.host.put(path, content, {
-    sudo: ctx.sudo,
-    mode: want.mode ? Number.parseInt(want.mode, 8) : undefined,
-    owner: want.owner,
-    group: want.group,
-  });
+  for (const c of writeCommands(path, want, backup, '', content)) await perform(ctx, c);
 }
 
 export const attrSchema = {
