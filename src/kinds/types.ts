@@ -85,9 +85,7 @@ function exitWords(code: number): string {
 }
 
 /** A kind from its schema, commands, check and apply; its description and learner lines are rendered from commands(). */
-type Legacy<P> = Omit<StepKind<P>, 'describe' | 'learner' | 'commands'> & { describe: StepKind<P>['describe'] };
-export function defineKind<P>(k: Omit<StepKind<P>, 'describe' | 'learner'> | Legacy<P>): StepKind<P> {
-  if (!('commands' in k)) return { ...k, learner: k.describe, commands: () => ({ check: [], apply: [] }) }; // until every kind has its list
+export function defineKind<P>(k: Omit<StepKind<P>, 'describe' | 'learner'>): StepKind<P> {
   return {
     ...k,
     describe: (p, platform) => {
