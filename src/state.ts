@@ -9,7 +9,6 @@ export interface LabState {
   dir: string;
   journalFile: string;
   logsDir: string;
-  keysDir: string;
   /** Driver-owned files (rootfs, pids, ...). */
   driverDir: string;
   credentialsFile: string;
@@ -29,7 +28,6 @@ export function labState(name: string, root = stateRoot()): LabState {
     dir,
     journalFile: join(dir, 'journal.jsonl'),
     logsDir: join(dir, 'logs'),
-    keysDir: join(dir, 'keys'),
     driverDir: join(dir, 'driver'),
     credentialsFile: join(dir, 'credentials.json'),
     knownHostsFile: join(dir, 'known_hosts.json'),
@@ -38,7 +36,7 @@ export function labState(name: string, root = stateRoot()): LabState {
 }
 
 export function ensureStateDirs(s: LabState): void {
-  for (const d of [s.dir, s.logsDir, s.keysDir, s.driverDir]) {
+  for (const d of [s.dir, s.logsDir, s.driverDir]) {
     mkdirSync(d, { recursive: true, mode: 0o700 });
     chmodSync(d, 0o700);
   }

@@ -33,8 +33,6 @@ export interface CheckKind<S = Record<string, unknown>> {
   /** JSON Schema of the kind's own fields (the common fields are added by the loader). */
   fields: Record<string, object>;
   required?: string[];
-  /** Remote (over SSH) or network probe: network probes go from this machine through forwarded ports. */
-  via: 'ssh' | 'network';
   run(target: string, spec: S, ctx: VerifyContext): Promise<Outcome>;
 }
 

@@ -17,7 +17,6 @@ async function inJournal(ctx: { exec(cmd: string): Promise<{ stdout: string }> }
 
 export const delivery: CheckKind<DeliverySpec> = {
   name: 'delivery',
-  via: 'network',
   fields: { port: { type: 'integer' }, to: { type: 'string' }, log: { type: 'string', pattern: '^/' }, wait: { type: 'number', minimum: 1 } },
   required: ['port', 'to', 'log'],
   async run(_target, s, ctx) {

@@ -35,7 +35,6 @@ async function touch(ep: Endpoint): Promise<void> {
 
 export const log: CheckKind<LogSpec> = {
   name: 'log',
-  via: 'ssh',
   fields: {
     file: { type: 'string', pattern: '^/' },
     trigger: { type: 'string' },

@@ -20,7 +20,6 @@ function seconds(v: string): number {
 
 export const postscreen: CheckKind<PostscreenSpec> = {
   name: 'postscreen',
-  via: 'network',
   fields: { port: { type: 'integer', minimum: 1, maximum: 65535 }, log: { type: 'string', pattern: '^/' } },
   required: ['port', 'log'],
   async run(_target, s, ctx) {

@@ -9,7 +9,6 @@ import { textExpectFields, textProblem, type TextExpect } from './match.js';
 
 export const postconf: CheckKind<TextExpect & { instance?: string; expand?: boolean; param?: string }> = {
   name: 'postconf',
-  via: 'ssh',
   fields: { ...textExpectFields, instance: { type: 'string' }, expand: { type: 'boolean' }, param: { type: 'string' } },
   async run(target, s, ctx) {
     const param = s.param ?? target;
@@ -22,7 +21,6 @@ export const postconf: CheckKind<TextExpect & { instance?: string; expand?: bool
 
 export const postmulti: CheckKind<{ enabled?: boolean; running?: boolean }> = {
   name: 'postmulti',
-  via: 'ssh',
   fields: { enabled: { type: 'boolean' }, running: { type: 'boolean' } },
   async run(target, s, ctx) {
     const r = await ctx.exec('postmulti -l');
@@ -42,7 +40,6 @@ export const postmulti: CheckKind<{ enabled?: boolean; running?: boolean }> = {
 
 export const file: CheckKind<TextExpect & { exists?: boolean; mode?: string; path?: string }> = {
   name: 'file',
-  via: 'ssh',
   fields: { ...textExpectFields, exists: { type: 'boolean' }, mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' }, path: { type: 'string', pattern: '^/' } },
   async run(name, s, ctx) {
     const target = s.path ?? name;
@@ -59,7 +56,6 @@ export const file: CheckKind<TextExpect & { exists?: boolean; mode?: string; pat
 
 export const service: CheckKind<{ active?: boolean; enabled?: boolean; unit?: string }> = {
   name: 'service',
-  via: 'ssh',
   fields: { active: { type: 'boolean' }, enabled: { type: 'boolean' }, unit: { type: 'string' } },
   async run(target, s, ctx) {
     const unit = s.unit ?? target;
@@ -72,7 +68,6 @@ export const service: CheckKind<{ active?: boolean; enabled?: boolean; unit?: st
 
 export const command: CheckKind<TextExpect & { run: string; exit?: number; stderr?: TextExpect }> = {
   name: 'command',
-  via: 'ssh',
   fields: { ...textExpectFields, run: { type: 'string' }, exit: { type: 'integer' } },
   required: ['run'],
   async run(_target, s, ctx) {
@@ -87,7 +82,6 @@ export const command: CheckKind<TextExpect & { run: string; exit?: number; stder
 
 export const pkg: CheckKind<{ installed?: boolean; version?: string }> = {
   name: 'package',
-  via: 'ssh',
   fields: { installed: { type: 'boolean' }, version: { type: 'string', description: 'A regular expression for the installed version.' } },
   async run(target, s, ctx) {
     const { installed, version = '' } = (await packages(asker(ctx), { names: [target], platform: ctx.platform })).get(target)!;

@@ -17,7 +17,6 @@ export async function tcpOpen(host: string, port: number, timeoutMs = 3000): Pro
 
 export const tcp: CheckKind<{ port?: number; open: boolean }> = {
   name: 'tcp',
-  via: 'network',
   fields: { port: { type: 'integer', minimum: 1, maximum: 65535 }, open: { type: 'boolean' } },
   required: ['open'],
   async run(target, s, ctx) {

@@ -26,7 +26,6 @@ async function readSetting(s: TlsSpec, ctx: Parameters<CheckKind['run']>[2], why
 
 export const tls: CheckKind<TlsSpec> = {
   name: 'tls',
-  via: 'network',
   fields: {
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     starttls: { type: 'boolean' },
