@@ -10,13 +10,6 @@ export class Redactor {
     for (const v of this.values) out = out.split(v).join('********');
     return out;
   }
-  /** Redact every string inside a JSON-like value. */
-  deep<T>(v: T): T {
-    if (typeof v === 'string') return this.text(v) as T;
-    if (Array.isArray(v)) return v.map((x) => this.deep(x)) as T;
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.deep(x)])) as T;
-    return v;
-  }
 }
 
 /** Fill {{ secret.NAME }} placeholders at run time (the plan itself never holds secret values). */

@@ -46,16 +46,14 @@ function fence(lines: string[], lang = 'sh'): string[] {
 }
 
 function stepBlock(s: PlanStep, n: string, platform: Platform, facts?: Map<number, string>): string[] {
-  const d = kinds[s.kind]!.describe(s.params as never, platform);
+  // The lines a learner types on the lab host, from the same list of commands the step runs.
+  const d = kinds[s.kind]!.learner(s.params as never, platform);
   const out = [`### ${n}: ${s.title}`, '', `\`${s.id}\` · memo section ${s.section} · ${s.kind}`, ''];
   if (s.memo) out.push(`> ${s.memo}`, '');
   if (s.why) out.push(`**Why it differs from the memo:** ${s.why}${factLinks(s.why, facts)}`, '');
   out.push('Check (decides whether the step must act):', '', ...fence(d.check), '');
   if (d.apply.length) out.push('Apply (only when the check says so):', '', ...fence(d.apply), '');
   else out.push('Nothing to apply: the step only checks, and fails when the check does.', '');
-  if (s.kind === 'file' && typeof s.params.content === 'string') {
-    out.push(`The content of \`${String(s.params.path)}\`:`, '', ...fence(s.params.content.replace(/\n$/, '').split('\n'), 'text'), '');
-  }
   if (s.notify.length) out.push(`A change here notifies: ${s.notify.map((h) => `\`${h}\``).join(', ')}.`, '');
   return out;
 }

@@ -1,12 +1,12 @@
 /** ssh: hosts that already exist. The lab does not create, stop or remove them; it only provisions them. */
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import type { HostSpec } from '../lab/lab-file.js';
 import type { SshTarget } from '../ssh/target.js';
 import type { Driver, DriverContext } from './types.js';
+import { knock } from '../probes/tcp.js';
 
 function identity(h: HostSpec): string {
   if (h.identityFile) {
@@ -24,21 +24,10 @@ export function targetsOf(ctx: DriverContext): SshTarget[] {
 }
 
 /** The SSH banner line ("SSH-2.0-...") when sshd answers on host:port within the timeout; undefined otherwise. */
-export function sshBanner(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: timeoutMs });
-    let got = '';
-    const done = (v: string | undefined) => { s.destroy(); resolve(v); };
-    s.on('data', (d) => {
-      got += d.toString('latin1');
-      const line = got.split('\r\n').find((l) => l.startsWith('SSH-'));
-      if (line) done(line);
-      else if (got.length > 4096) done(undefined);
-    });
-    s.on('error', () => done(undefined));
-    s.on('timeout', () => done(undefined));
-    s.on('close', () => done(undefined));
-  });
+export async function sshBanner(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
+  const line = (t: string) => t.split('\r\n').find((l) => l.startsWith('SSH-'));
+  const first = await knock(host, port, timeoutMs, (t) => line(t) !== undefined || t.length > 4096);
+  return first ? line(first.text) : undefined;
 }
 
 export const existingHostsDriver: Driver = {

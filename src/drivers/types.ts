@@ -1,5 +1,4 @@
 /** Drivers make lab hosts and are the only code that does I/O against them. */
-import type { Host } from '../host.js';
 import type { DriverName, Lab, PortForward } from '../lab/lab-file.js';
 import type { SshTarget } from '../ssh/target.js';
 import type { LabState } from '../lab/state.js';
@@ -40,6 +39,4 @@ export interface Driver {
   status(ctx: DriverContext): Promise<LabStatus>;
   /** Snapshots of the lab's disk (optional per driver). */
   snapshot?(ctx: DriverContext, action: 'save' | 'restore' | 'list', name?: string): Promise<string[]>;
-  /** Connect to a target (the ssh executor for all drivers today). */
-  connect?(target: SshTarget, ctx: DriverContext): Promise<Host>;
 }

@@ -13,7 +13,6 @@ export interface LabState {
   dir: string;
   journalFile: string;
   logsDir: string;
-  keysDir: string;
   /** Driver-owned files (rootfs, pids, ...). */
   driverDir: string;
   credentialsFile: string;
@@ -36,7 +35,6 @@ export function labState(name: string, root = stateRoot(), from = 'lab name'): L
     dir,
     journalFile: join(dir, 'journal.jsonl'),
     logsDir: join(dir, 'logs'),
-    keysDir: join(dir, 'keys'),
     driverDir: join(dir, 'driver'),
     credentialsFile: join(dir, 'credentials.json'),
     knownHostsFile: join(dir, 'known_hosts.json'),
@@ -61,7 +59,7 @@ export function checkOwnFolder(s: LabState): void {
 
 export function ensureStateDirs(s: LabState): void {
   checkOwnFolder(s);
-  for (const d of [s.dir, s.logsDir, s.keysDir, s.driverDir]) {
+  for (const d of [s.dir, s.logsDir, s.driverDir]) {
     mkdirSync(d, { recursive: true, mode: 0o700 });
     chmodSync(d, 0o700);
   }

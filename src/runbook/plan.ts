@@ -1,7 +1,5 @@
 /** Planning is pure: lab + roles + platform -> the ordered list of steps, with every value filled in. */
-import { basename } from 'node:path';
 import { InputError } from '../errors.js';
-import { UNPINNED } from './kinds/download.js';
 import { kinds } from './kinds/index.js';
 import type { Lab, Platform } from '../lab/lab-file.js';
 import { kindOf, readTemplate, type RawStep, type Role, type Scalar } from './load.js';
@@ -84,18 +82,6 @@ function appliesTo(step: RawStep, lab: Lab, platform: Platform): boolean {
   return true;
 }
 
-/** A lab file's `pins:` fills in the sha256 of a download the runbook leaves unpinned; it never overrides a real pin. */
-function applyPin(lab: Lab, params: Record<string, unknown>, step: string): void {
-  const file = typeof params.file === 'string' ? params.file : basename(new URL(String(params.url)).pathname);
-  const pin = lab.pins[file];
-  if (!pin) return;
-  if (params.sha256 === UNPINNED) params.sha256 = pin.sha256;
-  else if (params.sha256 !== pin.sha256) {
-    throw new InputError(`${pin.at}: pins.${file} is ${pin.sha256}, but ${step} pins ${file} to ${params.sha256}`,
-      `The runbook's own pin wins: remove ${file} from pins in ${lab.file}, and check where your copy came from.`);
-  }
-}
-
 function planStep(lab: Lab, role: Role, step: RawStep, list: 'steps' | 'handlers', index: number, platform: Platform): PlanStep {
   const at = positionOf(role.file, [list, index]);
   const kind = kindOf(role.file, step, [list, index]);
@@ -104,13 +90,16 @@ function planStep(lab: Lab, role: Role, step: RawStep, list: 'steps' | 'handlers
     const name = step.when.replace(/^!/, '');
     if (!(name in lab.params)) throw new InputError(`${positionOf(role.file, [list, index], 'when')}: "when: ${step.when}" names no lab parameter`, `Lab parameters: ${Object.keys(lab.params).join(', ')}.`);
   }
-  const params = substitute(step[kind], vars, platform, at) as Record<string, unknown>;
-  if (kind === 'file' && typeof params.template === 'string') {
-    params.content = substitute(readTemplate(role, params.template, at), vars, platform, `${role.dir}/templates/${params.template}`);
-  }
   const def = kinds[kind]!;
-  validate(role.file, def.schema, params, [list, index, kind]);
-  if (kind === 'download') applyPin(lab, params, `${positionOf(role.file, [list, index], kind)}: step "${step.id}"`);
+  const raw = substitute(step[kind], vars, platform, at) as Record<string, unknown>;
+  validate(role.file, def.schema, raw, [list, index, kind]);
+  // What comes from outside the step (a template's content, a lab file's pin) is the kind's own business.
+  const params = def.prepare?.(raw, {
+    at: `${positionOf(role.file, [list, index], kind)}: step "${step.id}"`,
+    template: (name) => String(substitute(readTemplate(role, name, at), vars, platform, `${role.dir}/templates/${name}`)),
+    pins: lab.pins,
+    labFile: lab.file,
+  }) ?? raw;
   const lint = def.lint?.(params);
   if (lint) throw new InputError(`${positionOf(role.file, [list, index], kind)}: step "${step.id}": ${lint}`, `See the ${kind} kind in docs/step-kinds.md.`);
   return {

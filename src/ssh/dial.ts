@@ -1,9 +1,10 @@
 /** One SSH connection attempt: our own TCP socket with TCP_NODELAY, the host key pin check, public key auth. */
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import { Client } from 'ssh2';
 import type { SshTarget } from './target.js';
 import { type HostKeyChanged, LabError } from '../errors.js';
+import { openTcp } from '../probes/tcp.js';
 import { checkHostKey, hostId } from './known-hosts.js';
 
 export const LAB_HOST_HINT = 'Check that the lab host is running: `npm run lab:status` (start it with `npm run lab:up`).';
@@ -30,7 +31,7 @@ export async function dialSsh(target: SshTarget, opts: DialOptions, event: (msg:
   }
   let sock: net.Socket;
   try {
-    sock = await openSocket(host, port, timeoutMs);
+    sock = await openTcp(host, port, timeoutMs); // TCP_NODELAY: no ~44 ms small-packet delay per exec
   } catch (e) {
     throw new LabError(`cannot connect to ${target.name} (${id}): ${errText(e)}`, LAB_HOST_HINT, 1, { cause: e });
   }
@@ -84,28 +85,6 @@ export async function dialSsh(target: SshTarget, opts: DialOptions, event: (msg:
     }
   });
 }
-
-function openSocket(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`TCP connect timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onError = (e: Error): void => {
-      clearTimeout(timer);
-      reject(e);
-    };
-    sock.once('error', onError);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.removeListener('error', onError);
-      sock.setNoDelay(true); // the point of owning the socket: no ~44 ms small-packet delay per exec
-      resolve(sock);
-    });
-  });
-}
-
 
 export function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -47,6 +47,7 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
     ssh,
     // Generous: a VM under software emulation (TCG) runs `postfix check` in over 30 s.
     exec: (command, stdin) => limit(async () => (await ssh()).exec(command, { sudo: target.sudo, stdin, timeoutMs: 90_000 })),
+    read: (path) => limit(async () => (await ssh()).get(path, { sudo: true })),
     endpoint: (guest) => {
       const fwd = lab.ports.find((p) => p.guest === guest);
       return fwd ? { host: '127.0.0.1', port: fwd.host } : { host: target.host, port: guest };

@@ -1,6 +1,7 @@
 /** Runs checks: independent probes concurrently, each retried until it passes when it says "wait until". */
 import { performance } from 'node:perf_hooks';
 import { LabError } from '../errors.js';
+import { pollUntil } from '../probes/poll.js';
 import type { Check } from './load.js';
 import { checkKinds } from './kinds/index.js';
 import type { CheckStatus, Outcome, VerifyContext } from './types.js';
@@ -34,12 +35,8 @@ async function once(c: Check, ctx: VerifyContext): Promise<Outcome> {
 
 export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResult> {
   const t0 = performance.now();
-  const deadline = Date.now() + (c.retry?.timeout ?? 0) * 1000;
-  let out = await once(c, ctx);
-  while (out.status !== 'pass' && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, (c.retry?.interval ?? 0.5) * 1000));
-    out = await once(c, ctx);
-  }
+  let out: Outcome = { status: 'fail', message: 'not run' };
+  await pollUntil(async () => (out = await once(c, ctx)).status === 'pass', { timeoutMs: (c.retry?.timeout ?? 0) * 1000, intervalMs: (c.retry?.interval ?? 0.5) * 1000 });
   return { id: c.id, section: c.section, title: c.title, status: out.status, durationMs: Math.round(performance.now() - t0), message: out.message,
     hint: out.status === 'pass' ? '' : c.hint };
 }

@@ -1,6 +1,7 @@
 /** Kinds of check: a schema for the check's fields and a probe that answers pass, fail or inconclusive. */
 import type { Host } from '../host.js';
 import type { Platform } from '../lab/lab-file.js';
+import type { Asker } from '../probes/probe.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'inconclusive';
 
@@ -17,6 +18,8 @@ export interface VerifyContext {
   ssh(): Promise<Host>;
   /** Run a command on the lab host through sudo; limited concurrency. */
   exec(command: string, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Read a file on the lab host through sudo, null when it does not exist (default: the SSH connection's get). */
+  read?(path: string): Promise<Buffer | null>;
   /** Where a guest port answers from outside: a forwarded port on 127.0.0.1, or the host's own address. */
   endpoint(guestPort: number): Endpoint;
   /** The lab mail user's credentials (never printed). */
@@ -30,11 +33,17 @@ export interface CheckKind<S = Record<string, unknown>> {
   /** JSON Schema of the kind's own fields (the common fields are added by the loader). */
   fields: Record<string, object>;
   required?: string[];
-  /** Remote (over SSH) or network probe: network probes go from this machine through forwarded ports. */
-  via: 'ssh' | 'network';
   run(target: string, spec: S, ctx: VerifyContext): Promise<Outcome>;
 }
 
 export const pass = (message: string): Outcome => ({ status: 'pass', message });
 export const fail = (message: string): Outcome => ({ status: 'fail', message });
 export const inconclusive = (message: string): Outcome => ({ status: 'inconclusive', message });
+
+/** The lab host as the probes (src/probes/) see it: every command through sudo, with verify's concurrency limit. */
+export function asker(ctx: VerifyContext): Asker & Pick<Host, 'get'> {
+  return {
+    exec: (command, o) => ctx.exec(command, typeof o?.stdin === 'string' ? o.stdin : undefined),
+    get: async (path) => (ctx.read ? ctx.read(path) : (await ctx.ssh()).get(path, { sudo: true })),
+  };
+}

@@ -108,4 +108,3 @@ async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list',
 }
 
 export const containerDriver: Driver = { name: 'container', up, halt, down, status, snapshot };
-export default containerDriver;

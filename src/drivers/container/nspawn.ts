@@ -13,6 +13,7 @@ import { removeInside } from '../../names.js';
 import { sh } from '../../host.js';
 import { sshBanner } from '../existing-hosts.js';
 import { ourPid, waitExit } from '../local/processes.js';
+import { pollUntil, stop } from '../../probes/poll.js';
 
 /** nspawn's own bookkeeping for machines (what it cannot remove itself where /run is not tmpfs). */
 const NSPAWN_RUN = '/run/systemd/nspawn';
@@ -89,14 +90,11 @@ export interface WaitOptions { timeoutMs: number; alive: () => boolean; signal?:
 export type WaitResult = { ok: true } | { ok: false; why: string };
 
 export async function waitForSsh(host: string, o: WaitOptions): Promise<WaitResult> {
-  const end = Date.now() + o.timeoutMs;
-  while (Date.now() < end) {
-    if (o.signal?.aborted) return { ok: false, why: 'interrupted' };
-    if (await sshBanner(host, 22, 1000)) return { ok: true };
-    if (!o.alive()) return { ok: false, why: 'systemd-nspawn exited' };
-    await sleep(50);
-  }
-  return { ok: false, why: `sshd did not answer on ${host}:22 within ${Math.round(o.timeoutMs / 1000)} s` };
+  const r = await pollUntil(async () => (await sshBanner(host, 22, 1000)) ?? (o.alive() ? undefined : stop('systemd-nspawn exited')),
+    { timeoutMs: o.timeoutMs, intervalMs: 50, signal: o.signal });
+  if (r.ok) return { ok: true };
+  if (r.why === 'aborted') return { ok: false, why: 'interrupted' };
+  return { ok: false, why: r.why === 'timeout' ? `sshd did not answer on ${host}:22 within ${Math.round(o.timeoutMs / 1000)} s` : r.why };
 }
 
 /** The console's last lines, without colour codes. */

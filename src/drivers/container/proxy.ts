@@ -4,15 +4,15 @@
  * configured mirrors (no CONNECT, no other hosts). Its cache is shared, so a second lab reuses the downloads.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import { readJson } from '../../lab/state.js';
 import { passwdEntry, paths } from './sys.js';
 import { ourPid, terminate } from '../local/processes.js';
 import { removeInside } from '../../names.js';
+import { pollUntil, stop } from '../../probes/poll.js';
+import { openTcp } from '../../probes/tcp.js';
 
 export const PROXY_ADDR = '198.19.255.253';
 export const PROXY_PORT = 3142;
@@ -55,13 +55,9 @@ export function proxyPid(): number | undefined {
 }
 
 async function answers(ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: PROXY_ADDR, port: PROXY_PORT, timeout: ms });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
-    s.on('connect', () => done(true));
-    s.on('error', () => done(false));
-    s.on('timeout', () => done(false));
-  });
+  const s = await openTcp(PROXY_ADDR, PROXY_PORT, ms).catch(() => undefined);
+  s?.destroy();
+  return s !== undefined;
 }
 
 /**
@@ -99,12 +95,8 @@ export async function ensureProxy(mirrors: string[]): Promise<void> {
 /** Wait until the proxy answers; a clear error (with its log) when it does not. */
 export async function proxyReady(timeoutMs = 15_000): Promise<void> {
   const f = files();
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await answers(500)) return;
-    if (!proxyPid()) break;
-    await sleep(25);
-  }
+  const up = await pollUntil(async () => (await answers(500)) || (proxyPid() ? undefined : stop('apt-cacher-ng exited')), { timeoutMs, intervalMs: 25 });
+  if (up.ok) return;
   let tail = '';
   try { tail = readFileSync(join(f.log, 'postfix-lab-proxy.out'), 'utf8').trim().split('\n').slice(-6).join('\n'); } catch { /* no log */ }
   throw new LabError(

@@ -95,4 +95,3 @@ async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list',
 }
 
 export const vagrantDriver: Driver = { name: 'vagrant', up, halt, down, status, snapshot };
-export default vagrantDriver;

@@ -7,6 +7,7 @@
  */
 import { sh } from '../../host.js';
 import { StepError } from '../../errors.js';
+import { perform, type RunCommand } from './commands.js';
 import { defineKind, run, type KindContext } from './types.js';
 
 export interface CommandParams {
@@ -34,20 +35,20 @@ function probe(p: CommandParams): string | undefined {
   return undefined;
 }
 
+/** The main command: secrets reach it through stdin, `read` into the environment, so they never show in ps or logs. */
+function main(p: CommandParams): RunCommand {
+  if (!p.secret_env?.length) return { run: wrap(p, p.run) };
+  const reads = p.secret_env.map((n) => `IFS= read -r ${n.toUpperCase()}; export ${n.toUpperCase()}`).join('; ');
+  return { run: wrap(p, `${reads}; ${p.run}`), stdinShown: `the secrets ${p.secret_env.join(', ')}, one a line` };
+}
+
 async function runMain(p: CommandParams, ctx: KindContext): Promise<void> {
-  let stdin: string | undefined;
-  let cmd = p.run;
-  if (p.secret_env?.length) {
-    // Secrets reach the command through stdin: `read` them into the environment, so they never show in ps or logs.
-    const values = p.secret_env.map((n) => {
-      const v = ctx.secrets[n];
-      if (v === undefined) throw new StepError(ctx.stepId, `secret "${n}" is not defined for this lab`, 'Secrets are generated into .lab/<name>/credentials.json on the first lab:up.');
-      return v;
-    });
-    stdin = values.join('\n') + '\n';
-    cmd = p.secret_env.map((n) => `IFS= read -r ${n.toUpperCase()}; export ${n.toUpperCase()}`).join('; ') + `; ${cmd}`;
-  }
-  await run(ctx, wrap(p, cmd), { stdin });
+  const values = (p.secret_env ?? []).map((n) => {
+    const v = ctx.secrets[n];
+    if (v === undefined) throw new StepError(ctx.stepId, `secret "${n}" is not defined for this lab`, 'Secrets are generated into .lab/<name>/credentials.json on the first lab:up.');
+    return v;
+  });
+  await perform(ctx, main(p), { stdin: values.length ? values.join('\n') + '\n' : undefined });
 }
 
 export const command = defineKind<CommandParams>({
@@ -73,10 +74,10 @@ export const command = defineKind<CommandParams>({
     if (n > 1) return 'use only one of "unless", "creates", "readonly" and "always"';
     return undefined;
   },
-  describe(p) {
-    if (p.readonly) return { check: [wrap(p, p.run)], apply: [] };
+  commands(p) {
+    if (p.readonly) return { check: [main(p)], apply: [] };
     const check = probe(p);
-    return { check: check ? [wrap(p, check)] : [], apply: [wrap(p, p.run)] };
+    return { check: check ? [{ run: wrap(p, check) }] : [], apply: [main(p)] };
   },
   async check(p, ctx) {
     if (p.always) return ctx.phase === 'check' ? { ok: false, detail: 'runs whenever it is reached' } : { ok: true };

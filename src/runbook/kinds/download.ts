@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { sh } from '../../host.js';
-import { StepError } from '../../errors.js';
+import { InputError, StepError } from '../../errors.js';
+import { perform, type PutCommand } from './commands.js';
 import { defineKind, run, type KindContext } from './types.js';
 
 /** The runbook could not pin the file (nothing trustworthy was published): the lab file pins it (`pins:`). */
@@ -28,6 +29,7 @@ export interface DownloadParams {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const fileName = (p: DownloadParams) => p.file ?? basename(new URL(p.url).pathname);
+const sumCommand = (p: DownloadParams) => `sha256sum ${sh(p.dest)} 2>/dev/null`;
 
 async function defaultFetch(url: string, timeoutMs: number): Promise<Buffer> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
@@ -104,6 +106,12 @@ async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
   return data;
 }
 
+const upload = (p: DownloadParams): PutCommand => ({
+  put: p.dest, mode: p.mode ?? '0644', owner: p.owner, group: p.group,
+  shown: `take artifacts/${fileName(p)} or fetch ${p.url}, verify sha256 (${p.sha256 === UNPINNED ? 'unpinned: lab:up shows the hash to pin in the lab file' : p.sha256}), upload to ${p.dest}`,
+  learner: `sudo curl -fL -o ${sh(p.dest)} ${sh(p.url)} && sudo chmod ${p.mode ?? '0644'} ${sh(p.dest)}`,
+});
+
 export const download = defineKind<DownloadParams>({
   name: 'download',
   schema: {
@@ -121,20 +129,29 @@ export const download = defineKind<DownloadParams>({
       group: { type: 'string' },
     },
   },
-  describe(p) {
-    return {
-      check: [`sha256sum ${sh(p.dest)}  (${p.sha256 === UNPINNED ? 'unpinned: lab:up shows the hash to pin in the lab file' : `expect ${p.sha256}`})`],
-      apply: [`take artifacts/${fileName(p)} or fetch ${p.url}, verify sha256, upload to ${p.dest}`],
-    };
+  prepare(p, c) {
+    // A lab file's `pins:` fills in the sha256 of a download the runbook leaves unpinned; it never overrides a real pin.
+    const pin = c.pins[fileName(p)];
+    if (!pin) return p;
+    if (p.sha256 === UNPINNED) return { ...p, sha256: pin.sha256 };
+    if (p.sha256 !== pin.sha256) {
+      throw new InputError(`${pin.at}: pins.${fileName(p)} is ${pin.sha256}, but ${c.at} pins ${fileName(p)} to ${p.sha256}`,
+        `The runbook's own pin wins: remove ${fileName(p)} from pins in ${c.labFile}, and check where your copy came from.`);
+    }
+    return p;
   },
+  commands: (p) => ({
+    check: [{ run: sumCommand(p), learner: p.sha256 === UNPINNED ? `sha256sum ${sh(p.dest)}  # unpinned: lab:up shows the hash to pin in the lab file` : `echo ${sh(`${p.sha256}  ${p.dest}`)} | sha256sum -c -` }],
+    apply: [upload(p)],
+  }),
   async check(p, ctx) {
-    const res = await run(ctx, `sha256sum ${sh(p.dest)} 2>/dev/null`, { allowFail: true });
+    const res = await run(ctx, sumCommand(p), { allowFail: true });
     const got = res.stdout.split(/\s/)[0];
     if (res.code !== 0) return { ok: false, detail: `${p.dest} does not exist` };
     return got === p.sha256 ? { ok: true } : { ok: false, detail: `${p.dest} has sha256 ${got}` };
   },
   async apply(p, ctx) {
     const data = await obtain(p, ctx);
-    await ctx.host.put(p.dest, data, { sudo: ctx.sudo, mode: p.mode ? Number.parseInt(p.mode, 8) : 0o644, owner: p.owner, group: p.group });
+    await perform(ctx, upload(p), { content: data });
   },
 });

@@ -1,10 +1,10 @@
 /** file: a whole file with the given content (from a template in the role) and attributes. */
 import { defineKind } from './types.js';
-import { attrDiffs, attrSchema, readText, unifiedDiff, writeText, type Attrs } from './remote-file.js';
+import { attrDiffs, attrSchema, readCommands, readText, unifiedDiff, writeCommands, writeText, type Attrs } from './remote-file.js';
 
 export interface FileParams extends Attrs {
   path: string;
-  /** Set by the planner from `template:` (a file under the role's templates/) or given inline. */
+  /** Given inline, or filled in at planning from `template:` (a file under the role's templates/). */
   content: string;
   template?: string;
   backup?: boolean;
@@ -15,18 +15,22 @@ export const file = defineKind<FileParams>({
   schema: {
     type: 'object',
     additionalProperties: false,
-    required: ['path', 'content'],
+    required: ['path'],
     properties: {
       path: { type: 'string', pattern: '^/' },
-      content: { type: 'string' },
-      template: { type: 'string' },
+      content: { type: 'string', description: 'The whole file, inline (or use template).' },
+      template: { type: 'string', description: "A file under the role's templates/, with {{ vars }} filled in." },
       backup: { type: 'boolean' },
       ...attrSchema,
     },
   },
-  describe(p) {
-    return { check: [`read ${p.path}`], apply: [`write ${p.path}${p.template ? ` from ${p.template}` : ''}${p.mode ? ` mode ${p.mode}` : ''}${p.owner ? ` owner ${p.owner}` : ''}${(p.backup ?? true) ? ` (original kept as ${p.path}.orig)` : ''}`] };
-  },
+  prepare: (p, c) => (typeof p.template === 'string' ? { ...p, content: c.template(p.template) } : p),
+  lint: (p) => (typeof p.content !== 'string' ? 'a file step needs "template" (a file under the role\'s templates/) or "content"' : undefined),
+  commands: (p) => ({
+    check: readCommands(p.path, p),
+    apply: writeCommands(p.path, p, p.backup ?? true,
+      `write ${p.path}${p.template ? ` from ${p.template}` : ''}${p.mode ? ` mode ${p.mode}` : ''}${p.owner ? ` owner ${p.owner}` : ''}`, p.content),
+  }),
   async check(p, ctx) {
     const current = await readText(ctx, p.path);
     if (current !== p.content) {

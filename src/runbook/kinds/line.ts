@@ -5,7 +5,7 @@
  */
 import { StepError } from '../../errors.js';
 import { defineKind } from './types.js';
-import { readText, unifiedDiff, writeText } from './remote-file.js';
+import { readCommands, readText, unifiedDiff, writeCommands, writeText } from './remote-file.js';
 
 export interface LineParams {
   path: string;
@@ -73,9 +73,9 @@ export const line = defineKind<LineParams>({
     }
     return undefined;
   },
-  describe(p) {
+  commands(p) {
     const what = p.state === 'absent' ? `remove lines matching ${p.regexp ?? p.line}` : `ensure line ${JSON.stringify(p.line)}${p.regexp ? ` (replacing /${p.regexp}/)` : ''}`;
-    return { check: [`read ${p.path}`], apply: [`${what} in ${p.path}`] };
+    return { check: readCommands(p.path, {}), apply: writeCommands(p.path, {}, p.backup ?? true, `${what} in ${p.path}`) };
   },
   async check(p, ctx) {
     const current = await readText(ctx, p.path);

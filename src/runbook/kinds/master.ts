@@ -1,6 +1,6 @@
 /** master: service entries in master.cf (one per service/type), each -o on its own indented line. */
 import { defineKind } from './types.js';
-import { readText, unifiedDiff, writeText } from './remote-file.js';
+import { readCommands, readText, unifiedDiff, writeCommands, writeText } from './remote-file.js';
 import { StepError } from '../../errors.js';
 
 export interface MasterService {
@@ -103,11 +103,9 @@ export const master = defineKind<MasterParams>({
       },
     },
   },
-  describe(p) {
-    return {
-      check: [`read ${masterPath(p)}`],
-      apply: p.services.map((s) => (s.state === 'absent' ? `remove ${s.service}/${s.type} from ${masterPath(p)}` : `set in ${masterPath(p)}: ${renderService(s).join(' \\n ')}`)),
-    };
+  commands(p) {
+    const what = p.services.map((s) => (s.state === 'absent' ? `remove ${s.service}/${s.type}` : `set ${renderService(s).join(' \\n ')}`)).join('; ');
+    return { check: readCommands(masterPath(p), {}), apply: writeCommands(masterPath(p), {}, p.backup ?? true, `in ${masterPath(p)}: ${what}`) };
   },
   async check(p, ctx) {
     const current = await readText(ctx, masterPath(p));

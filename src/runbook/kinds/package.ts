@@ -1,28 +1,23 @@
 /** package: packages present or absent, through yum (el7) or apt (debian12). */
 import { sh } from '../../host.js';
 import type { Platform } from '../../lab/lab-file.js';
-import { defineKind, run } from './types.js';
+import { asker, defineKind } from './types.js';
+import { packages } from '../../probes/package.js';
+import { perform, type RunCommand } from './commands.js';
 
 export interface PackageParams {
   names: string[];
   state?: 'present' | 'absent';
 }
 
-function query(names: string[], platform: Platform): string {
+function change(names: string[], state: 'present' | 'absent', platform: Platform): RunCommand {
   const list = names.map(sh).join(' ');
-  // One line per package: "name installed" or "name missing".
-  return platform === 'el7'
-    ? `for p in ${list}; do if rpm -q --whatprovides "$p" >/dev/null 2>&1; then echo "$p installed"; else echo "$p missing"; fi; done`
-    : `for p in ${list}; do if [ "$(dpkg-query -W -f='\${Status}' "$p" 2>/dev/null)" = "install ok installed" ]; then echo "$p installed"; else echo "$p missing"; fi; done`;
-}
-
-function change(names: string[], state: 'present' | 'absent', platform: Platform): string {
-  const list = names.map(sh).join(' ');
-  if (platform === 'el7') return state === 'present' ? `yum -y install ${list}` : `yum -y remove ${list}`;
+  if (platform === 'el7') return { run: state === 'present' ? `yum -y install ${list}` : `yum -y remove ${list}` };
   const apt = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold';
   return state === 'present'
-    ? `${apt} install --no-install-recommends ${list} || { ${apt} update && ${apt} install --no-install-recommends ${list}; }`
-    : `${apt} purge ${list}`;
+    ? { run: `${apt} install --no-install-recommends ${list} || { ${apt} update && ${apt} install --no-install-recommends ${list}; }`,
+      learner: `sudo apt-get install -y --no-install-recommends ${list}` }
+    : { run: `${apt} purge ${list}`, learner: `sudo apt-get purge -y ${list}` };
 }
 
 export const pkg = defineKind<PackageParams>({
@@ -36,17 +31,13 @@ export const pkg = defineKind<PackageParams>({
       state: { enum: ['present', 'absent'] },
     },
   },
-  describe(p, platform) {
-    return { check: [query(p.names, platform)], apply: [change(p.names, p.state ?? 'present', platform)] };
-  },
+  commands: (p, platform) => ({ check: [{ run: packages.command({ names: p.names, platform }), sudo: false }], apply: [change(p.names, p.state ?? 'present', platform)] }),
   async check(p, ctx) {
-    const res = await run(ctx, query(p.names, ctx.platform), { sudo: false });
-    const wrong = res.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string])
-      .filter(([, st]) => (p.state ?? 'present') === 'present' ? st !== 'installed' : st === 'installed')
-      .map(([n]) => n);
+    const now = await packages(asker(ctx), { names: p.names, platform: ctx.platform });
+    const wrong = p.names.filter((n) => now.get(n)?.installed !== ((p.state ?? 'present') === 'present'));
     return wrong.length === 0 ? { ok: true } : { ok: false, detail: `${wrong.join(', ')} ${(p.state ?? 'present') === 'present' ? 'not installed' : 'installed'}` };
   },
   async apply(p, ctx) {
-    await run(ctx, change(p.names, p.state ?? 'present', ctx.platform));
+    await perform(ctx, change(p.names, p.state ?? 'present', ctx.platform));
   },
 });

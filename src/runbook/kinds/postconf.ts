@@ -1,6 +1,10 @@
 /** postconf: main.cf parameters set or removed, for the default instance or a postmulti instance. */
 import { sh } from '../../host.js';
-import { defineKind, run } from './types.js';
+import { postconf as postconfCmd, postconfSet } from '../../probes/postconf.js';
+import { perform, type Commands, type RunCommand } from './commands.js';
+import { asker, defineKind } from './types.js';
+
+export { parseSettings } from '../../probes/postconf.js';
 
 export interface PostconfParams {
   instance?: string;
@@ -8,22 +12,8 @@ export interface PostconfParams {
   remove?: string[];
 }
 
-function postconf(p: PostconfParams, args: string): string {
-  return p.instance ? `postmulti -i ${sh(p.instance)} -x postconf ${args}` : `postconf ${args}`;
-}
-
+const postconf = (p: PostconfParams, args: string) => postconfCmd(p.instance, args);
 const norm = (v: string) => v.trim().replace(/\s+/g, ' ');
-
-/** Parse `postconf -n` output ("name = value") into a map. */
-export function parseSettings(out: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const l of out.split('\n')) {
-    const i = l.indexOf(' = ');
-    if (i > 0) m.set(l.slice(0, i).trim(), norm(l.slice(i + 3)));
-    else if (l.trim().endsWith(' =')) m.set(l.trim().slice(0, -2).trim(), '');
-  }
-  return m;
-}
 
 export function differences(p: PostconfParams, current: Map<string, string>): string[] {
   const out: string[] = [];
@@ -39,6 +29,14 @@ function names(p: PostconfParams): string[] {
   return [...Object.keys(p.set ?? {}), ...(p.remove ?? [])];
 }
 
+function commands(p: PostconfParams): Commands {
+  const apply: RunCommand[] = [];
+  const sets = Object.entries(p.set ?? {}).map(([k, v]) => sh(`${k}=${v}`));
+  if (sets.length) apply.push({ run: postconf(p, `-e ${sets.join(' ')}`) });
+  if (p.remove?.length) apply.push({ run: postconf(p, `-X ${p.remove.join(' ')}`) });
+  return { check: [{ run: postconfSet.command({ instance: p.instance, names: names(p) }) }], apply };
+}
+
 export const postconfKind = defineKind<PostconfParams>({
   name: 'postconf',
   schema: {
@@ -51,20 +49,13 @@ export const postconfKind = defineKind<PostconfParams>({
     },
   },
   lint: (p) => (names(p).length === 0 ? 'a postconf step needs "set" or "remove"' : undefined),
-  describe(p) {
-    const apply: string[] = [];
-    const sets = Object.entries(p.set ?? {}).map(([k, v]) => sh(`${k}=${v}`));
-    if (sets.length) apply.push(postconf(p, `-e ${sets.join(' ')}`));
-    if (p.remove?.length) apply.push(postconf(p, `-X ${p.remove.join(' ')}`));
-    return { check: [postconf(p, `-n ${names(p).join(' ')}`)], apply };
-  },
+  commands,
   async check(p, ctx) {
     // `postconf -n NAME...` prints only the names that main.cf sets; one round trip for all of them.
-    const res = await run(ctx, postconf(p, `-n ${names(p).join(' ')}`), { allowFail: true });
-    const diffs = differences(p, parseSettings(res.stdout));
+    const diffs = differences(p, await postconfSet(asker(ctx), { instance: p.instance, names: names(p) }));
     return diffs.length ? { ok: false, detail: diffs.join('; ') } : { ok: true };
   },
   async apply(p, ctx) {
-    for (const cmd of this.describe(p, ctx.platform).apply) await run(ctx, cmd);
+    for (const cmd of commands(p).apply) await perform(ctx, cmd as RunCommand);
   },
 });

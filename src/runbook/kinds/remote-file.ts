@@ -1,23 +1,24 @@
 /** Reading and writing whole files for the file, line and master kinds: original kept once, diff shown. */
 import { createTwoFilesPatch } from 'diff';
 import { sh } from '../../host.js';
-import { run, type KindContext } from './types.js';
+import { asker, type KindContext } from './types.js';
+import { fileStat, fileText } from '../../probes/file.js';
+import { type Command, perform, type PutCommand, type RunCommand } from './commands.js';
 
 export interface Attrs { mode?: string; owner?: string; group?: string }
 
 export async function readText(ctx: KindContext, path: string): Promise<string | null> {
-  const buf = await ctx.host.get(path, { sudo: ctx.sudo });
-  return buf === null ? null : buf.toString('utf8');
+  return fileText(ctx.host, path, ctx.sudo);
 }
 
 /** Attributes that differ from the wanted ones, in words; empty when they match. */
 export async function attrDiffs(ctx: KindContext, path: string, want: Attrs): Promise<string[]> {
   if (!want.mode && !want.owner && !want.group) return [];
-  const res = await run(ctx, `stat -c '%a %U %G' ${sh(path)}`, { allowFail: true });
-  if (res.code !== 0) return [`${path} does not exist`];
-  const [mode, owner, group] = res.stdout.trim().split(' ');
+  const st = await fileStat(asker(ctx), path);
+  if (!st) return [`${path} does not exist`];
+  const { mode, owner, group } = st;
   const out: string[] = [];
-  if (want.mode && Number.parseInt(want.mode, 8) !== Number.parseInt(mode ?? '', 8)) out.push(`mode ${mode} should be ${want.mode}`);
+  if (want.mode && Number.parseInt(want.mode, 8) !== Number.parseInt(mode, 8)) out.push(`mode ${mode} should be ${want.mode}`);
   if (want.owner && want.owner !== owner) out.push(`owner ${owner} should be ${want.owner}`);
   if (want.group && want.group !== group) out.push(`group ${group} should be ${want.group}`);
   return out;
@@ -28,15 +29,20 @@ export function unifiedDiff(path: string, before: string | null, after: string):
     .split('\n').slice(1).map((l) => (l.startsWith('---') || l.startsWith('+++') ? l.trimEnd() : l)).join('\n').trimEnd();
 }
 
-/** Write content (keeping the original once as PATH.orig), then set attributes. */
+/** How a file is checked: read whole, and its attributes when the step sets any. */
+export function readCommands(path: string, want: Attrs): Command[] {
+  return [{ read: path }, ...(want.mode || want.owner || want.group ? [{ run: fileStat.command(path) }] : [])];
+}
+
+/** How a file is written: the original kept once as PATH.orig, then the whole file with its attributes. */
+export function writeCommands(path: string, want: Attrs, backup: boolean, shown: string, content?: string): (RunCommand | PutCommand)[] {
+  const keep: RunCommand = { run: `if [ -e ${sh(path)} ] && [ ! -e ${sh(path + '.orig')} ]; then cp -p ${sh(path)} ${sh(path + '.orig')}; fi`, learner: `sudo cp -pn ${sh(path)} ${sh(path + '.orig')}` };
+  return [...(backup ? [keep] : []), { put: path, content, mode: want.mode, owner: want.owner, group: want.group, shown }];
+}
+
+/** Write content (keeping the original once as PATH.orig), then set attributes: the entries of writeCommands(). */
 export async function writeText(ctx: KindContext, path: string, content: string, want: Attrs, backup = true): Promise<void> {
-  if (backup) await run(ctx, `if [ -e ${sh(path)} ] && [ ! -e ${sh(path + '.orig')} ]; then cp -p ${sh(path)} ${sh(path + '.orig')}; fi`);
-  await ctx.host.put(path, content, {
-    sudo: ctx.sudo,
-    mode: want.mode ? Number.parseInt(want.mode, 8) : undefined,
-    owner: want.owner,
-    group: want.group,
-  });
+  for (const c of writeCommands(path, want, backup, '', content)) await perform(ctx, c);
 }
 
 export const attrSchema = {

@@ -1,6 +1,8 @@
 /** service: a systemd unit enabled/disabled and started/stopped; restarted/reloaded always act (use them as handlers). */
 import { sh } from '../../host.js';
-import { defineKind, run } from './types.js';
+import { asker, defineKind, type KindContext } from './types.js';
+import { serviceState, STARTS_AT_BOOT } from '../../probes/service.js';
+import { perform, type RunCommand } from './commands.js';
 
 export interface ServiceParams {
   name: string;
@@ -8,28 +10,21 @@ export interface ServiceParams {
   state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
 }
 
-function probe(p: ServiceParams): string {
-  return `echo "enabled=$(systemctl is-enabled ${sh(p.name)} 2>/dev/null)"; echo "active=$(systemctl is-active ${sh(p.name)} 2>/dev/null)"`;
-}
-
-function actions(p: ServiceParams, enabled?: string, active?: string): string[] {
-  const out: string[] = [];
-  const isEnabled = enabled === 'enabled' || enabled === 'static' || enabled === 'alias' || enabled === 'indirect' || enabled === 'generated';
-  if (p.enabled === true && !isEnabled) out.push(`systemctl enable ${sh(p.name)}`);
-  if (p.enabled === false && enabled === 'enabled') out.push(`systemctl disable ${sh(p.name)}`);
-  if (p.state === 'started' && active !== 'active') out.push(`systemctl start ${sh(p.name)}`);
-  if (p.state === 'stopped' && active === 'active') out.push(`systemctl stop ${sh(p.name)}`);
-  if (p.state === 'restarted') out.push(`systemctl restart ${sh(p.name)}`);
-  if (p.state === 'reloaded') out.push(`systemctl reload-or-restart ${sh(p.name)}`);
+/** Every command the step may run, each with the unit state in which it is needed. */
+function actions(p: ServiceParams): { cmd: RunCommand; needed(enabled: string, active: string): boolean }[] {
+  const u = sh(p.name);
+  const out: { cmd: RunCommand; needed(enabled: string, active: string): boolean }[] = [];
+  if (p.enabled === true) out.push({ cmd: { run: `systemctl enable ${u}` }, needed: (e) => !STARTS_AT_BOOT.includes(e) });
+  if (p.enabled === false) out.push({ cmd: { run: `systemctl disable ${u}` }, needed: (e) => e === 'enabled' });
+  if (p.state === 'started') out.push({ cmd: { run: `systemctl start ${u}` }, needed: (_, a) => a !== 'active' });
+  if (p.state === 'stopped') out.push({ cmd: { run: `systemctl stop ${u}` }, needed: (_, a) => a === 'active' });
+  if (p.state === 'restarted') out.push({ cmd: { run: `systemctl restart ${u}` }, needed: () => true });
+  if (p.state === 'reloaded') out.push({ cmd: { run: `systemctl reload-or-restart ${u}` }, needed: () => true });
   return out;
 }
 
-async function current(p: ServiceParams, ctx: Parameters<typeof run>[0]) {
-  const res = await run(ctx, probe(p), { allowFail: true, sudo: false });
-  const enabled = /enabled=(\S*)/.exec(res.stdout)?.[1];
-  const active = /active=(\S*)/.exec(res.stdout)?.[1];
-  return { enabled, active };
-}
+const todo = (p: ServiceParams, now: { enabled: string; active: string }) => actions(p).filter((a) => a.needed(now.enabled, now.active)).map((a) => a.cmd);
+const current = (p: ServiceParams, ctx: KindContext) => serviceState(asker(ctx), p.name);
 
 export const service = defineKind<ServiceParams>({
   name: 'service',
@@ -44,18 +39,16 @@ export const service = defineKind<ServiceParams>({
     },
   },
   lint: (p) => (p.enabled === undefined && p.state === undefined ? 'a service step needs "enabled" or "state"' : undefined),
-  describe(p) {
-    return { check: [probe(p)], apply: actions(p, undefined, undefined).length ? actions(p, p.enabled ? 'disabled' : 'enabled', p.state === 'started' ? 'inactive' : 'active') : [] };
-  },
+  commands: (p) => ({ check: [{ run: serviceState.command(p.name), sudo: false }], apply: actions(p).map((a) => a.cmd) }),
   async check(p, ctx) {
     const now = await current(p, ctx);
     // restarted/reloaded are requests, not states: after applying them the unit must be active.
     const request = p.state === 'restarted' || p.state === 'reloaded';
-    const todo = actions({ ...p, state: request && ctx.phase === 'recheck' ? 'started' : p.state }, now.enabled, now.active);
-    return todo.length ? { ok: false, detail: `${p.name}: enabled=${now.enabled ?? '?'} active=${now.active ?? '?'}` } : { ok: true };
+    const left = todo({ ...p, state: request && ctx.phase === 'recheck' ? 'started' : p.state }, now);
+    return left.length ? { ok: false, detail: `${p.name}: enabled=${now.enabled || '?'} active=${now.active || '?'}` } : { ok: true };
   },
   async apply(p, ctx) {
     const now = await current(p, ctx);
-    for (const cmd of actions(p, now.enabled, now.active)) await run(ctx, cmd);
+    for (const cmd of todo(p, now)) await perform(ctx, cmd);
   },
 });

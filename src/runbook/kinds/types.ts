@@ -2,6 +2,8 @@
 import type { ExecOptions, ExecResult, Host } from '../../host.js';
 import type { Platform } from '../../lab/lab-file.js';
 import { StepError } from '../../errors.js';
+import type { Asker } from '../../probes/probe.js';
+import { type Commands, describeCommand, learnerLines } from './commands.js';
 
 export interface KindContext {
   stepId: string;
@@ -32,16 +34,31 @@ export interface CheckResult {
   diff?: string;
 }
 
+/** What planning hands a kind's prepare hook: the role's templates and the lab file's pins, and where the step is. */
+export interface PrepareContext {
+  /** "file:line:col: step "id"" of the step's kind block, for error messages. */
+  at: string;
+  /** A file under the role's templates/, with {{ vars }} filled in. */
+  template(name: string): string;
+  /** The lab file's `pins:` (artifact file name -> sha256 and where the pin is written). */
+  pins: Record<string, { sha256: string; at: string }>;
+  labFile: string;
+}
+
 export interface StepKind<P = Record<string, unknown>> {
   name: string;
-  /** JSON Schema of the step's parameters (after per-platform values are resolved). */
+  /** JSON Schema of the step's parameters as a role writes them (after per-platform values are resolved). */
   schema: object;
-  /** The commands this step runs, for --dry-run: check first, then apply. */
+  /** Planning: fill in what comes from outside the step (a template's content, a pin), after validation. */
+  prepare?(p: P, c: PrepareContext): P;
+  /** The one list of commands the step runs (check first, then apply): check and apply run entries of it. */
+  commands(p: P, platform: Platform): Commands;
+  /** The commands this step runs, for --dry-run (rendered from commands()). */
   describe(p: P, platform: Platform): { check: string[]; apply: string[] };
+  /** The shell lines a learner would type on the lab host for the same (rendered from commands()). */
+  learner(p: P, platform: Platform): { check: string[]; apply: string[] };
   check(p: P, ctx: KindContext): Promise<CheckResult>;
   apply(p: P, ctx: KindContext, before: CheckResult): Promise<void>;
-  /** Read-only kinds never report a change. */
-  readOnly?: boolean;
   /** Extra validation across parameters; returns an error message or undefined. */
   lint?(p: P): string | undefined;
 }
@@ -67,6 +84,22 @@ function exitWords(code: number): string {
   return words[code] ? words[code] : '';
 }
 
-export function defineKind<P>(k: StepKind<P>): StepKind<P> {
-  return k;
+/** A kind from its schema, commands, check and apply; its description and learner lines are rendered from commands(). */
+export function defineKind<P>(k: Omit<StepKind<P>, 'describe' | 'learner'>): StepKind<P> {
+  return {
+    ...k,
+    describe: (p, platform) => {
+      const c = k.commands(p, platform);
+      return { check: c.check.map(describeCommand), apply: c.apply.map(describeCommand) };
+    },
+    learner: (p, platform) => {
+      const c = k.commands(p, platform);
+      return { check: c.check.flatMap(learnerLines), apply: c.apply.flatMap(learnerLines) };
+    },
+  };
+}
+
+/** The host as the probes (src/probes/) see it: through sudo when the probe needs root and the lab uses sudo, output into the step log. */
+export function asker(ctx: KindContext): Asker {
+  return { exec: (command, o = {}) => run(ctx, command, { allowFail: true, sudo: (o.sudo ?? true) && ctx.sudo }) };
 }

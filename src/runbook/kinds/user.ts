@@ -1,6 +1,7 @@
 /** user: a local account; optionally with a password taken from the lab's secrets (set through stdin, never printed). */
 import { sh } from '../../host.js';
 import { StepError } from '../../errors.js';
+import { perform, type RunCommand } from './commands.js';
 import { defineKind, run, type KindContext } from './types.js';
 
 export interface UserParams {
@@ -31,6 +32,11 @@ function secret(p: UserParams, ctx: KindContext): string | undefined {
 const passwordMatches = (name: string) =>
   `h=$(getent shadow ${sh(name)} | cut -d: -f2); perl -e 'chomp(my $pw = <STDIN>); exit(crypt($pw, $ARGV[0]) eq $ARGV[0] ? 0 : 1)' "$h"`;
 
+const exists = (p: UserParams): RunCommand => ({ run: `getent passwd ${sh(p.name)} >/dev/null`, sudo: false });
+const samePassword = (p: UserParams): RunCommand =>
+  ({ run: `sh -c ${sh(passwordMatches(p.name))}`, stdinShown: `the secret ${p.password_secret}`, learner: `sudo passwd --status ${sh(p.name)}` });
+const setPassword = (p: UserParams): RunCommand => ({ run: 'chpasswd', stdinShown: `${p.name}:<secret ${p.password_secret}>`, learner: `sudo passwd ${sh(p.name)}` });
+
 export const user = defineKind<UserParams>({
   name: 'user',
   schema: {
@@ -46,25 +52,23 @@ export const user = defineKind<UserParams>({
       password_secret: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
     },
   },
-  describe(p) {
-    return {
-      check: [`getent passwd ${sh(p.name)}`, ...(p.password_secret ? [`(password of ${p.name} compared with secret ${p.password_secret}, read from stdin)`] : [])],
-      apply: [create(p), ...(p.password_secret ? [`chpasswd  (stdin: ${p.name}:<secret ${p.password_secret}>)`] : [])],
-    };
-  },
+  commands: (p) => ({
+    check: [exists(p), ...(p.password_secret ? [samePassword(p)] : [])],
+    apply: [{ run: create(p) }, ...(p.password_secret ? [setPassword(p)] : [])],
+  }),
   async check(p, ctx) {
-    const exists = await run(ctx, `getent passwd ${sh(p.name)} >/dev/null`, { allowFail: true, sudo: false });
-    if (exists.code !== 0) return { ok: false, detail: `user ${p.name} does not exist` };
+    const found = await run(ctx, exists(p).run, { allowFail: true, sudo: false });
+    if (found.code !== 0) return { ok: false, detail: `user ${p.name} does not exist` };
     const pw = secret(p, ctx);
     if (pw !== undefined) {
-      const res = await run(ctx, `sh -c ${sh(passwordMatches(p.name))}`, { allowFail: true, stdin: `${pw}\n` });
+      const res = await run(ctx, samePassword(p).run, { allowFail: true, stdin: `${pw}\n` });
       if (res.code !== 0) return { ok: false, detail: `password of ${p.name} is not the lab's` };
     }
     return { ok: true };
   },
   async apply(p, ctx, before) {
-    if (before.detail?.endsWith('does not exist')) await run(ctx, create(p));
+    if (before.detail?.endsWith('does not exist')) await perform(ctx, { run: create(p) });
     const pw = secret(p, ctx);
-    if (pw !== undefined) await run(ctx, 'chpasswd', { stdin: `${p.name}:${pw}\n` });
+    if (pw !== undefined) await perform(ctx, setPassword(p), { stdin: `${p.name}:${pw}\n` });
   },
 });

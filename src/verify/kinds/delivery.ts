@@ -1,5 +1,6 @@
 /** delivery: a message submitted with the lab user's login reaches the local mailbox, and the log shows it delivered. */
 import { sh } from '../../host.js';
+import { pollUntil } from '../../probes/poll.js';
 import { fail, pass, type CheckKind } from '../types.js';
 import { openSession } from './smtp.js';
 
@@ -16,7 +17,6 @@ async function inJournal(ctx: { exec(cmd: string): Promise<{ stdout: string }> }
 
 export const delivery: CheckKind<DeliverySpec> = {
   name: 'delivery',
-  via: 'network',
   fields: { port: { type: 'integer' }, to: { type: 'string' }, log: { type: 'string', pattern: '^/' }, wait: { type: 'number', minimum: 1 } },
   required: ['port', 'to', 'log'],
   async run(_target, s, ctx) {
@@ -44,16 +44,14 @@ export const delivery: CheckKind<DeliverySpec> = {
     }
     const user = s.to.split('@')[0]!;
     const find = `grep -rl -- ${sh(token)} /var/mail/${sh(user)} /var/spool/mail/${sh(user)} /home/${sh(user)}/Maildir /home/${sh(user)}/mail 2>/dev/null | head -1`;
-    const deadline = Date.now() + (s.wait ?? 15) * 1000;
-    for (;;) {
-      const box = (await ctx.exec(find)).stdout.trim();
+    let box = '';
+    const done = await pollUntil(async () => {
+      box = (await ctx.exec(find)).stdout.trim();
       const logged = queueId ? (await ctx.exec(`grep -E -m1 -- ${sh(`${queueId}: .*status=sent`)} ${sh(s.log)}`)).stdout.trim() : '';
-      if (box && (logged || !queueId)) return pass(`delivered to ${box}; ${logged.replace(/^.*?: /, '').slice(0, 160)}`);
-      if (Date.now() > deadline) {
-        if (!box) return fail(`message ${queueId || token} did not reach ${user}'s mailbox within ${s.wait ?? 15} s`);
-        return fail(`the message is in ${box}, but ${s.log} has no "status=sent" line for ${queueId}${await inJournal(ctx, queueId)}`);
-      }
-      await new Promise((res) => setTimeout(res, 500));
-    }
+      return box && (logged || !queueId) ? { box, logged } : undefined;
+    }, { timeoutMs: (s.wait ?? 15) * 1000, intervalMs: 500 });
+    if (done.ok) return pass(`delivered to ${done.value.box}; ${done.value.logged.replace(/^.*?: /, '').slice(0, 160)}`);
+    if (!box) return fail(`message ${queueId || token} did not reach ${user}'s mailbox within ${s.wait ?? 15} s`);
+    return fail(`the message is in ${box}, but ${s.log} has no "status=sent" line for ${queueId}${await inJournal(ctx, queueId)}`);
   },
 };

@@ -4,8 +4,11 @@
  * is cached (PASS OLD) and greeted at once, so the check first forgets this client in postscreen's cache.
  */
 import { sh } from '../../host.js';
+import { fileSizes } from '../../probes/file.js';
+import { pollUntil } from '../../probes/poll.js';
+import { postconfValue } from '../../probes/postconf.js';
 import { probePostscreenGreeting, probePregreet } from '../probes/index.js';
-import { fail, pass, type CheckKind } from '../types.js';
+import { asker, fail, pass, type CheckKind } from '../types.js';
 
 export interface PostscreenSpec { port: number; log: string }
 
@@ -17,15 +20,18 @@ function seconds(v: string): number {
 
 export const postscreen: CheckKind<PostscreenSpec> = {
   name: 'postscreen',
-  via: 'network',
   fields: { port: { type: 'integer', minimum: 1, maximum: 65535 }, log: { type: 'string', pattern: '^/' } },
   required: ['port', 'log'],
   async run(_target, s, ctx) {
     const host = await ctx.ssh();
     // The address the lab sees this machine as: the SSH connection's client address (same source as the probes).
     const client = (await host.exec('echo ${SSH_CLIENT%% *}')).stdout.trim();
-    const info = await ctx.exec(`postconf -x -h postscreen_greet_wait postscreen_cache_map; stat -c %s ${sh(s.log)} 2>/dev/null || echo 0`);
-    const [waitRaw = '6s', cacheMap = '', size = '0'] = info.stdout.trim().split('\n');
+    const lab = asker(ctx);
+    const value = async (param: string) => {
+      const r = await postconfValue(lab, { param, expand: true });
+      return r.ok ? r.value.trim() : '';
+    };
+    const [waitRaw = '6s', cacheMap, [size = 0]] = await Promise.all([value('postscreen_greet_wait').then((v) => v || '6s'), value('postscreen_cache_map'), fileSizes(lab, [s.log])]);
     const greetWaitMs = seconds(waitRaw) * 1000;
     // postscreen holds its cache locked while it runs: the deletion waits for the lock, which a reload releases
     // (the old postscreen exits; the next connection starts a new one, after the deletion).
@@ -40,12 +46,11 @@ export const postscreen: CheckKind<PostscreenSpec> = {
     }
     if (greeting.pauseMs < greetWaitMs - 1000) return fail(`the greeting paused ${greeting.pauseMs} ms, less than postscreen_greet_wait ${waitRaw}`);
     if (!pre.pregreeted) return fail(`could not talk before the greeting: ${pre.detail}`);
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const r = await ctx.exec(`tail -c +${Number(size) + 1} ${sh(s.log)} | grep -E -m1 'PREGREET [0-9]+ after'`);
-      if (r.code === 0) return pass(`220- then ${greeting.pauseMs} ms pause (greet_wait ${waitRaw}); ${r.stdout.trim().replace(/^.*postscreen\[\d+\]: /, '')}`);
-      if (Date.now() > deadline) return fail(`the early EHLO was not logged as PREGREET in ${s.log}`);
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    const logged = await pollUntil(async () => {
+      const r = await ctx.exec(`tail -c +${size + 1} ${sh(s.log)} | grep -E -m1 'PREGREET [0-9]+ after'`);
+      return r.code === 0 && r.stdout.trim();
+    }, { timeoutMs: 5000, intervalMs: 250 });
+    if (!logged.ok) return fail(`the early EHLO was not logged as PREGREET in ${s.log}`);
+    return pass(`220- then ${greeting.pauseMs} ms pause (greet_wait ${waitRaw}); ${logged.value.replace(/^.*postscreen\[\d+\]: /, '')}`);
   },
 };

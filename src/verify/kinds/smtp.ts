@@ -33,7 +33,6 @@ export async function openSession(s: { port: number; tls?: string; timeout?: num
 
 export const smtp: CheckKind<SmtpSpec> = {
   name: 'smtp',
-  via: 'network',
   fields: {
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     tls: { enum: ['none', 'implicit'] },

@@ -1,24 +1,22 @@
 /** tcp: a port open (or closed) as seen from outside, through the lab's forwarded port. */
-import { connect } from 'node:net';
-import { fail, pass, type CheckKind } from '../types.js';
+import { portListening } from '../../probes/port.js';
+import { openTcp, readFirst } from '../../probes/tcp.js';
+import { asker, fail, pass, type CheckKind } from '../types.js';
 
-export function tcpOpen(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (v: boolean) => { s.destroy(); resolve(v); };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('error', () => done(false));
+export async function tcpOpen(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
+  const s = await openTcp(host, port, timeoutMs).catch(() => undefined);
+  if (!s) return false;
+  try {
     // A forwarder accepts even when the guest port is closed: only data (a banner) or a clean wait proves it open.
-    s.once('data', () => done(true));
-    s.once('end', () => done(false));
-    s.once('close', () => done(false));
-    s.once('connect', () => setTimeout(() => done(!s.destroyed && !s.readableEnded), 1500));
-  });
+    const first = await readFirst(s, 1500);
+    return first.text.length > 0 || !first.closed;
+  } finally {
+    s.destroy();
+  }
 }
 
 export const tcp: CheckKind<{ port?: number; open: boolean }> = {
   name: 'tcp',
-  via: 'network',
   fields: { port: { type: 'integer', minimum: 1, maximum: 65535 }, open: { type: 'boolean' } },
   required: ['open'],
   async run(target, s, ctx) {
@@ -26,6 +24,9 @@ export const tcp: CheckKind<{ port?: number; open: boolean }> = {
     const open = await tcpOpen(ep.host, ep.port);
     const where = `${s.port ?? target} (${ep.host}:${ep.port})`;
     if (open === s.open) return pass(`port ${where} is ${open ? 'open' : 'closed'}`);
-    return fail(`port ${where} is ${open ? 'open' : 'closed'}, expected ${s.open ? 'open' : 'closed'}`);
+    // Closed from outside but listening inside: the way in (the lab's forwarded port) is what is broken.
+    const inside = !open && s.open ? await portListening(asker(ctx), s.port ?? Number(target)).catch(() => undefined) : undefined;
+    const why = inside ? `; inside the lab host something listens on ${s.port ?? target}, so the way in (ports: in the lab file, a firewall) is what fails` : '';
+    return fail(`port ${where} is ${open ? 'open' : 'closed'}, expected ${s.open ? 'open' : 'closed'}${why}`);
   },
 };

@@ -3,9 +3,9 @@
  * (protocol_version); what this client cannot offer (SSLv3), or a refusal for another reason (e.g. alert 80 from
  * OpenSSL's security level), is inconclusive on the wire and falls back to reading the setting over SSH.
  */
-import { sh } from '../../host.js';
+import { postconfValue } from '../../probes/postconf.js';
 import { probeSsl3, probeTlsVersion, type TlsVersion } from '../probes/index.js';
-import { fail, inconclusive, pass, type CheckKind, type Outcome } from '../types.js';
+import { asker, fail, inconclusive, pass, type CheckKind, type Outcome } from '../types.js';
 
 export interface TlsSpec {
   port: number;
@@ -17,9 +17,8 @@ export interface TlsSpec {
 
 async function readSetting(s: TlsSpec, ctx: Parameters<CheckKind['run']>[2], why: string): Promise<Outcome> {
   if (!s.fallback) return inconclusive(`${why}; no setting to fall back on`);
-  const pc = s.fallback.instance ? `postmulti -i ${sh(s.fallback.instance)} -x postconf` : 'postconf';
-  const r = await ctx.exec(`${pc} -h ${sh(s.fallback.param)}`);
-  const value = r.stdout.trim();
+  const r = await postconfValue(asker(ctx), { instance: s.fallback.instance, param: s.fallback.param });
+  const value = r.ok ? r.value.trim() : '';
   const ok = new RegExp(s.fallback.matches).test(value);
   const msg = `${why}; read the setting instead: ${s.fallback.param} = ${value}`;
   return ok ? pass(msg) : fail(`${msg}, which does not match /${s.fallback.matches}/`);
@@ -27,7 +26,6 @@ async function readSetting(s: TlsSpec, ctx: Parameters<CheckKind['run']>[2], why
 
 export const tls: CheckKind<TlsSpec> = {
   name: 'tls',
-  via: 'network',
   fields: {
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     starttls: { type: 'boolean' },

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { LabError } from '../../errors.js';
+import { openTcp as connectTcp, TcpConnectError } from '../../probes/tcp.js';
 
 export type ProbeErrorKind = 'connect' | 'timeout' | 'closed' | 'protocol' | 'refused' | 'tls';
 
@@ -70,33 +71,15 @@ export function errText(e: unknown): string {
 }
 
 /** Opens a TCP connection (TCP_NODELAY); rejects with ProbeError('connect' | 'timeout'). */
-export function openTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+export async function openTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   const ep = endpoint(host, port);
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host, port });
-    sock.setNoDelay(true);
-    const timer = setTimeout(() => {
-      finish();
-      sock.destroy();
-      reject(new ProbeError('timeout', ep, `no TCP connection within ${seconds(timeoutMs)} to ${ep}`));
-    }, timeoutMs);
-    const onError = (e: Error): void => {
-      finish();
-      sock.destroy();
-      reject(new ProbeError('connect', ep, `cannot connect to ${ep}: ${errText(e)}`, { cause: e }));
-    };
-    const onConnect = (): void => {
-      finish();
-      resolve(sock);
-    };
-    const finish = (): void => {
-      clearTimeout(timer);
-      sock.off('error', onError);
-      sock.off('connect', onConnect);
-    };
-    sock.once('error', onError);
-    sock.once('connect', onConnect);
-  });
+  try {
+    return await connectTcp(host, port, timeoutMs);
+  } catch (e) {
+    if (!(e instanceof TcpConnectError)) throw e;
+    if (e.kind === 'timeout') throw new ProbeError('timeout', ep, `no TCP connection within ${seconds(timeoutMs)} to ${ep}`);
+    throw new ProbeError('connect', ep, `cannot connect to ${ep}: ${errText(e.cause)}`, { cause: e.cause });
+  }
 }
 
 export interface TlsClientOptions {
