@@ -8,6 +8,7 @@ import { InputError, LabError } from './errors.js';
 import { Emitter } from './events.js';
 import type { Host } from './host.js';
 import { Journal } from './journal.js';
+import { lockLab } from './lab-lock.js';
 import { loadLab, resolveDriver, type DriverName, type Lab, type Platform } from './lab-file.js';
 import { makePlan, type Plan, type Selection } from './plan.js';
 import { loadRoles } from './roles.js';
@@ -51,16 +52,27 @@ export interface UpOptions extends LabRef {
   rolesDir?: string;
   /** Provision only these steps' host; used by tests to inject a host. */
   connect?: (t: SshTarget, s: LabState) => Promise<Host>;
+  /** Ctrl-C: stop the running step's remote commands and end the run there (resumable). */
+  signal?: AbortSignal;
 }
 
 export async function labUp(o: UpOptions): Promise<Recap> {
   const lab = openLab(o);
   const plan = planLab(lab, o.rolesDir);
   const { driver: driverName, why } = resolveDriver(lab);
-  const driver = await getDriver(driverName);
   o.events.emit({ event: 'info', message: `driver: ${driverName} (${why})` });
   const state = labState(lab.name);
   ensureStateDirs(state);
+  const unlock = lockLab(state.dir, lab.name);
+  try {
+    return await provision(o, lab, plan, state, driverName);
+  } finally {
+    unlock();
+  }
+}
+
+async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, driverName: DriverName): Promise<Recap> {
+  const driver = await getDriver(driverName);
   const creds = ensureCredentials(state, lab.params.mail_user);
   const ctx = driverContext(lab, state, o.events);
   const up = await driver.up(ctx);
@@ -80,7 +92,7 @@ export async function labUp(o: UpOptions): Promise<Recap> {
     await waitForBoot(host, o.events);
     return await runPlan(plan, {
       host, platform: lab.platform, sudo: target.sudo, journal, logsDir: state.logsDir, artifactsDir: lab.params.artifacts,
-      secrets: { mail_password: creds.password }, events: o.events, selection: o.selection,
+      secrets: { mail_password: creds.password }, events: o.events, selection: o.selection, signal: o.signal,
     });
   } finally {
     await host.close();

@@ -59,7 +59,24 @@ export async function labUpCli(args: string[]): Promise<number> {
   const events = new Emitter();
   events.on(o.json ? jsonReporter() : terminalReporter());
   if (o.junit) events.on(junitReporter(o.junit, 'lab:up'));
-  const recap = await labUp({ labFile: o.lab, name: o.name, platform: o.platform, events, selection });
+  // Ctrl-C once: stop the running step's remote commands, record it, end the run (resumable). Twice: quit now.
+  const abort = new AbortController();
+  const onInt = () => {
+    if (abort.signal.aborted) process.exit(130);
+    process.stderr.write('\ninterrupted: stopping the running step\'s remote commands (Ctrl-C again quits at once)\n');
+    abort.abort();
+  };
+  process.on('SIGINT', onInt);
+  let recap;
+  try {
+    recap = await labUp({ labFile: o.lab, name: o.name, platform: o.platform, events, selection, signal: abort.signal });
+  } finally {
+    process.off('SIGINT', onInt);
+  }
+  if (recap.interrupted) {
+    if (!o.json) process.stderr.write(`\nlab:up interrupted at ${recap.failedStep ?? 'a step'}; \`npm run lab:up\` resumes there.\n`);
+    return 130;
+  }
   if (recap.failed && recap.error && !o.json) process.stderr.write(`\nlab:up stopped at ${recap.failedStep ?? 'a step'}; fix the cause and run \`npm run lab:up\` again: it resumes there.\n`);
   return recap.failed ? 1 : 0;
 }

@@ -124,6 +124,6 @@ export const download = defineKind<DownloadParams>({
   },
   async apply(p, ctx) {
     const data = await obtain(p, ctx);
-    await ctx.host.put(p.dest, data, { sudo: ctx.sudo, mode: p.mode ? Number.parseInt(p.mode, 8) : 0o644, owner: p.owner, group: p.group });
+    await ctx.host.put(p.dest, data, { sudo: ctx.sudo, mode: p.mode ? Number.parseInt(p.mode, 8) : 0o644, owner: p.owner, group: p.group, job: ctx.job?.() });
   },
 });

@@ -36,6 +36,7 @@ export async function writeText(ctx: KindContext, path: string, content: string,
     mode: want.mode ? Number.parseInt(want.mode, 8) : undefined,
     owner: want.owner,
     group: want.group,
+    job: ctx.job?.(),
   });
 }
 
