@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ConnectionLost, LabError, StepError } from './errors.js';
 import type { Emitter, StepInfo, StepStatus } from './events.js';
 import type { Host } from './host.js';
-import { describeSettled, jobNamer, jobPrefix, settleJobs } from './jobs.js';
+import { describeSettled, forgetScript, jobNamer, jobPrefix, lastJob, runJobPrefix, settleJobs, type SettledJob } from './jobs.js';
 import { Journal } from './journal.js';
 import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
 import type { Platform } from './lab-file.js';
@@ -84,12 +84,14 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
       ...(apply ? { job: jobNamer(`${prefix}${attemptNo}-`) } : {}),
     });
-    const settle = async (waitMs: number): Promise<void> => {
-      for (const j of await settleJobs(o.host, prefix, { waitMs, sudo: o.sudo })) {
+    const settle = async (waitMs: number): Promise<SettledJob[]> => {
+      const jobs = await settleJobs(o.host, prefix, { waitMs, sudo: o.sudo });
+      for (const j of jobs) {
         if (j.outputTail) log(`output of ${j.job} on the host after the drop (last 2000 bytes):\n${j.outputTail}`);
         log(describeSettled(j));
         o.events.emit({ event: 'info', message: redact.text(`${step.id}: ${describeSettled(j)}`) });
       }
+      return jobs;
     };
     const stopOnAbort = () => { settle(0).catch(() => undefined); };
     o.signal?.addEventListener('abort', stopOnAbort, { once: true });
@@ -98,11 +100,22 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
     // The first check's finding, once an apply has started: a step whose apply finished on the host while the
     // connection was down checks ok afterwards, but it did change the host (and must notify its handlers).
     let applied: CheckResult | undefined;
+    let inApply = false;
     for (let attempt = 1; ; attempt++) {
       attemptNo = attempt;
       try {
-        if (attempt > 1) await settle(step.timeoutMs);
-        const before: CheckResult = await kind.check(params, ctx('check'));
+        // After a drop: wait for (or stop) what is still running. When the drop came during the apply and its
+        // last command then finished on the host with exit 0, the apply is done: check as after an apply (a
+        // handler that runs "always" must not run twice).
+        let phase: KindContext['phase'] = 'check';
+        if (attempt > 1) {
+          const last = lastJob(await settle(step.timeoutMs));
+          if (inApply && last?.outcome === 'finished' && last.exitCode === 0) phase = 'recheck';
+        }
+        inApply = false;
+        const first: CheckResult = await kind.check(params, ctx(phase));
+        if (phase === 'recheck' && !first.ok) log(`check: ${first.detail ?? 'differs'} (the apply from before the drop did not finish it)`);
+        const before: CheckResult = phase === 'recheck' && !first.ok ? await kind.check(params, ctx('check')) : first;
         let status: StepStatus = applied ? 'changed' : 'ok';
         if (applied && before.ok) log('check: ok now (the apply from before the drop finished on the host)');
         if (!before.ok) {
@@ -110,7 +123,9 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
           if (before.diff) log(before.diff);
           if (o.signal?.aborted) throw interrupted(step.id);
           applied ??= before;
+          inApply = true;
           await kind.apply(params, ctx('check', true), before);
+          inApply = false;
           const after = await kind.check(params, ctx('recheck'));
           if (!after.ok) {
             throw new StepError(step.id, `did not converge: after applying, the check still says: ${after.detail ?? 'differs'}`,
@@ -146,6 +161,12 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   };
 
   try {
+    // Commands an earlier run left running on the host (its process was killed, or lost the host for good): wait
+    // for them (their own remote timeout bounds it) or stop them, before anything else touches the host.
+    const longest = Math.max(0, ...plan.roles.flatMap((r) => [...r.steps, ...r.handlers].map((s) => s.timeoutMs)));
+    for (const j of await settleJobs(o.host, 'plab-', { waitMs: longest, sudo: o.sudo })) {
+      o.events.emit({ event: 'info', message: redact.text(`an earlier run's ${describeSettled(j).replace(/^the step's /, '')}`) });
+    }
     for (const role of plan.roles) {
       const steps = role.steps.filter((s) => selected.has(s.id));
       const pending = resume.pending.get(role.role) ?? new Set<string>();
@@ -178,6 +199,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       }
     }
     o.journal.append({ type: 'end', runId, result: explicit ? 'partial' : 'ok', at: new Date().toISOString() });
+    if (recap.changed) await o.host.exec(forgetScript(runJobPrefix(runId)), { sudo: o.sudo, timeoutMs: 15_000 }).catch(() => undefined);
   } catch (e) {
     recap.failed += 1;
     recap.error = e instanceof LabError ? e : new LabError(String(e));

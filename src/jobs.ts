@@ -11,7 +11,11 @@ import { sh } from './host.js';
 
 /** The job-name prefix of one step in one run (step ids are [a-z0-9-]; run ids are hex). */
 export function jobPrefix(runId: string, stepId: string): string {
-  return `plab-${runId.replace(/[^a-z0-9]/gi, '').slice(0, 8)}-${stepId.replace(/[^a-z0-9-]/g, '_')}-`;
+  return `${runJobPrefix(runId)}${stepId.replace(/[^a-z0-9-]/g, '_')}-`;
+}
+
+export function runJobPrefix(runId: string): string {
+  return `plab-${runId.replace(/[^a-z0-9]/gi, '').slice(0, 8)}-`;
 }
 
 /** A fresh job name per command of a step: prefix + counter. */
@@ -26,6 +30,8 @@ export interface SettledJob {
   /** finished: it ended while we waited (or before); stopped: we ended it. */
   outcome: 'finished' | 'stopped';
   waitedMs: number;
+  /** The job's exit code, when it ended by itself. */
+  exitCode?: number;
   /** The last output the job wrote on the host (what the dropped channel never delivered). */
   outputTail: string;
 }
@@ -39,20 +45,26 @@ export function settleScript(prefix: string, waitSecs: number): string {
   return [
     'shopt -s nullglob',
     `end=$(( SECONDS + ${Math.max(0, Math.ceil(waitSecs))} ))`,
-    `for f in /run/postfix-lab/${p}*.pid /tmp/.postfix-lab-*/${p}*.pid; do`,
-    '  job=${f##*/}; job=${job%.pid}; pid=$(cat "$f" 2>/dev/null); t0=$(date +%s%N); outcome=finished',
+    `for f in /run/postfix-lab/${p}*.pid /run/postfix-lab/${p}*.rc /tmp/.postfix-lab-*/${p}*.pid /tmp/.postfix-lab-*/${p}*.rc; do`,
+    '  base=${f%.*}; job=${base##*/}; [ -e "$base.pid" ] && [ "$f" = "$base.rc" ] && continue',
+    '  pid=0; t0=$(date +%s%N); outcome=finished',
+    '  if [ -e "$base.pid" ]; then',
+    '    pid=$(cat "$base.pid" 2>/dev/null); pid=${pid:-0}',
     // Ours when the group exists and its leader is gone or still carries the job name (a recycled PID does not).
-    '  if [ -n "$pid" ] && kill -0 -- "-$pid" 2>/dev/null && { [ ! -e /proc/$pid ] || grep -qaF "$job" /proc/$pid/cmdline 2>/dev/null; }; then',
-    '    while kill -0 -- "-$pid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done',
-    '    if kill -0 -- "-$pid" 2>/dev/null; then',
-    '      outcome=stopped; kill -TERM -- "-$pid" 2>/dev/null',
-    '      for i in $(seq 40); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.05; done',
-    '      kill -KILL -- "-$pid" 2>/dev/null',
+    '    if [ "$pid" != 0 ] && kill -0 -- "-$pid" 2>/dev/null && { [ ! -e /proc/$pid ] || grep -qaF "$job" /proc/$pid/cmdline 2>/dev/null; }; then',
+    '      while kill -0 -- "-$pid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done',
+    '      if kill -0 -- "-$pid" 2>/dev/null; then',
+    '        outcome=stopped; kill -TERM -- "-$pid" 2>/dev/null',
+    '        for i in $(seq 40); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.05; done',
+    '        kill -KILL -- "-$pid" 2>/dev/null',
+    '      fi',
     '    fi',
+    // The wrapper writes the exit code just after the group ends: give it a moment.
+    '    for i in $(seq 20); do [ -e "$base.rc" ] || [ "$outcome" = stopped ] || ! [ -e "$base.pid" ] && break; sleep 0.05; done',
     '  fi',
-    '  out=${f%.pid}.out; tail=""; [ -f "$out" ] && tail=$(tail -c 2000 "$out" | base64 -w 0)',
-    '  echo "plab-job $outcome $job ${pid:-0} $(( ($(date +%s%N) - t0) / 1000000 )) $tail"',
-    '  rm -f -- "$f" "$out"',
+    '  rc=$(cat "$base.rc" 2>/dev/null); tail=""; [ -f "$base.out" ] && tail=$(tail -c 2000 "$base.out" | base64 -w 0)',
+    '  echo "plab-job $outcome $job $pid ${rc:--} $(( ($(date +%s%N) - t0) / 1000000 )) $tail"',
+    '  rm -f -- "$base.pid" "$base.out" "$base.rc"',
     'done',
     `rm -f -- /tmp/.plab-upload-${p}*`,
   ].join('\n');
@@ -60,10 +72,17 @@ export function settleScript(prefix: string, waitSecs: number): string {
 
 export function parseSettled(stdout: string): SettledJob[] {
   return stdout.split('\n').flatMap((l) => {
-    const m = /^plab-job (finished|stopped) (\S+) (\d+) (\d+) ?(\S*)$/.exec(l.trim());
+    const m = /^plab-job (finished|stopped) (\S+) (\d+) (-|\d+) (\d+) ?(\S*)$/.exec(l.trim());
     if (!m) return [];
-    return [{ outcome: m[1] as SettledJob['outcome'], job: m[2]!, pid: Number(m[3]), waitedMs: Number(m[4]), outputTail: Buffer.from(m[5] ?? '', 'base64').toString('utf8') }];
+    return [{ outcome: m[1] as SettledJob['outcome'], job: m[2]!, pid: Number(m[3]), exitCode: m[4] === '-' ? undefined : Number(m[4]),
+      waitedMs: Number(m[5]), outputTail: Buffer.from(m[6] ?? '', 'base64').toString('utf8') }];
   });
+}
+
+/** Remove the job records one run left on the host (exit codes of finished jobs). */
+export function forgetScript(runPrefix: string): string {
+  const p = sh(runPrefix);
+  return `rm -f -- /run/postfix-lab/${p}* /tmp/.postfix-lab-*/${p}* 2>/dev/null; true`;
 }
 
 /** Settle a step's jobs on the host (see settleScript). */
@@ -78,6 +97,14 @@ export function describeSettled(j: SettledJob): string {
   return j.outcome === 'stopped'
     ? `the step's command from before (${j.job}, pid ${j.pid}) was still running on the host after ${secs} s: stopped it (TERM, then KILL to its process group)`
     : j.waitedMs > 0
-      ? `the step's command from before (${j.job}, pid ${j.pid}) was still running on the host: waited ${secs} s until it finished`
-      : `the step's command from before (${j.job}) had finished on the host`;
+      ? `the step's command from before (${j.job}, pid ${j.pid}) was still running on the host: waited ${secs} s until it finished${rc(j)}`
+      : `the step's command from before (${j.job}) had finished on the host${rc(j)}`;
+}
+
+const rc = (j: SettledJob) => (j.exitCode === undefined ? '' : ` (exit ${j.exitCode})`);
+
+/** The job that was running when the connection dropped: the last one started, by its counter. */
+export function lastJob(jobs: SettledJob[]): SettledJob | undefined {
+  const n = (j: SettledJob) => Number(/(\d+)-(\d+)$/.exec(j.job)?.slice(1).map((x) => x.padStart(6, '0')).join('') ?? 0);
+  return [...jobs].sort((a, b) => n(a) - n(b)).at(-1);
 }

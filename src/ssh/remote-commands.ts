@@ -26,7 +26,7 @@ export const JOB_DIR_SHELL = 'd=/run/postfix-lab; [ "$EUID" = 0 ] || d=/tmp/.pos
  * ignores that (-p) and keeps the command's pipes open, so the command neither dies of SIGPIPE half-way (a dpkg
  * run cut short) nor notices; the engine finds the record after reconnecting and waits for or stops the group
  * (src/jobs.ts). The job's name is also the inner shell's $0, so a recycled PID is never mistaken for it. A normal
- * end removes the record. Costs three extra short-lived processes (bash, 2x tee), so only apply phases use it.
+ * end leaves only `<job>.rc` (the exit code, read after a drop; the engine removes the run's records at its end). Costs three extra short-lived processes (bash, 2x tee), so only apply phases use it.
  */
 export function jobScript(command: string, job: string, timeoutMs?: number): string {
   const t = timeoutMs !== undefined && timeoutMs > 0 ? secs(timeoutMs) : '0';
@@ -34,7 +34,7 @@ export function jobScript(command: string, job: string, timeoutMs?: number): str
   return [
     JOB_DIR_SHELL,
     `timeout -k 2 ${t} bash -c ${sh(command)} ${sh(job)} <&0 > >(exec tee -p -a ${j}.out) 2> >(exec tee -p -a ${j}.out >&2) &`,
-    `echo $! > ${j}.pid; wait $!; rc=$?; rm -f ${j}.pid ${j}.out; exit $rc`,
+    `echo $! > ${j}.pid; wait $!; rc=$?; echo $rc > ${j}.rc; rm -f ${j}.pid ${j}.out; exit $rc`,
   ].join('\n');
 }
 
