@@ -11,6 +11,7 @@ import { junitReporter } from '../reporters/junit.js';
 import { formatPlan } from '../reporters/plan.js';
 import { selectSteps } from '../plan.js';
 import { terminalReporter } from '../reporters/terminal.js';
+import { withCtrlC } from './interrupt.js';
 import { sshArgs } from './ssh-args.js';
 
 function base(name: string, description: string): Command {
@@ -60,19 +61,7 @@ export async function labUpCli(args: string[]): Promise<number> {
   events.on(o.json ? jsonReporter() : terminalReporter());
   if (o.junit) events.on(junitReporter(o.junit, 'lab:up'));
   // Ctrl-C once: stop the running step's remote commands, record it, end the run (resumable). Twice: quit now.
-  const abort = new AbortController();
-  const onInt = () => {
-    if (abort.signal.aborted) process.exit(130);
-    process.stderr.write('\ninterrupted: stopping the running step\'s remote commands (Ctrl-C again quits at once)\n');
-    abort.abort();
-  };
-  process.on('SIGINT', onInt);
-  let recap;
-  try {
-    recap = await labUp({ labFile: o.lab, name: o.name, platform: o.platform, events, selection, signal: abort.signal });
-  } finally {
-    process.off('SIGINT', onInt);
-  }
+  const recap = await withCtrlC((signal) => labUp({ labFile: o.lab, name: o.name, platform: o.platform, events, selection, signal }));
   if (recap.interrupted) {
     if (!o.json) process.stderr.write(`\nlab:up interrupted at ${recap.failedStep ?? 'a step'}; \`npm run lab:up\` resumes there.\n`);
     return 130;
