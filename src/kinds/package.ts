@@ -8,18 +8,54 @@ export interface PackageParams {
   state?: 'present' | 'absent';
 }
 
+/**
+ * The package manager's own record of a transaction cut short (apt or dpkg killed mid-install, e.g. by a lost
+ * connection before jobs kept commands alive, or a reboot): dpkg's journal in /var/lib/dpkg/updates, yum's
+ * unfinished transaction files. A shell glob, no extra process.
+ */
+const INTERRUPTED: Record<Platform, { glob: string; fix: string; recover: string }> = {
+  debian12: {
+    glob: '/var/lib/dpkg/updates/*',
+    fix: 'dpkg --configure -a',
+    recover: 'dpkg --configure -a',
+  },
+  el7: {
+    glob: '/var/lib/yum/transaction-all*',
+    fix: 'yum-complete-transaction',
+    recover: 'if command -v yum-complete-transaction >/dev/null; then yum-complete-transaction -y || yum-complete-transaction -y --cleanup-only; '
+      + 'else echo "postfix-lab: yum-complete-transaction (yum-utils) is missing: yum goes on without it" >&2; fi',
+  },
+};
+export const INTERRUPTED_MARK = 'plab:interrupted';
+
 function query(names: string[], platform: Platform): string {
   const list = names.map(sh).join(' ');
   // One line per package: "name installed" or "name missing".
-  return platform === 'el7'
+  return (platform === 'el7'
     ? `for p in ${list}; do if rpm -q --whatprovides "$p" >/dev/null 2>&1; then echo "$p installed"; else echo "$p missing"; fi; done`
-    : `for p in ${list}; do if [ "$(dpkg-query -W -f='\${Status}' "$p" 2>/dev/null)" = "install ok installed" ]; then echo "$p installed"; else echo "$p missing"; fi; done`;
+    : `for p in ${list}; do if [ "$(dpkg-query -W -f='\${Status}' "$p" 2>/dev/null)" = "install ok installed" ]; then echo "$p installed"; else echo "$p missing"; fi; done`);
+}
+
+/** Prints INTERRUPTED_MARK when a transaction was cut short (run before the query; not shown in lessons). */
+function interruptedProbe(platform: Platform): string {
+  return `set -- ${INTERRUPTED[platform].glob}; [ -e "$1" ] && echo ${INTERRUPTED_MARK}; `;
+}
+
+/** Finish an interrupted transaction first (what the manager itself asks for), saying so in the step log. */
+function recover(platform: Platform): string {
+  const i = INTERRUPTED[platform];
+  return `set -- ${i.glob}; if [ -e "$1" ]; then echo "postfix-lab: the package manager was interrupted earlier: ${i.fix}"; ${i.recover}; fi`;
 }
 
 function change(names: string[], state: 'present' | 'absent', platform: Platform): string {
   const list = names.map(sh).join(' ');
   if (platform === 'el7') return state === 'present' ? `yum -y install ${list}` : `yum -y remove ${list}`;
-  const apt = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold';
+  // Lock::Timeout: wait for another apt/dpkg (unattended-upgrades, a command of an earlier run) instead of failing.
+  const apt = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=120';
+  return aptChange(apt, list, state);
+}
+
+function aptChange(apt: string, list: string, state: 'present' | 'absent'): string {
   return state === 'present'
     ? `${apt} install --no-install-recommends ${list} || { ${apt} update && ${apt} install --no-install-recommends ${list}; }`
     : `${apt} purge ${list}`;
@@ -40,13 +76,17 @@ export const pkg = defineKind<PackageParams>({
     return { check: [query(p.names, platform)], apply: [change(p.names, p.state ?? 'present', platform)] };
   },
   async check(p, ctx) {
-    const res = await run(ctx, query(p.names, ctx.platform), { sudo: false });
-    const wrong = res.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string])
+    const res = await run(ctx, interruptedProbe(ctx.platform) + query(p.names, ctx.platform), { sudo: false });
+    const lines = res.stdout.trim().split('\n').filter(Boolean);
+    const wrong = lines.filter((l) => l !== INTERRUPTED_MARK).map((l) => l.split(' ') as [string, string])
       .filter(([, st]) => (p.state ?? 'present') === 'present' ? st !== 'installed' : st === 'installed')
       .map(([n]) => n);
-    return wrong.length === 0 ? { ok: true } : { ok: false, detail: `${wrong.join(', ')} ${(p.state ?? 'present') === 'present' ? 'not installed' : 'installed'}` };
+    const interrupted = lines.includes(INTERRUPTED_MARK)
+      ? `the package manager was interrupted earlier (a transaction cut short): recovering with ${INTERRUPTED[ctx.platform].fix} first` : '';
+    const differs = wrong.length ? `${wrong.join(', ')} ${(p.state ?? 'present') === 'present' ? 'not installed' : 'installed'}` : '';
+    return !differs && !interrupted ? { ok: true } : { ok: false, detail: [differs, interrupted].filter(Boolean).join('; ') };
   },
   async apply(p, ctx) {
-    await run(ctx, change(p.names, p.state ?? 'present', ctx.platform));
+    await run(ctx, `${recover(ctx.platform)}\n${change(p.names, p.state ?? 'present', ctx.platform)}`);
   },
 });
