@@ -13,11 +13,12 @@ export interface PackageParams {
  * connection before jobs kept commands alive, or a reboot): dpkg's journal in /var/lib/dpkg/updates, yum's
  * unfinished transaction files. A shell glob, no extra process.
  */
-const INTERRUPTED: Record<Platform, { glob: string; fix: string; recover: string }> = {
+const INTERRUPTED: Record<Platform, { glob: string; fix: string; recover: string; also?: string }> = {
   debian12: {
     glob: '/var/lib/dpkg/updates/*',
     fix: 'dpkg --configure -a',
     recover: 'dpkg --configure -a',
+    also: '[ -n "$(dpkg --audit 2>/dev/null)" ]',
   },
   el7: {
     glob: '/var/lib/yum/transaction-all*',
@@ -37,14 +38,17 @@ function query(names: string[], platform: Platform): string {
 }
 
 /** Prints INTERRUPTED_MARK when a transaction was cut short (run before the query; not shown in lessons). */
-function interruptedProbe(platform: Platform): string {
-  return `set -- ${INTERRUPTED[platform].glob}; [ -e "$1" ] && echo ${INTERRUPTED_MARK}; `;
+function interruptedProbe(platform: Platform, names: string[]): string {
+  const probe = `set -- ${INTERRUPTED[platform].glob}; [ -e "$1" ] && echo ${INTERRUPTED_MARK}; `;
+  if (platform === 'el7') return probe;
+  // A package of this step left unpacked or half-configured by a dpkg run that did not finish.
+  return probe + `dpkg-query -W -f='\${Status}\\n' ${names.map(sh).join(' ')} 2>/dev/null | grep -qE ' (unpacked|half-configured|half-installed|triggers-awaited|triggers-pending)$' && echo ${INTERRUPTED_MARK}; `;
 }
 
 /** Finish an interrupted transaction first (what the manager itself asks for), saying so in the step log. */
 function recover(platform: Platform): string {
   const i = INTERRUPTED[platform];
-  return `set -- ${i.glob}; if [ -e "$1" ]; then echo "postfix-lab: the package manager was interrupted earlier: ${i.fix}"; ${i.recover}; fi`;
+  return `set -- ${i.glob}; if [ -e "$1" ]${i.also ? ` || ${i.also}` : ''}; then echo "postfix-lab: the package manager was interrupted earlier: ${i.fix}"; ${i.recover}; fi`;
 }
 
 function change(names: string[], state: 'present' | 'absent', platform: Platform): string {
@@ -76,12 +80,12 @@ export const pkg = defineKind<PackageParams>({
     return { check: [query(p.names, platform)], apply: [change(p.names, p.state ?? 'present', platform)] };
   },
   async check(p, ctx) {
-    const res = await run(ctx, interruptedProbe(ctx.platform) + query(p.names, ctx.platform), { sudo: false });
+    const res = await run(ctx, interruptedProbe(ctx.platform, p.names) + query(p.names, ctx.platform), { sudo: false });
     const lines = res.stdout.trim().split('\n').filter(Boolean);
     const wrong = lines.filter((l) => l !== INTERRUPTED_MARK).map((l) => l.split(' ') as [string, string])
       .filter(([, st]) => (p.state ?? 'present') === 'present' ? st !== 'installed' : st === 'installed')
       .map(([n]) => n);
-    const interrupted = lines.includes(INTERRUPTED_MARK)
+    const interrupted = lines.includes(INTERRUPTED_MARK) // (once, though both probes may have printed it)
       ? `the package manager was interrupted earlier (a transaction cut short): recovering with ${INTERRUPTED[ctx.platform].fix} first` : '';
     const differs = wrong.length ? `${wrong.join(', ')} ${(p.state ?? 'present') === 'present' ? 'not installed' : 'installed'}` : '';
     return !differs && !interrupted ? { ok: true } : { ok: false, detail: [differs, interrupted].filter(Boolean).join('; ') };

@@ -52,7 +52,7 @@ describe('package kind', () => {
   });
 
   it.each([
-    ['debian12', 'dpkg --configure -a', /\/var\/lib\/dpkg\/updates\/\*; if \[ -e "\$1" \]; then .*dpkg --configure -a; fi\nDEBIAN_FRONTEND=noninteractive apt-get/],
+    ['debian12', 'dpkg --configure -a', /\/var\/lib\/dpkg\/updates\/\*; if \[ -e "\$1" \] \|\| \[ -n "\$\(dpkg --audit 2>\/dev\/null\)" \]; then .*dpkg --configure -a; fi\nDEBIAN_FRONTEND=noninteractive apt-get/],
     ['el7', 'yum-complete-transaction', /\/var\/lib\/yum\/transaction-all\*; if \[ -e "\$1" \]; then .*yum-complete-transaction -y .*\nyum -y install/],
   ] as const)('on %s finishes a transaction cut short first, and says so', async (platform, fix, apply) => {
     const host = new FakeHost().on(/installed/, { stdout: 'plab:interrupted\npostfix installed\n' });
