@@ -172,23 +172,28 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       const pending = resume.pending.get(role.role) ?? new Set<string>();
       if (!steps.length && !pending.size) continue;
       o.events.emit({ event: 'role', role: role.role, section: role.section, title: role.title, title_ja: role.title_ja });
-      for (const step of steps) {
-        if (o.signal?.aborted) throw interrupted(step.id);
-        if (skipDone && resume.done.has(step.id)) {
-          recap.skipped += 1;
-          o.events.emit({ event: 'step', ...info(step), status: 'skipped', durationMs: 0, detail: 'done in the interrupted run (resuming)' });
-          continue;
-        }
-        const status = await runStep(step, false);
-        recap[status === 'changed' ? 'changed' : 'ok'] += 1;
-        o.journal.append({ type: 'step', runId, id: step.id, status: status === 'changed' ? 'changed' : 'ok', at: new Date().toISOString() });
-        if (status === 'changed') {
-          for (const h of step.notify) {
-            if (!pending.has(h)) o.journal.append({ type: 'notify', runId, handler: h, role: role.role });
-            pending.add(h);
+      // A role's steps, then its handlers, then its readiness checks (kinds that run after handlers).
+      const runSteps = async (list: PlanStep[]) => {
+        for (const step of list) {
+          if (o.signal?.aborted) throw interrupted(step.id);
+          if (skipDone && resume.done.has(step.id)) {
+            recap.skipped += 1;
+            o.events.emit({ event: 'step', ...info(step), status: 'skipped', durationMs: 0, detail: 'done in the interrupted run (resuming)' });
+            continue;
+          }
+          const status = await runStep(step, false);
+          recap[status === 'changed' ? 'changed' : 'ok'] += 1;
+          o.journal.append({ type: 'step', runId, id: step.id, status: status === 'changed' ? 'changed' : 'ok', at: new Date().toISOString() });
+          if (status === 'changed') {
+            for (const h of step.notify) {
+              if (!pending.has(h)) o.journal.append({ type: 'notify', runId, handler: h, role: role.role });
+              pending.add(h);
+            }
           }
         }
-      }
+      };
+      const late = (s: PlanStep) => !!kinds[s.kind]?.afterHandlers;
+      await runSteps(steps.filter((s) => !late(s)));
       for (const h of role.handlers) {
         if (!pending.has(h.id)) continue;
         if (o.signal?.aborted) throw interrupted(h.id);
@@ -197,6 +202,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
         o.journal.append({ type: 'handler', runId, id: h.id, role: role.role, at: new Date().toISOString() });
         pending.delete(h.id);
       }
+      await runSteps(steps.filter(late));
     }
     o.journal.append({ type: 'end', runId, result: explicit ? 'partial' : 'ok', at: new Date().toISOString() });
     if (recap.changed) await o.host.exec(forgetScript(runJobPrefix(runId)), { sudo: o.sudo, timeoutMs: 15_000 }).catch(() => undefined);

@@ -45,6 +45,8 @@ export interface StepKind<P = Record<string, unknown>> {
   describe(p: P, platform: Platform): { check: string[]; apply: string[] };
   check(p: P, ctx: KindContext): Promise<CheckResult>;
   apply(p: P, ctx: KindContext, before: CheckResult): Promise<void>;
+  /** Runs after the role's handlers (a readiness check of what the role built, restarts included). */
+  afterHandlers?: boolean;
   /** Read-only kinds never report a change. */
   readOnly?: boolean;
   /** Extra validation across parameters; returns an error message or undefined. */
