@@ -2,7 +2,7 @@
  * Typed errors. Every error the lab raises on purpose is a LabError: a message saying what went wrong,
  * a hint saying how to fix it, and the exit code the CLI should use. One place prints them (src/cli/main.ts).
  */
-export type ExitCode = 0 | 1 | 2;
+export type ExitCode = 0 | 1 | 2 | 130;
 
 export class LabError extends Error {
   readonly hint: string;

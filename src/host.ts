@@ -6,6 +6,11 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Output as it arrives, for the per-step log. */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
+  /**
+   * Run as a findable job named this (`plab-<run>-<step>-<n>`): after a dropped connection the engine can wait
+   * for it or stop it (src/jobs.ts) instead of starting a second copy. Used for commands that change the host.
+   */
+  job?: string;
 }
 
 export interface ExecResult {
@@ -19,6 +24,8 @@ export interface PutOptions {
   owner?: string;
   group?: string;
   sudo?: boolean;
+  /** The job the upload belongs to (see ExecOptions.job). */
+  job?: string;
 }
 
 export interface Host {

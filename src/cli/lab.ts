@@ -9,6 +9,7 @@ import { jsonReporter } from '../output/json.js';
 import { junitReporter } from '../output/junit.js';
 import { formatPlan } from '../output/plan.js';
 import { terminalReporter } from '../output/terminal.js';
+import { withCtrlC } from './interrupt.js';
 import { sshArgs } from './ssh-args.js';
 import type { Opts } from './table.js';
 
@@ -39,7 +40,11 @@ export async function up(opts: Opts): Promise<number> {
   const events = new Emitter();
   events.on(o.json ? jsonReporter() : terminalReporter());
   if (o.junit) events.on(junitReporter(o.junit, 'lab:up'));
-  const recap = await labUp({ ...ref(opts), events, selection });
+  // Ctrl-C once: stop the running step's remote commands, record it, end the run (resumable). Twice: quit now.
+  const recap = await withCtrlC((signal) => labUp({ ...ref(opts), events, selection, signal }));
+  if (recap.interrupted) {
+    throw new LabError(`lab:up interrupted at ${recap.failedStep ?? 'a step'}`, '`npm run lab:up` resumes there.', 130);
+  }
   if (recap.failed) {
     throw new LabError(`lab:up stopped at ${recap.failedStep ?? 'a step'}`,
       'Fix the cause (the step\'s message and log are above) and run `npm run lab:up` again: it resumes there.', recap.error?.exitCode ?? 1);

@@ -16,6 +16,7 @@ import { connectSsh } from '../ssh/executor.js';
 import { keysFile } from '../ssh/known-hosts.js';
 import { checkOwnFolder, ensureCredentials, ensureStateDirs, jsonState, labState, type LabState, listLabs, readJson, stateRoot, writePrivate } from './state.js';
 import { checkLabName, checkSnapshotName, removeInside } from '../names.js';
+import { lockLab } from '../lab-lock.js';
 
 export interface LabRef { labFile?: string; name?: string; platform?: Platform }
 
@@ -54,16 +55,27 @@ export interface UpOptions extends LabRef {
   rolesDir?: string;
   /** Provision only these steps' host; used by tests to inject a host. */
   connect?: (t: SshTarget, s: LabState) => Promise<Host>;
+  /** Ctrl-C: stop the running step's remote commands and end the run there (resumable). */
+  signal?: AbortSignal;
 }
 
 export async function labUp(o: UpOptions): Promise<Recap> {
   const lab = openLab(o);
   const plan = planLab(lab, o.rolesDir);
   const { driver: driverName, why } = resolveDriver(lab);
-  const driver = await getDriver(driverName);
   o.events.emit({ event: 'info', message: `driver: ${driverName} (${why})` });
   const state = labState(lab.name);
   ensureStateDirs(state);
+  const unlock = lockLab(state.dir, lab.name);
+  try {
+    return await provision(o, lab, plan, state, driverName);
+  } finally {
+    unlock();
+  }
+}
+
+async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, driverName: DriverName): Promise<Recap> {
+  const driver = await getDriver(driverName);
   const creds = ensureCredentials(state, lab.params.mail_user);
   const ctx = driverContext(lab, state, o.events);
   const up = await driver.up(ctx);
@@ -89,7 +101,7 @@ export async function labUp(o: UpOptions): Promise<Recap> {
       await waitForBoot(host, o.events);
       recap = await runPlan(plan, {
         host, platform: lab.platform, sudo: h.target.sudo, journal: h.journal, logsDir: h.logsDir, artifactsDir: lab.params.artifacts,
-        secrets: { mail_password: creds.password }, events: o.events, selection: o.selection,
+        secrets: { mail_password: creds.password }, events: o.events, selection: o.selection, signal: o.signal,
       });
     } finally {
       await host.close();

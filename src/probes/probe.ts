@@ -14,6 +14,8 @@ export interface Probe<A, T> {
   command(args: A): string;
   /** Whether it needs root (it runs through sudo when the pipeline uses sudo). */
   readonly sudo: boolean;
+  /** Reads the answer from the command's result (for a kind that runs the command inside a larger one). */
+  parse(r: ExecResult, args: A): T;
 }
 
 export function defineProbe<A, T>(d: { sudo: boolean; command(args: A): string; parse(r: ExecResult, args: A): T }): Probe<A, T> {
@@ -21,5 +23,5 @@ export function defineProbe<A, T>(d: { sudo: boolean; command(args: A): string; 
     const opts: ExecOptions = { sudo: d.sudo };
     return d.parse(await host.exec(d.command(args), opts), args);
   };
-  return Object.assign(p, { command: d.command, sudo: d.sudo });
+  return Object.assign(p, { command: d.command, sudo: d.sudo, parse: d.parse });
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ConnectionLost, LabError, StepError } from '../errors.js';
 import type { Emitter, StepInfo, StepStatus } from '../output/events.js';
 import type { Host } from '../host.js';
+import { describeSettled, forgetScript, jobNamer, jobPrefix, lastJob, runJobPrefix, type SettledJob, settleJobs } from '../jobs.js';
 import { Journal } from './journal.js';
 import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
 import type { Platform } from '../lab/lab-file.js';
@@ -29,9 +30,11 @@ export interface RunOptions {
   fetchUrl?: KindContext['fetchUrl'];
   /** Attempts per step when the connection drops (default 3). */
   connectionRetries?: number;
+  /** Aborted on Ctrl-C: the running step's remote commands are stopped and the run ends there, resumable. */
+  signal?: AbortSignal;
 }
 
-export interface Recap { ok: number; changed: number; skipped: number; failed: number; durationMs: number; failedStep?: string; error?: LabError }
+export interface Recap { ok: number; changed: number; skipped: number; failed: number; durationMs: number; failedStep?: string; error?: LabError; interrupted?: boolean }
 
 const info = (s: PlanStep, handler = false): StepInfo => ({ id: s.id, role: s.role, section: s.section, title: s.title, kind: s.kind, ...(handler ? { handler } : {}) });
 
@@ -72,20 +75,57 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
     const started = Date.now();
     const kind = kinds[step.kind]!;
     const params = fillSecrets(step.params, o.secrets);
-    const ctx = (phase: KindContext['phase']): KindContext => ({
+    // Commands that change the host run as jobs named by run and step (src/jobs.ts): after a dropped connection
+    // or on Ctrl-C the engine finds the ones still running and waits for or stops them before checking again.
+    const prefix = jobPrefix(runId, step.id);
+    const ctx = (phase: KindContext['phase'], apply = false): KindContext => ({
       stepId: step.id, phase, host: o.host, platform: o.platform, sudo: o.sudo, timeoutMs: step.timeoutMs,
       artifactsDir: o.artifactsDir, secrets: o.secrets, fetchUrl: o.fetchUrl, log,
       onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
+      ...(apply ? { job: jobNamer(`${prefix}${attemptNo}-`) } : {}),
     });
+    const settle = async (waitMs: number): Promise<SettledJob[]> => {
+      const jobs = await settleJobs(o.host, prefix, { waitMs, sudo: o.sudo });
+      for (const j of jobs) {
+        if (j.outputTail) log(`output of ${j.job} on the host after the drop (last 2000 bytes):\n${j.outputTail}`);
+        log(describeSettled(j));
+        o.events.emit({ event: 'info', message: redact.text(`${step.id}: ${describeSettled(j)}`) });
+      }
+      return jobs;
+    };
+    const stopOnAbort = () => { settle(0).catch(() => undefined); };
+    o.signal?.addEventListener('abort', stopOnAbort, { once: true });
     const attempts = o.connectionRetries ?? 3;
+    let attemptNo = 1;
+    // The first check's finding, once an apply has started: a step whose apply finished on the host while the
+    // connection was down checks ok afterwards, but it did change the host (and must notify its handlers).
+    let applied: CheckResult | undefined;
+    let inApply = false;
     for (let attempt = 1; ; attempt++) {
+      attemptNo = attempt;
       try {
-        const before: CheckResult = await kind.check(params, ctx('check'));
-        let status: StepStatus = 'ok';
+        // After a drop: wait for (or stop) what is still running. When the drop came during the apply and its
+        // last command then finished on the host with exit 0, the apply is done: check as after an apply (a
+        // handler that runs "always" must not run twice).
+        let phase: KindContext['phase'] = 'check';
+        if (attempt > 1) {
+          const last = lastJob(await settle(step.timeoutMs));
+          if (inApply && last?.outcome === 'finished' && last.exitCode === 0) phase = 'recheck';
+        }
+        inApply = false;
+        const first: CheckResult = await kind.check(params, ctx(phase));
+        if (phase === 'recheck' && !first.ok) log(`check: ${first.detail ?? 'differs'} (the apply from before the drop did not finish it)`);
+        const before: CheckResult = phase === 'recheck' && !first.ok ? await kind.check(params, ctx('check')) : first;
+        let status: StepStatus = applied ? 'changed' : 'ok';
+        if (applied && before.ok) log('check: ok now (the apply from before the drop finished on the host)');
         if (!before.ok) {
           log(`check: ${before.detail ?? 'needs a change'}`);
           if (before.diff) log(before.diff);
-          await kind.apply(params, ctx('check'), before);
+          if (o.signal?.aborted) throw interrupted(step.id);
+          applied ??= before;
+          inApply = true;
+          await kind.apply(params, ctx('check', true), before);
+          inApply = false;
           const after = await kind.check(params, ctx('recheck'));
           if (!after.ok) {
             throw new StepError(step.id, `did not converge: after applying, the check still says: ${after.detail ?? 'differs'}`,
@@ -93,12 +133,14 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
           }
           status = 'changed';
         }
+        const shown = applied ?? before;
+        o.signal?.removeEventListener('abort', stopOnAbort);
         o.events.emit({ event: 'step', ...info(step, handler), status, durationMs: Date.now() - started,
-          detail: before.ok ? undefined : redact.text(before.detail ?? ''), diff: before.diff ? redact.text(before.diff) : undefined, log: logFile });
+          detail: status === 'ok' ? undefined : redact.text(shown.detail ?? ''), diff: shown.diff ? redact.text(shown.diff) : undefined, log: logFile });
         log(`=> ${status}`);
         return status;
       } catch (e) {
-        if (e instanceof ConnectionLost && attempt < attempts && o.host.reconnect) {
+        if (e instanceof ConnectionLost && attempt < attempts && o.host.reconnect && !o.signal?.aborted) {
           o.events.emit({ event: 'reconnect', host: o.host.name, attempt, message: redact.text(e.message) });
           log(`connection lost (${e.message}); reconnecting and running the step again from its check`);
           try {
@@ -106,7 +148,10 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
           } catch { /* the next attempt reports it */ }
           continue;
         }
-        const err = e instanceof LabError ? e : new StepError(step.id, `internal error: ${(e as Error).message}`, 'This is a bug in postfix-lab; run with --debug and report it.', { cause: e });
+        o.signal?.removeEventListener('abort', stopOnAbort);
+        if (o.signal?.aborted) await settle(0).catch(() => undefined); // a job that started as the abort came
+        const err = o.signal?.aborted ? interrupted(step.id)
+          : e instanceof LabError ? e : new StepError(step.id, `internal error: ${(e as Error).message}`, 'This is a bug in postfix-lab; run with --debug and report it.', { cause: e });
         log(`=> failed: ${err.message}\n${err.hint}`);
         o.events.emit({ event: 'step', ...info(step, handler), status: 'failed', durationMs: Date.now() - started,
           detail: redact.text(err.message), hint: redact.text(err.hint), log: logFile });
@@ -116,43 +161,65 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   };
 
   try {
+    // Commands an earlier run left running on the host (its process was killed, or lost the host for good): wait
+    // for them (their own remote timeout bounds it) or stop them, before anything else touches the host.
+    const longest = Math.max(0, ...plan.roles.flatMap((r) => [...r.steps, ...r.handlers].map((s) => s.timeoutMs)));
+    for (const j of await settleJobs(o.host, 'plab-', { waitMs: longest, sudo: o.sudo })) {
+      o.events.emit({ event: 'info', message: redact.text(`an earlier run's ${describeSettled(j).replace(/^the step's /, '')}`) });
+    }
     for (const role of plan.roles) {
       const steps = role.steps.filter((s) => selected.has(s.id));
       const pending = resume.pending.get(role.role) ?? new Set<string>();
       if (!steps.length && !pending.size) continue;
       o.events.emit({ event: 'role', role: role.role, section: role.section, title: role.title, title_ja: role.title_ja });
-      for (const step of steps) {
-        if (skipDone && resume.done.has(step.id)) {
-          recap.skipped += 1;
-          o.events.emit({ event: 'step', ...info(step), status: 'skipped', durationMs: 0, detail: 'done in the interrupted run (resuming)' });
-          continue;
-        }
-        const status = await runStep(step, false);
-        recap[status === 'changed' ? 'changed' : 'ok'] += 1;
-        o.journal.append({ type: 'step', runId, id: step.id, status: status === 'changed' ? 'changed' : 'ok', at: new Date().toISOString() });
-        if (status === 'changed') {
-          for (const h of step.notify) {
-            if (!pending.has(h)) o.journal.append({ type: 'notify', runId, handler: h, role: role.role });
-            pending.add(h);
+      // A role's steps, then its handlers, then its readiness checks (kinds that run after handlers).
+      const runSteps = async (list: PlanStep[]) => {
+        for (const step of list) {
+          if (o.signal?.aborted) throw interrupted(step.id);
+          if (skipDone && resume.done.has(step.id)) {
+            recap.skipped += 1;
+            o.events.emit({ event: 'step', ...info(step), status: 'skipped', durationMs: 0, detail: 'done in the interrupted run (resuming)' });
+            continue;
+          }
+          const status = await runStep(step, false);
+          recap[status === 'changed' ? 'changed' : 'ok'] += 1;
+          o.journal.append({ type: 'step', runId, id: step.id, status: status === 'changed' ? 'changed' : 'ok', at: new Date().toISOString() });
+          if (status === 'changed') {
+            for (const h of step.notify) {
+              if (!pending.has(h)) o.journal.append({ type: 'notify', runId, handler: h, role: role.role });
+              pending.add(h);
+            }
           }
         }
-      }
+      };
+      const late = (s: PlanStep) => !!kinds[s.kind]?.afterHandlers;
+      await runSteps(steps.filter((s) => !late(s)));
       for (const h of role.handlers) {
         if (!pending.has(h.id)) continue;
+        if (o.signal?.aborted) throw interrupted(h.id);
         const status = await runStep(h, true);
         recap[status === 'changed' ? 'changed' : 'ok'] += 1;
         o.journal.append({ type: 'handler', runId, id: h.id, role: role.role, at: new Date().toISOString() });
         pending.delete(h.id);
       }
+      await runSteps(steps.filter(late));
     }
     o.journal.append({ type: 'end', runId, result: explicit ? 'partial' : 'ok', at: new Date().toISOString() });
+    if (recap.changed) await o.host.exec(forgetScript(runJobPrefix(runId)), { sudo: o.sudo, timeoutMs: 15_000 }).catch(() => undefined);
   } catch (e) {
     recap.failed += 1;
     recap.error = e instanceof LabError ? e : new LabError(String(e));
     recap.failedStep = e instanceof StepError ? e.stepId : undefined;
+    recap.interrupted = o.signal?.aborted;
     o.journal.append({ type: 'end', runId, result: 'failed', failedStep: recap.failedStep, at: new Date().toISOString() });
   }
   recap.durationMs = Date.now() - t0;
   o.events.emit({ event: 'recap', ok: recap.ok, changed: recap.changed, skipped: recap.skipped, failed: recap.failed, durationMs: recap.durationMs });
   return recap;
+}
+
+/** Ctrl-C: the step did not finish (its remote commands were stopped); the journal says so; the next run resumes here. */
+function interrupted(stepId: string): StepError {
+  return new StepError(stepId, `interrupted (Ctrl-C) at step ${stepId}: its remote commands were stopped`,
+    `Nothing after ${stepId} ran. \`npm run lab:up\` resumes at this step.`);
 }

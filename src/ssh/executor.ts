@@ -51,7 +51,7 @@ export class SshHost implements Host {
     const run = () => runOnChannel(client, {
       host: this.name,
       label: command,
-      remote: wrapCommand(command, { sudo, timeoutMs: opts.timeoutMs }),
+      remote: wrapCommand(command, { sudo, timeoutMs: opts.timeoutMs, job: opts.job }),
       opts,
       onLost: (fail) => this.track(fail),
     });
@@ -70,7 +70,8 @@ export class SshHost implements Host {
   async put(path: string, content: string | Buffer, opts: PutOptions = {}): Promise<void> {
     const client = await this.ready();
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    const tmp = `/tmp/.plab-upload-${randomBytes(9).toString('hex')}`;
+    // Named after the job when there is one, so that the engine can remove what a dropped upload left behind.
+    const tmp = `/tmp/.plab-upload-${opts.job ? `${opts.job}-` : ''}${randomBytes(9).toString('hex')}`;
     const sftp = await this.guard(this.sftpSession(client));
     try {
       await this.guard(
@@ -83,6 +84,7 @@ export class SshHost implements Host {
     }
     const r = await this.exec(installScript({ tmp, dest: path, mode: opts.mode, owner: opts.owner, group: opts.group }), {
       sudo: opts.sudo,
+      job: opts.job,
     });
     if (r.code !== 0) {
       throw new LabError(

@@ -8,11 +8,34 @@ import { sh } from '../host.js';
  *   the client is gone. `exec` makes timeout the session leader, so the KILL signal the client sends on expiry
  *   (sshd delivers it to the session's process group) takes the whole command down at once.
  */
-export function wrapCommand(command: string, opts: { sudo?: boolean; timeoutMs?: number }): string {
+export function wrapCommand(command: string, opts: { sudo?: boolean; timeoutMs?: number; job?: string }): string {
+  if (opts.job) return opts.sudo ? `exec sudo -n -- bash -c ${sh(jobScript(command, opts.job, opts.timeoutMs))}` : jobScript(command, opts.job, opts.timeoutMs);
   const timeout = opts.timeoutMs !== undefined && opts.timeoutMs > 0 ? `timeout -k 2 ${secs(opts.timeoutMs)} ` : '';
   if (opts.sudo) return `exec sudo -n -- ${timeout}bash -c ${sh(command)}`;
   if (timeout) return `exec ${timeout}bash -c ${sh(command)}`;
   return command;
+}
+
+/** Where job records live on the host: root's under /run (gone at reboot), other users' under /tmp. */
+export const JOB_DIR_SHELL = 'd=/run/postfix-lab; [ "$EUID" = 0 ] || d=/tmp/.postfix-lab-$EUID; [ -d "$d" ] || mkdir -p -m 0700 "$d"';
+
+/**
+ * A findable job (for commands that change the host): the command runs under `timeout` (which makes itself the
+ * leader of a new process group), that group's id goes to `<dir>/<job>.pid`, and its output goes through
+ * `tee -p` into `<dir>/<job>.out` as well as to the channel. When the connection drops, sshd's pipes close: tee
+ * ignores that (-p) and keeps the command's pipes open, so the command neither dies of SIGPIPE half-way (a dpkg
+ * run cut short) nor notices; the engine finds the record after reconnecting and waits for or stops the group
+ * (src/jobs.ts). The job's name is also the inner shell's $0, so a recycled PID is never mistaken for it. A normal
+ * end leaves only `<job>.rc` (the exit code, read after a drop; the engine removes the run's records at its end). Costs three extra short-lived processes (bash, 2x tee), so only apply phases use it.
+ */
+export function jobScript(command: string, job: string, timeoutMs?: number): string {
+  const t = timeoutMs !== undefined && timeoutMs > 0 ? secs(timeoutMs) : '0';
+  const j = '"$d"/' + sh(job);
+  return [
+    JOB_DIR_SHELL,
+    `timeout -k 2 ${t} bash -c ${sh(command)} ${sh(job)} <&0 > >(exec tee -p -a ${j}.out) 2> >(exec tee -p -a ${j}.out >&2) &`,
+    `echo $! > ${j}.pid; wait $!; rc=$?; echo $rc > ${j}.rc; rm -f ${j}.pid ${j}.out; exit $rc`,
+  ].join('\n');
 }
 
 function secs(ms: number): string {

@@ -5,6 +5,7 @@ import { pollUntil } from '../probes/poll.js';
 import type { Check } from './load.js';
 import { checkKinds } from './kinds/index.js';
 import type { CheckStatus, Outcome, VerifyContext } from './types.js';
+import { explainSilentPort } from './evidence.js';
 
 export interface CheckResult {
   id: string;
@@ -15,6 +16,9 @@ export interface CheckResult {
   message: string;
   hint: string;
 }
+
+/** Failures that mean the port gave no banner (a probe's connect, timeout and hang-up errors). */
+const SILENT = /banner|greeting|within|timed out|no answer|closed|hung up|cannot connect|refused|reset/i;
 
 /** No check may hang verify: one that has not answered within this bound fails, saying so. */
 const CHECK_BOUND_MS = 150_000;
@@ -37,8 +41,17 @@ export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResul
   const t0 = performance.now();
   let out: Outcome = { status: 'fail', message: 'not run' };
   await pollUntil(async () => (out = await once(c, ctx)).status === 'pass', { timeoutMs: (c.retry?.timeout ?? 0) * 1000, intervalMs: (c.retry?.interval ?? 0.5) * 1000 });
-  return { id: c.id, section: c.section, title: c.title, status: out.status, durationMs: Math.round(performance.now() - t0), message: out.message,
-    hint: out.status === 'pass' ? '' : c.hint };
+  let hint = out.status === 'pass' ? '' : c.hint;
+  // A port that gave no banner (or no connection): the lab's own evidence, not the check's guess.
+  const port = (c.spec as { port?: unknown }).port;
+  if (out.status === 'fail' && typeof port === 'number' && SILENT.test(out.message)) {
+    const ev = await explainSilentPort(ctx, port);
+    if (ev) {
+      out = { ...out, message: `${out.message}\n${ev.message}` };
+      if (ev.throttled) hint = 'Postfix is throttling the service behind this port after its processes kept failing (often a dependency such as Dovecot that was away): `npm run lab:up` restarts it (its readiness check), or `systemctl restart postfix` on the lab host.';
+    }
+  }
+  return { id: c.id, section: c.section, title: c.title, status: out.status, durationMs: Math.round(performance.now() - t0), message: out.message, hint };
 }
 
 /** All checks, at most `limit` at a time; results in the checks' order. */

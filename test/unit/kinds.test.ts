@@ -40,7 +40,7 @@ describe('file kind', () => {
 describe('package kind', () => {
   it.each([
     ['debian12', /dpkg-query/, /apt-get -y -q .* install --no-install-recommends postfix postfix-pcre/],
-    ['el7', /rpm -q --whatprovides/, /^yum -y install postfix postfix-pcre$/],
+    ['el7', /rpm -q --whatprovides/, /^yum -y install postfix postfix-pcre$/m],
   ] as const)('on %s checks with the package database and installs only what is missing', async (platform, check, apply) => {
     const host = new FakeHost().on(/installed/, { stdout: 'postfix installed\npostfix-pcre missing\n' });
     const c = ctx(host, { platform });
@@ -48,7 +48,20 @@ describe('package kind', () => {
     expect(before).toEqual({ ok: false, detail: 'postfix-pcre not installed' });
     expect(host.execs()[0]).toMatch(check);
     await kinds.package!.apply({ names: ['postfix', 'postfix-pcre'] }, c, before);
-    expect(host.execs()[1]).toMatch(apply);
+    expect(host.execs()[2]).toMatch(apply); // after the recovery of an interrupted transaction (a no-op here)
+  });
+
+  it.each([
+    ['debian12', 'dpkg --configure -a', /\/var\/lib\/dpkg\/updates\/\*; if \[ -e "\$1" \] \|\| \[ -n "\$\(dpkg --audit 2>\/dev\/null\)" \]; then .*dpkg --configure -a; fi$/, /^DEBIAN_FRONTEND=noninteractive apt-get/],
+    ['el7', 'yum-complete-transaction', /\/var\/lib\/yum\/transaction-all\*; if \[ -e "\$1" \]; then .*yum-complete-transaction -y .*fi$/, /^yum -y install/],
+  ] as const)('on %s finishes a transaction cut short first, and says so', async (platform, fix, recovery, install) => {
+    const host = new FakeHost().on(/installed/, { stdout: 'plab:interrupted\npostfix installed\n' });
+    const c = ctx(host, { platform });
+    const before = await kinds.package!.check({ names: ['postfix'] }, c);
+    expect(before).toEqual({ ok: false, detail: `the package manager was interrupted earlier (a transaction cut short): recovering with ${fix} first` });
+    await kinds.package!.apply({ names: ['postfix'] }, c, before);
+    expect(host.execs()[1]).toMatch(recovery);
+    expect(host.execs()[2]).toMatch(install);
   });
 });
 

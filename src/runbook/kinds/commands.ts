@@ -7,6 +7,7 @@ import { sh } from '../../host.js';
 import { run, type KindContext } from './types.js';
 
 /** A command on the host; `stdinShown` says what goes to its stdin, in words (never a secret). */
+/** `learner: ''`: nothing a learner types (the engine's own housekeeping). */
 export interface RunCommand { run: string; sudo?: boolean; stdinShown?: string; learner?: string }
 /** A file read whole (through the Host's file transfer). */
 export interface ReadCommand { read: string }
@@ -32,7 +33,7 @@ function delimiter(content: string): string {
 
 /** The shell lines a person would type on the lab host for a command (as a user with sudo). */
 export function learnerLines(c: Command): string[] {
-  if ('run' in c) return [c.learner ?? (c.sudo === false || c.run.startsWith('sudo ') ? c.run : `sudo ${c.run}`)];
+  if ('run' in c) return c.learner === '' ? [] : [c.learner ?? (c.sudo === false || c.run.startsWith('sudo ') ? c.run : `sudo ${c.run}`)];
   if ('read' in c) return [`sudo cat ${sh(c.read)}`];
   if (c.content === undefined) return [c.learner ?? `sudoedit ${sh(c.put)}  # ${c.shown}`];
   const d = delimiter(c.content);
@@ -50,5 +51,5 @@ export async function perform(ctx: KindContext, c: RunCommand | PutCommand, at: 
   }
   const content = at.content ?? c.content;
   if (content === undefined) throw new Error(`no content for ${c.put}`);
-  await ctx.host.put(c.put, content, { sudo: ctx.sudo, mode: c.mode ? Number.parseInt(c.mode, 8) : undefined, owner: c.owner, group: c.group });
+  await ctx.host.put(c.put, content, { sudo: ctx.sudo, mode: c.mode ? Number.parseInt(c.mode, 8) : undefined, owner: c.owner, group: c.group, job: ctx.job?.() });
 }

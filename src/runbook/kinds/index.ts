@@ -6,6 +6,7 @@ import { line } from './line.js';
 import { master } from './master.js';
 import { pkg } from './package.js';
 import { postconfKind } from './postconf.js';
+import { ready } from './ready.js';
 import { service } from './service.js';
 import type { StepKind } from './types.js';
 import { user } from './user.js';
@@ -20,6 +21,7 @@ export const kinds: Record<string, StepKind<any>> = {
   service,
   user,
   download,
+  ready,
 };
 
 export type { StepKind, KindContext, CheckResult } from './types.js';

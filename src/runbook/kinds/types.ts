@@ -23,6 +23,11 @@ export interface KindContext {
   secrets: Record<string, string>;
   /** Fetches a URL from the control machine (injected so tests can serve it from loopback). */
   fetchUrl?(url: string, timeoutMs: number): Promise<Buffer>;
+  /**
+   * In apply phases: a fresh job name per command (src/jobs.ts), so that after a dropped connection the engine
+   * finds a command still running on the host instead of starting a second copy. Absent in checks (read-only).
+   */
+  job?: () => string;
 }
 
 export interface CheckResult {
@@ -59,6 +64,8 @@ export interface StepKind<P = Record<string, unknown>> {
   learner(p: P, platform: Platform): { check: string[]; apply: string[] };
   check(p: P, ctx: KindContext): Promise<CheckResult>;
   apply(p: P, ctx: KindContext, before: CheckResult): Promise<void>;
+  /** Runs after the role's handlers (a readiness check of what the role built, restarts included). */
+  afterHandlers?: boolean;
   /** Extra validation across parameters; returns an error message or undefined. */
   lint?(p: P): string | undefined;
 }
@@ -70,6 +77,7 @@ export async function run(ctx: KindContext, command: string, opts: { allowFail?:
     timeoutMs: ctx.timeoutMs,
     stdin: opts.stdin,
     onOutput: ctx.onOutput,
+    job: ctx.job?.(),
   });
   if (res.code !== 0 && !opts.allowFail) {
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-5).join('\n');
