@@ -2,13 +2,14 @@
  * The ssh driver with several `hosts`: every host is provisioned, in the lab file's order, each with its own journal
  * and logs (two real sshd on 127.0.0.1, the same machine behind both). No host is silently skipped.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emitter, type EngineEvent } from '../../src/events.js';
 import { Journal } from '../../src/journal.js';
 import { labUp } from '../../src/lab-ops.js';
+import { removeInside } from '../../src/names.js';
 import { repo } from '../helpers/lab-cli.js';
 import { removeScratch } from '../helpers/scratch.js';
 import { startSshd, type SshdFixture } from '../helpers/sshd.js';
@@ -16,7 +17,7 @@ import { startSshd, type SshdFixture } from '../helpers/sshd.js';
 const home = mkdtempSync(join(tmpdir(), 'plab-nm-hosts-'));
 const rolesDir = join(repo, 'test/fixtures/faults-roles');
 const name = `nmhosts${process.pid % 1000}`;
-const marker = `/tmp/plab-faults-${name}`;
+const marker = `/var/tmp/plab-faults-${name}`;
 let one: SshdFixture;
 let two: SshdFixture;
 let labFile: string;
@@ -32,7 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await one?.stop();
   await two?.stop();
-  if (existsSync(marker)) removeScratch(marker);
+  removeInside('/var/tmp', marker);
   removeScratch(home);
   delete process.env.POSTFIX_LAB_HOME;
 });
