@@ -1,11 +1,11 @@
 /** One lab's life: what exists of it (inspect), bringing it up, and taking its runtime apart. */
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab-file.js';
 import { provenInside, removeInside } from '../../names.js';
-import { labState, readJson, writePrivate, type LabState } from '../../state.js';
+import { readJson, writePrivate, type LabState } from '../../state.js';
 import type { LabRunState, SshTarget } from '../types.js';
 import { diskExists, isMounted, layout, mountDisk, nspawnLockName, prepareDisk, unmountDisk, type DiskLayout } from './disk.js';
 import { checkPorts, forwarderPid, startForwarder, stopForwarder } from './forward.js';
@@ -120,7 +120,8 @@ export interface StartOptions { lab: Lab; mirror: string; progress: (m: string) 
 async function baseFor(meta: Meta | undefined, o: StartOptions): Promise<BaseImage> {
   if (!meta) {
     const base = await ensureBaseImage({ mirror: o.mirror, progress: o.progress, signal: o.signal });
-    const inUse = registeredStateDirs().map((d) => readMeta(labRef(labState(basename(d), dirname(d))))?.baseKey);
+    // (a lab registered before names were checked may have a name the rule refuses: its folder is read as it is)
+    const inUse = registeredStateDirs().map((d) => readJson<Meta>(join(d, 'driver', 'container.json'))?.baseKey);
     await pruneImages(new Set([base.key, ...inUse.filter((k): k is string => !!k)]));
     return base;
   }
