@@ -1,8 +1,8 @@
 /** npm run verify: acceptance checks against a running lab, per memo section. */
 import { randomBytes } from 'node:crypto';
-import { InputError } from '../errors.js';
+import { InputError, LabError } from '../errors.js';
 import type { Host } from '../host.js';
-import { checkOwnFolder, type Credentials, labState, readJson } from '../lab/state.js';
+import { checkOwnFolder, type Credentials, jsonState, labState, readJson } from '../lab/state.js';
 import { type LabMeta, type LabRef, openLab } from '../lab/ops.js';
 import { connectSsh } from '../ssh/executor.js';
 import { loadChecks, type CheckFile } from './load.js';
@@ -31,7 +31,8 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
   const lab = openLab(o);
   const state = labState(lab.name, o.stateRoot);
   checkOwnFolder(state);
-  const meta = readJson<LabMeta>(state.metaFile);
+  const { value: meta, error: damaged } = jsonState<LabMeta>(state.metaFile);
+  if (damaged) throw new LabError(`lab ${lab.name}: ${state.metaFile} is damaged (${damaged})`, 'Run `npm run lab:up`: it checks the lab and writes the file again.');
   if (!meta?.ssh) throw new InputError(`lab ${lab.name} has not been brought up on this machine (no ${state.metaFile})`, 'Run `npm run lab:up` first, or name the lab with --name / --lab.');
   const creds = readJson<Credentials>(state.credentialsFile);
   if (!creds) throw new InputError(`lab ${lab.name} has no credentials file ${state.credentialsFile}`, 'Run `npm run lab:up`: it generates the lab mail user\'s password.');

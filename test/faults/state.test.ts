@@ -67,6 +67,10 @@ describe.skipIf(!isRoot)('damaged lab state, with the real container driver', ()
     const s = await status();
     expect(s).toMatchObject({ state: 'unknown' });
     expect(s?.detail).toMatch(/lab\.json is damaged \(not valid JSON \(cut short or overwritten\)\): `npm run lab:down -- --name nmst` removes the lab/);
+    const v = await cli('verify');
+    expect(v.code).toBe(1);
+    expect(cleanError(v.err)).toBe(true);
+    expect(v.err).toMatch(/^error: lab nmst: .*lab\.json is damaged \(not valid JSON/m);
     await upOk();
     expect(jsonState<{ driver: string }>(join(dir, 'lab.json')).value).toMatchObject({ driver: 'container' });
     expect(await status()).toMatchObject({ state: 'running' });

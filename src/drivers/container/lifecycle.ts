@@ -1,10 +1,10 @@
 /** One lab's life: what exists of it (inspect), bringing it up, and taking its runtime apart. */
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab/lab-file.js';
-import { labState, type LabState, readJson, writePrivate } from '../../lab/state.js';
+import { type LabState, readJson, writePrivate } from '../../lab/state.js';
 import type { SshTarget } from '../../ssh/target.js';
 import type { LabRunState } from '../types.js';
 import { provenInside, removeInside } from '../../names.js';
@@ -122,7 +122,8 @@ export interface StartOptions { lab: Lab; mirror: string; progress: (m: string) 
 async function baseFor(meta: Meta | undefined, o: StartOptions): Promise<BaseImage> {
   if (!meta) {
     const base = await ensureBaseImage({ mirror: o.mirror, progress: o.progress, signal: o.signal });
-    const inUse = registeredStateDirs().map((d) => readMeta(labRef(labState(basename(d), dirname(d))))?.baseKey);
+    // (a lab registered before names were checked may have a name the rule refuses: its folder is read as it is)
+    const inUse = registeredStateDirs().map((d) => readJson<Meta>(join(d, 'driver', 'container.json'))?.baseKey);
     await pruneImages(new Set([base.key, ...inUse.filter((k): k is string => !!k)]));
     return base;
   }
