@@ -4,7 +4,7 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { loadSchema } from '../schemas.js';
 import { positionOf, readYaml, validate } from '../yaml-load.js';
-import { checkLabName } from '../names.js';
+import { checkLabName } from './names.js';
 
 export type Platform = 'debian12' | 'el7';
 export type DriverName = 'container' | 'vagrant' | 'ssh';

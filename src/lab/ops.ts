@@ -15,7 +15,7 @@ import { loadRoles } from '../runbook/load.js';
 import { connectSsh } from '../ssh/executor.js';
 import { keysFile } from '../ssh/known-hosts.js';
 import { checkOwnFolder, ensureCredentials, ensureStateDirs, jsonState, labState, type LabState, listLabs, readJson, stateRoot, writePrivate } from './state.js';
-import { checkLabName, checkSnapshotName, removeInside } from '../names.js';
+import { checkLabName, checkSnapshotName, removeInside } from './names.js';
 import { lockLab } from '../lab-lock.js';
 
 export interface LabRef { labFile?: string; name?: string; platform?: Platform }

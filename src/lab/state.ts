@@ -4,7 +4,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync,
 import { join, resolve } from 'node:path';
 import { repoRoot } from '../schemas.js';
 import { InputError } from '../errors.js';
-import { checkLabName, isLabName } from '../names.js';
+import { checkLabName, isLabName } from './names.js';
 
 export interface LabState {
   name: string;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emitter, type EngineEvent } from '../../src/output/events.js';
 import { Journal } from '../../src/runbook/journal.js';
 import { labUp } from '../../src/lab/ops.js';
-import { removeInside } from '../../src/names.js';
+import { removeInside } from '../../src/lab/names.js';
 import { repo } from '../helpers/lab-cli.js';
 import { removeScratch } from '../helpers/scratch.js';
 import { startSshd, type SshdFixture } from '../helpers/sshd.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/drivers/local/processes.js';
 import { Journal } from '../../src/runbook/journal.js';
-import { removeInside } from '../../src/names.js';
+import { removeInside } from '../../src/lab/names.js';
 import { jsonState } from '../../src/lab/state.js';
 import { cleanError, labCli, repo } from '../helpers/lab-cli.js';
 import { removeScratch } from '../helpers/scratch.js';

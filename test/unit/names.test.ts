@@ -15,7 +15,7 @@ import { Emitter } from '../../src/output/events.js';
 import { Journal } from '../../src/runbook/journal.js';
 import { loadLab } from '../../src/lab/lab-file.js';
 import { labLifecycle } from '../../src/lab/ops.js';
-import { checkLabName, checkSnapshotName, PathOutside, provenInside, removeInside } from '../../src/names.js';
+import { checkLabName, checkSnapshotName, PathOutside, provenInside, removeInside } from '../../src/lab/names.js';
 import { loadSchema } from '../../src/schemas.js';
 import { ensureCredentials, generatePassword, jsonState, labState } from '../../src/lab/state.js';
 import { removeScratch } from '../helpers/scratch.js';

@@ -5,7 +5,7 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
-import { isSnapshotName } from '../../names.js';
+import { isSnapshotName } from '../../lab/names.js';
 import { mountsUnder, passwdEntry, removeTree, run, unmountAll } from './sys.js';
 
 /** `home`: the state home the lab lives in; every removal below is proven inside it. */

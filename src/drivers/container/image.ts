@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab/lab-file.js';
-import { removeInside } from '../../names.js';
+import { removeInside } from '../../lab/names.js';
 import { hostMirrors, securityMirror, SUITE } from '../mirrors.js';
 import { PROXY_ADDR, PROXY_PORT } from './proxy.js';
 import { paths, removeTree, run, withLock } from './sys.js';

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../../errors.js';
 import { ensureStateDirs } from '../../lab/state.js';
-import { checkSnapshotName } from '../../names.js';
+import { checkSnapshotName } from '../../lab/names.js';
 import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
 import { listSnapshots, restoreSnapshot, saveSnapshot } from './disk.js';
 import { resolveMirror } from './image.js';

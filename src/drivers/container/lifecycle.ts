@@ -7,7 +7,7 @@ import type { Lab } from '../../lab/lab-file.js';
 import { type LabState, readJson, writePrivate } from '../../lab/state.js';
 import type { SshTarget } from '../../ssh/target.js';
 import type { LabRunState } from '../types.js';
-import { provenInside, removeInside } from '../../names.js';
+import { provenInside, removeInside } from '../../lab/names.js';
 import { diskExists, isMounted, layout, mountDisk, nspawnLockName, prepareDisk, unmountDisk, type DiskLayout } from './disk.js';
 import { checkPorts, forwarderPid, startForwarder, stopForwarder } from './forward.js';
 import { ensureBaseImage, imageForKey, imageKey, pruneImages, type BaseImage } from './image.js';

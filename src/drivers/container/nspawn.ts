@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmdirSync, 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
-import { removeInside } from '../../names.js';
+import { removeInside } from '../../lab/names.js';
 import { sh } from '../../host.js';
 import { sshBanner } from '../existing-hosts.js';
 import { ourPid, waitExit } from '../local/processes.js';

@@ -10,7 +10,7 @@ import { LabError } from '../../errors.js';
 import { readJson } from '../../lab/state.js';
 import { passwdEntry, paths } from './sys.js';
 import { ourPid, terminate } from '../local/processes.js';
-import { removeInside } from '../../names.js';
+import { removeInside } from '../../lab/names.js';
 import { pollUntil, stop } from '../../probes/poll.js';
 import { openTcp } from '../../probes/tcp.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LabError } from '../../errors.js';
 import { commands } from '../local/commands.js';
 import { withLock as lock } from '../local/lock.js';
-import { provenInside } from '../../names.js';
+import { provenInside } from '../../lab/names.js';
 
 /** Machine-wide folders (shared by every state root on this machine). Overridable for tests and benchmarks. */
 export const paths = {

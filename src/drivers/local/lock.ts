@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } f
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
-import { removeInside } from '../../names.js';
+import { removeInside } from '../../lab/names.js';
 import { isAlive } from './processes.js';
 
 export interface LockOptions {

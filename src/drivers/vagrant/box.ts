@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join, relative } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
 import type { Platform } from '../../lab/lab-file.js';
-import { removeInside } from '../../names.js';
+import { removeInside } from '../../lab/names.js';
 import { cacheDir, debian12Base, el7Iso, packerDir, sha256, storeCache, verifiedCache } from './images.js';
 import { checkPacker, checkVagrant, packerVersion } from './prereqs.js';
 import { probe, run, why } from '../local/commands.js';

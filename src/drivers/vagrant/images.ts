@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LabError } from '../../errors.js';
-import { removeInside } from '../../names.js';
+import { removeInside } from '../../lab/names.js';
 import { repoRoot } from '../../schemas.js';
 import { hostMirrors } from '../mirrors.js';
 import { checkImageTools } from './prereqs.js';

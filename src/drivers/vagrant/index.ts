@@ -10,7 +10,7 @@ import { InputError } from '../../errors.js';
 import { ensureStateDirs } from '../../lab/state.js';
 import type { SshTarget } from '../../ssh/target.js';
 import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
-import { checkSnapshotName, removeInside } from '../../names.js';
+import { checkSnapshotName, removeInside } from '../../lab/names.js';
 import { ensureBox } from './box.js';
 import { checkVagrant } from './prereqs.js';
 import { settingsFor, vagrantPaths, writeSettings } from './settings.js';

@@ -5,8 +5,8 @@
  */
 import { lstatSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { InputError, LabError } from './errors.js';
-import { loadSchema } from './schemas.js';
+import { InputError, LabError } from '../errors.js';
+import { loadSchema } from '../schemas.js';
 
 interface NameRule { pattern: RegExp; source: string; description: string }
 
