@@ -6,7 +6,7 @@ import { InputError } from '../errors.js';
 import type { HostSpec } from '../lab/lab-file.js';
 import type { SshTarget } from '../ssh/target.js';
 import type { Driver, DriverContext } from './types.js';
-import { knock } from '../probes/tcp.js';
+import { sshBanner } from './local/ssh-wait.js';
 
 function identity(h: HostSpec): string {
   if (h.identityFile) {
@@ -21,13 +21,6 @@ function identity(h: HostSpec): string {
 
 export function targetsOf(ctx: DriverContext): SshTarget[] {
   return ctx.lab.hosts.map((h) => ({ name: h.name, host: h.address, port: h.port, user: h.user, identityFile: identity(h), sudo: h.sudo }));
-}
-
-/** The SSH banner line ("SSH-2.0-...") when sshd answers on host:port within the timeout; undefined otherwise. */
-export async function sshBanner(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
-  const line = (t: string) => t.split('\r\n').find((l) => l.startsWith('SSH-'));
-  const first = await knock(host, port, timeoutMs, (t) => line(t) !== undefined || t.length > 4096);
-  return first ? line(first.text) : undefined;
 }
 
 export const existingHostsDriver: Driver = {

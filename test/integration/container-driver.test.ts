@@ -16,7 +16,7 @@ import { netnsName, UNIX_DGRAM_QLEN } from '../../src/drivers/container/network.
 import { PROXY_ADDR, PROXY_PORT } from '../../src/drivers/container/proxy.js';
 import { forwarderPid } from '../../src/drivers/container/forward.js';
 import { cgroupPids } from '../../src/drivers/container/nspawn.js';
-import { sshBanner } from '../../src/drivers/existing-hosts.js';
+import { sshBanner } from '../../src/drivers/local/ssh-wait.js';
 import { ensurePrerequisites } from '../../src/drivers/container/prereqs.js';
 import { paths } from '../../src/drivers/container/sys.js';
 import { isAlive } from '../../src/drivers/local/processes.js';

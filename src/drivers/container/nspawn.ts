@@ -11,9 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import { removeInside } from '../../lab/names.js';
 import { sh } from '../../host.js';
-import { sshBanner } from '../existing-hosts.js';
+import { waitForSsh as sshd } from '../local/ssh-wait.js';
 import { ourPid, waitExit } from '../local/processes.js';
-import { pollUntil, stop } from '../../probes/poll.js';
 
 /** nspawn's own bookkeeping for machines (what it cannot remove itself where /run is not tmpfs). */
 const NSPAWN_RUN = '/run/systemd/nspawn';
@@ -90,8 +89,7 @@ export interface WaitOptions { timeoutMs: number; alive: () => boolean; signal?:
 export type WaitResult = { ok: true } | { ok: false; why: string };
 
 export async function waitForSsh(host: string, o: WaitOptions): Promise<WaitResult> {
-  const r = await pollUntil(async () => (await sshBanner(host, 22, 1000)) ?? (o.alive() ? undefined : stop('systemd-nspawn exited')),
-    { timeoutMs: o.timeoutMs, intervalMs: 50, signal: o.signal });
+  const r = await sshd(host, 22, { timeoutMs: o.timeoutMs, intervalMs: 50, bannerTimeoutMs: 1000, alive: o.alive, gone: 'systemd-nspawn exited', signal: o.signal });
   if (r.ok) return { ok: true };
   if (r.why === 'aborted') return { ok: false, why: 'interrupted' };
   return { ok: false, why: r.why === 'timeout' ? `sshd did not answer on ${host}:22 within ${Math.round(o.timeoutMs / 1000)} s` : r.why };

@@ -1,9 +1,8 @@
 /** `vagrant` commands for one lab: its own dotfile folder and settings file, output parsed from machine-readable lines. */
 import { existsSync } from 'node:fs';
 import { LabError } from '../../errors.js';
-import { pollUntil } from '../../probes/poll.js';
 import type { LabRunState } from '../types.js';
-import { sshBanner } from '../existing-hosts.js';
+import { waitForSsh as sshd } from '../local/ssh-wait.js';
 import { probe, run, why, type LocalOptions } from '../local/commands.js';
 import { vagrantEnv, type VagrantPaths } from './settings.js';
 
@@ -82,7 +81,7 @@ export async function sshConfig(ctx: VagrantCtx): Promise<SshConfig> {
  * or answer for a moment before sshd is up: retry only that, for a bounded time.
  */
 export async function waitForSsh(c: Pick<SshConfig, 'host' | 'port'>, timeoutMs = 120_000, signal?: AbortSignal): Promise<string> {
-  const r = await pollUntil(() => sshBanner(c.host, c.port, 3000), { timeoutMs, intervalMs: 500, maxIntervalMs: 4000, signal });
+  const r = await sshd(c.host, c.port, { timeoutMs, intervalMs: 500, maxIntervalMs: 4000, bannerTimeoutMs: 3000, signal });
   if (r.ok) return r.value;
   throw new LabError(`the lab host's SSH (${c.host}:${c.port}) did not answer within ${Math.round(timeoutMs / 1000)} s`,
     'The VM runs but sshd does not answer: look at it with `vagrant ssh` (VAGRANT_CWD=vagrant, VAGRANT_DOTFILE_PATH=.lab/NAME/driver/vagrant), or `npm run lab:down` and `npm run lab:up`.');
