@@ -1,5 +1,5 @@
 # Plugins for Packer >= 1.7, where builders and post-processors are plugins: `packer init packer/plugins/`
-# installs them once per machine, then `packer build packer/el7` or `packer build packer/debian12` finds them.
+# installs them once per machine, then `packer build -var-file=packer/os_pkrvars/OS.pkrvars.hcl packer/templates` finds them.
 # This file lives apart from the templates because Packer 1.6.6 (Debian 12's packer) rejects `required_plugins`
 # in a template it loads; 1.6.6 has these builders built in and never reads this folder.
 packer {

@@ -1,7 +1,7 @@
 #!/bin/sh -eu
 # A bootable Debian 12 qcow2 from debootstrap: the base disk image the debian12 Packer template starts from.
-# Vagrant-ready: a `vagrant` user with the password "vagrant" (Packer logs in with it; the build locks it at the end),
-# Vagrant's insecure public key (Vagrant replaces it on first `vagrant up`), passwordless sudo, sshd, DHCP on eth0.
+# Vagrant-ready: the `vagrant` user from _common/vagrant.sh with the password "vagrant" (Packer logs in with it; the
+# build locks it at the end), Vagrant's insecure public key and passwordless sudo; sshd, DHCP on eth0.
 #   sh packer/scripts/debian12-base-image.sh OUT.qcow2 MIRROR [SECURITY_MIRROR] [SIZE]
 # Needs root, debootstrap, fdisk (sfdisk), util-linux (losetup, partx), e2fsprogs and qemu-utils. No udev needed.
 set -eu
@@ -11,7 +11,8 @@ security=${3:-}
 size=${4:-8G}
 suite=bookworm
 pkgs=linux-image-cloud-amd64,grub-pc,systemd-sysv,dbus,libpam-systemd,openssh-server,sudo,ifupdown,isc-dhcp-client,netbase,iproute2,ca-certificates
-pubkey='ssh-rsa AAAAB3NzaC1yc2EAAAABIwAAAQEA6NF8iallvQVp22WDkTkyrtvp9eWW6A8YVr+kz4TjGYe7gHzIw+niNltGEFHzD8+v1I2YJ6oXevct1YeS0o9HZyN1Q9qgCgzUFtdOKLv6IedplqoPkcmF0aYet2PkEDo3MlTBckFXPITAMzF8dJSIFo9D8HfdOV0IAdx4O7PtixWKn5y2hMNG0zQPyUecp4pzC6kivAIhyfHilFR61RGL+GPXQ2MWZWFYbAGjyiYJnAmCP3NOTd0jMZEnDkbUvxhMmBYSdETk1rRgm+R4LOzFUGaHqHDLKLX+FIPKcF96hrucXzcWyLbIbEgE98OHlnVYCzRdK8jlqm8tehUc9c9WhQ== vagrant insecure public key'
+vagrant_sh=$(dirname "$0")/_common/vagrant.sh
+[ -f "$vagrant_sh" ]
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/plab-base.XXXXXX")
 root=$work/root
@@ -59,14 +60,7 @@ mkdir -p "$root/etc/systemd/system/ssh.service.d"
 printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' > "$root/etc/systemd/system/ssh.service.d/keygen.conf"
 rm -f "$root"/etc/ssh/ssh_host_*
 printf 'UseDNS no\nGSSAPIAuthentication no\n' > "$root/etc/ssh/sshd_config.d/vagrant.conf"
-chroot "$root" useradd -m -s /bin/bash -U vagrant
-echo 'vagrant:vagrant' | chroot "$root" chpasswd
-printf 'Defaults:vagrant !requiretty\nvagrant ALL=(ALL) NOPASSWD: ALL\n' > "$root/etc/sudoers.d/vagrant"
-chmod 0440 "$root/etc/sudoers.d/vagrant"
-install -d -m 0700 -o 1000 -g 1000 "$root/home/vagrant/.ssh"
-echo "$pubkey" > "$root/home/vagrant/.ssh/authorized_keys"
-chown 1000:1000 "$root/home/vagrant/.ssh/authorized_keys"
-chmod 0600 "$root/home/vagrant/.ssh/authorized_keys"
+chroot "$root" env VAGRANT_PASSWORD=vagrant sh -eu < "$vagrant_sh"
 
 echo "== grub"
 cat > "$root/etc/default/grub" <<GRUB

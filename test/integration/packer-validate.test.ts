@@ -4,12 +4,13 @@
  * Needs `packer` and `vagrant` (scripts/system-deps.sh test installs them).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLab } from '../../src/lab/lab-file.js';
 import { labState } from '../../src/lab/state.js';
+import { bakeScript } from '../../src/drivers/container/image.js';
 import { packerSource, recipeKey } from '../../src/drivers/vagrant/box.js';
 import { pkrvars } from '../../src/drivers/vagrant/images.js';
 import { checkPacker, checkVagrant } from '../../src/drivers/vagrant/prereqs.js';
@@ -23,6 +24,12 @@ const fakeSum = `sha256:${'0'.repeat(64)}`;
 
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
+/** A list value of an OS's var file (`key = ["a", "b"]`). */
+function pkrvarsList(os: string, key: string): string[] {
+  const m = new RegExp(`^${key}\\s*=\\s*\\[(.*)\\]\\s*$`, 'm').exec(readFileSync(join(packer, 'os_pkrvars', `${os}.pkrvars.hcl`), 'utf8'));
+  return m ? [...m[1]!.matchAll(/"([^"]*)"/g)].map((x) => x[1]!) : [];
+}
+
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
   const t0 = Date.now();
   const r = spawnSync(cmd, args, { cwd: repo, env: { ...env, CHECKPOINT_DISABLE: '1', VAGRANT_CHECKPOINT_DISABLE: '1' }, encoding: 'utf8' });
@@ -31,9 +38,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) 
 
 describe('packer templates', () => {
   it.each([
-    ['el7', ['-var-file=packer/el7.pkrvars.hcl', 'packer/el7']],
-    ['debian12', ['-var-file=packer/debian12.pkrvars.hcl', '-var', 'base_image=/nonexistent/debian12-base.qcow2', '-var', `base_image_checksum=${fakeSum}`, 'packer/debian12']],
-  ])('%s validates with its var file', (_name, args) => {
+    ['el7', ['-var-file=packer/os_pkrvars/el7.pkrvars.hcl', 'packer/templates']],
+    ['debian12', ['-var-file=packer/os_pkrvars/debian12.pkrvars.hcl', '-var', 'iso_url=/nonexistent/debian12-base.qcow2', '-var', `iso_checksum=${fakeSum}`, 'packer/templates']],
+  ])('%s validates with the shared templates and its var file', (_name, args) => {
     const r = run('packer', ['validate', ...args]);
     expect(r.out).not.toMatch(/Error/);
     expect(r.code).toBe(0);
@@ -41,14 +48,14 @@ describe('packer templates', () => {
   });
 
   it.each(['el7', 'debian12'])('%s refuses an unknown accelerator', (platform) => {
-    const extra = platform === 'debian12' ? ['-var', 'base_image=/x.qcow2', '-var', `base_image_checksum=${fakeSum}`] : [];
-    const r = run('packer', ['validate', `-var-file=packer/${platform}.pkrvars.hcl`, ...extra, '-var', 'accelerator=kvmm', `packer/${platform}`]);
+    const extra = platform === 'debian12' ? ['-var', 'iso_url=/x.qcow2', '-var', `iso_checksum=${fakeSum}`] : [];
+    const r = run('packer', ['validate', `-var-file=packer/os_pkrvars/${platform}.pkrvars.hcl`, ...extra, '-var', 'accelerator=kvmm', 'packer/templates']);
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/accelerator must be one of/);
   });
 
   it('keeps the el7 ISO and its sha256 inline (validate never goes online)', () => {
-    const vars = pkrvars(join(packer, 'el7.pkrvars.hcl'));
+    const vars = pkrvars(join(packer, 'os_pkrvars', 'el7.pkrvars.hcl'));
     expect(vars.iso_url).toBe('https://vault.centos.org/7.9.2009/isos/x86_64/CentOS-7-x86_64-Minimal-2009.iso');
     expect(vars.iso_checksum).toBe('sha256:07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a');
   });
@@ -61,23 +68,48 @@ describe('packer templates', () => {
     const firstYumCall = post.search(/^\s*yum\s/m);
     expect(firstYumCall === -1 || firstYumCall > post.indexOf('baseurl=http://vault')).toBe(true);
     expect(post).not.toMatch(/^mirrorlist=/m);
-    expect(ks).toMatch(/^user --name=vagrant .*--groups=wheel/m);
-    expect(ks).toMatch(/NOPASSWD: ALL/);
+    expect(ks).toMatch(/^user --name=vagrant .*--groups=wheel/m); // Packer's login; the bake makes it a Vagrant user
+  });
+
+  it('makes the Vagrant user from one script: kickstart box, debian12 base image, both box bakes and the container image', () => {
+    const common = readFileSync(join(packer, 'scripts', '_common', 'vagrant.sh'), 'utf8');
+    expect(common).toMatch(/NOPASSWD: ALL/);
+    expect(common).toMatch(/vagrant insecure public key/);
+    for (const os of ['el7', 'debian12']) expect(pkrvarsList(os, 'scripts')).toContain('_common/vagrant.sh');
+    expect(readFileSync(join(packer, 'scripts', 'debian12-base-image.sh'), 'utf8')).toMatch(/sh -eu < "\$vagrant_sh"/);
+    expect(bakeScript('http://deb.debian.org/debian')).toContain(common.trimEnd());
+    // nobody else writes sudoers or keys for vagrant
+    for (const f of ['http/ks.cfg', 'scripts/debian12-base-image.sh', ...readdirSync(join(packer, 'scripts'), { recursive: true, encoding: 'utf8' })
+      .filter((x) => x.endsWith('.sh') && x !== '_common/vagrant.sh').map((x) => `scripts/${x}`)]) {
+      expect(readFileSync(join(packer, f), 'utf8'), f).not.toMatch(/NOPASSWD|authorized_keys|sudoers/);
+    }
+  });
+
+  it('keeps every provisioning script small, `sh -eux` and shellcheck-clean', () => {
+    const scripts = readdirSync(join(packer, 'scripts'), { recursive: true, encoding: 'utf8' }).filter((x) => x.endsWith('.sh') && x !== 'debian12-base-image.sh');
+    expect(scripts.length).toBeGreaterThan(5);
+    for (const f of scripts) {
+      const text = readFileSync(join(packer, 'scripts', f), 'utf8');
+      expect(text.split('\n')[0], f).toBe('#!/bin/sh -eux');
+      expect(text.split('\n').length, f).toBeLessThan(40);
+    }
+    const sc = run('shellcheck', ['-s', 'sh', ...scripts.map((f) => join(packer, 'scripts', f)), join(packer, 'scripts', 'debian12-base-image.sh')]);
+    expect(sc.out).toBe('');
+    expect(sc.code).toBe(0);
   });
 
   it('keeps required_plugins out of the templates Packer 1.6.6 loads', () => {
     for (const p of ['el7', 'debian12']) {
-      for (const f of ['variables.pkr.hcl', 'sources.pkr.hcl', 'build.pkr.hcl']) {
-        expect(readFileSync(join(packer, p, f), 'utf8')).not.toMatch(/required_plugins/);
-      }
+      expect(readFileSync(join(packer, 'os_pkrvars', `${p}.pkrvars.hcl`), 'utf8')).not.toMatch(/required_plugins/);
     }
+    for (const f of readdirSync(join(packer, 'templates'))) expect(readFileSync(join(packer, 'templates', f), 'utf8'), f).not.toMatch(/required_plugins/);
     expect(readFileSync(join(packer, 'plugins', 'plugins.pkr.hcl'), 'utf8')).toMatch(/required_plugins/);
   });
 
   it('maps platform and provider to a Packer source, and refuses debian12 on VirtualBox', () => {
-    expect(packerSource('el7', 'virtualbox')).toBe('virtualbox-iso.el7');
-    expect(packerSource('el7', 'libvirt')).toBe('qemu.el7');
-    expect(packerSource('debian12', 'libvirt')).toBe('qemu.debian12');
+    expect(packerSource('el7', 'virtualbox')).toBe('virtualbox-iso.vm');
+    expect(packerSource('el7', 'libvirt')).toBe('qemu.vm');
+    expect(packerSource('debian12', 'libvirt')).toBe('qemu.vm');
     expect(() => packerSource('debian12', 'virtualbox')).toThrow(/libvirt provider only/);
     expect(recipeKey('el7', 'virtualbox', 'a')).not.toBe(recipeKey('el7', 'virtualbox', 'b'));
   });

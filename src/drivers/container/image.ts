@@ -12,6 +12,7 @@ import * as tar from 'tar';
 import { InputError, LabError } from '../../errors.js';
 import type { Lab } from '../../lab/lab-file.js';
 import { removeInside } from '../../lab/names.js';
+import { repoRoot } from '../../schemas.js';
 import { hostMirrors, securityMirror, SUITE } from '../mirrors.js';
 import { PROXY_ADDR, PROXY_PORT } from './proxy.js';
 import { paths, removeTree, run, withLock } from './sys.js';
@@ -28,16 +29,18 @@ export function labMirrorUrl(mirror: string): string {
   return mirror.replace(/^https:/, 'http:').replace(/\/+$/, '');
 }
 
+/** The Vagrant user's setup the boxes share (packer/scripts/_common/vagrant.sh). */
+export const VAGRANT_SCRIPT = join(repoRoot, 'packer', 'scripts', '_common', 'vagrant.sh');
+
 /** Shell script run inside the fresh rootfs (chroot) to make it a Vagrant-style box. Part of the image key. */
 export function bakeScript(mirror: string): string {
   const m = labMirrorUrl(mirror);
   const sec = securityMirror(mirror);
+  // the Vagrant user as in the boxes, but keys only and no shared key: each installation adds its own
   return `set -eu
-useradd -m -s /bin/bash -G sudo vagrant
-usermod -p '*' vagrant
-install -d -m 700 -o vagrant -g vagrant /home/vagrant/.ssh
-printf 'vagrant ALL=(ALL) NOPASSWD:ALL\\n' > /etc/sudoers.d/vagrant
-chmod 440 /etc/sudoers.d/vagrant
+VAGRANT_PASSWORD= VAGRANT_KEY=none sh -eu <<'VAGRANT_SH'
+${readFileSync(VAGRANT_SCRIPT, 'utf8').trimEnd()}
+VAGRANT_SH
 rm -f /etc/ssh/ssh_host_*
 # ed25519 and ecdsa only: an RSA-3072 key costs a second of CPU at every lab's first boot
 printf 'UseDNS no\\nHostKey /etc/ssh/ssh_host_ed25519_key\\nHostKey /etc/ssh/ssh_host_ecdsa_key\\n' > /etc/ssh/sshd_config.d/postfix-lab.conf

@@ -1,9 +1,10 @@
 /**
- * Base boxes: built with Packer from packer/<platform>/, cached as .box files with their sha256 (keyed by the
+ * Base boxes: built with Packer from the shared templates in packer/templates/ and the platform's
+ * packer/os_pkrvars/<platform>.pkrvars.hcl, cached as .box files with their sha256 (keyed by the
  * templates, scripts and inputs that made them), and added to Vagrant.
- *   el7      + virtualbox -> virtualbox-iso.el7   (CentOS 7.9 vault ISO + kickstart)
- *   el7      + libvirt    -> qemu.el7
- *   debian12 + libvirt    -> qemu.debian12        (debootstrap base image, no ISO)
+ *   el7      + virtualbox -> virtualbox-iso.vm   (CentOS 7.9 vault ISO + kickstart)
+ *   el7      + libvirt    -> qemu.vm
+ *   debian12 + libvirt    -> qemu.vm             (debootstrap base image, no ISO)
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -32,10 +33,14 @@ export interface BoxOptions {
 
 export interface BoxResult { name: string; file: string; sha256: string; built: boolean; seconds: number }
 
+/** The templates every box shares, and a platform's data for them (bento's layout). */
+const templatesDir = join(packerDir, 'templates');
+export const osVars = (platform: Platform): string => join(packerDir, 'os_pkrvars', `${platform}.pkrvars.hcl`);
+
 /** The Packer source that builds a platform's box for a provider. */
 export function packerSource(platform: Platform, provider: Provider): string {
-  if (platform === 'el7') return provider === 'virtualbox' ? 'virtualbox-iso.el7' : 'qemu.el7';
-  if (provider === 'libvirt') return 'qemu.debian12';
+  if (provider === 'libvirt') return 'qemu.vm';
+  if (platform === 'el7') return 'virtualbox-iso.vm';
   throw new InputError('the debian12 box is built from a disk image with QEMU and exists for the libvirt provider only',
     'Use `vagrant: { provider: libvirt }` for debian12, platform el7 for VirtualBox, or `driver: container` for debian12 without a hypervisor.');
 }
@@ -46,7 +51,7 @@ function filesUnder(dir: string): string[] {
 
 /** Everything that goes into a platform's box, hashed: templates, var file, kickstart, scripts, and the input image. */
 export function recipeKey(platform: Platform, provider: Provider, inputChecksum: string): string {
-  const files = [...filesUnder(join(packerDir, platform)), join(packerDir, `${platform}.pkrvars.hcl`), ...filesUnder(join(packerDir, 'scripts')),
+  const files = [...filesUnder(templatesDir), osVars(platform), ...filesUnder(join(packerDir, 'scripts')),
     ...(platform === 'el7' ? [join(packerDir, 'http', 'ks.cfg')] : [])];
   return sha256(platform, provider, inputChecksum, ...files.flatMap((f) => [relative(packerDir, f), readFileSync(f)])).slice(0, 16);
 }
@@ -101,14 +106,12 @@ export async function buildBox(o: BoxOptions): Promise<BoxResult> {
     const work = join(cacheDir('build'), `${o.platform}-${o.provider}-${process.pid}`);
     removeInside(cacheDir(), work);
     mkdirSync(work, { recursive: true });
-    const vars = o.platform === 'el7'
-      ? ['-var', `iso_url=${input.path}`, '-var', `iso_checksum=${input.checksum}`]
-      : ['-var', `base_image=${input.path}`, '-var', `base_image_checksum=${input.checksum}`];
+    const vars = ['-var', `iso_url=${input.path}`, '-var', `iso_checksum=${input.checksum}`];
     o.progress(`packer build ${source} (accelerator ${accel}${accel === 'tcg' ? ': a few minutes' : ''})`);
     try {
-      await packer(['build', '-force', '-color=false', `-only=${source}`, `-var-file=${join(packerDir, `${o.platform}.pkrvars.hcl`)}`, ...vars,
+      await packer(['build', '-force', '-color=false', `-only=${source}`, `-var-file=${osVars(o.platform)}`, ...vars,
         '-var', `accelerator=${accel}`, '-var', `output_directory=${join(work, 'output')}`, '-var', `box_directory=${join(work, 'box')}`,
-        join(packerDir, o.platform)], o.progress, o.signal);
+        templatesDir], o.progress, o.signal);
       const built = readdirSync(join(work, 'box')).find((f) => f.endsWith('.box'));
       if (!built) throw new LabError(`packer finished but left no .box file in ${join(work, 'box')}`, 'This is a bug in the template\'s vagrant post-processor.');
       const sum = await storeCache(join(work, 'box', built), file);
@@ -145,7 +148,7 @@ export async function addBox(name: string, file: string, progress: (m: string) =
 export async function ensureBox(o: BoxOptions & { name: string }): Promise<{ added: boolean; built: boolean }> {
   await checkVagrant(o.provider, 'adding the box');
   if (!o.rebuild && (await boxInstalled(o.name, o.provider))) return { added: false, built: false };
-  if (!existsSync(join(packerDir, o.platform))) throw new LabError(`no Packer template for ${o.platform} in ${packerDir}`, 'Check out the whole repository.');
+  if (!existsSync(osVars(o.platform))) throw new LabError(`no Packer data for ${o.platform} (${osVars(o.platform)})`, 'Check out the whole repository.');
   o.progress(`box ${o.name} (${o.provider}) is not installed: building it`);
   const box = await buildBox(o);
   await addBox(o.name, box.file, o.progress);

@@ -1,6 +1,6 @@
 /**
  * Inputs of a box build, cached with their checksums: the CentOS 7.9 ISO (downloaded once, checked against the
- * sha256 in packer/el7.pkrvars.hcl) and the debian12 base disk image (made with debootstrap, keyed by its recipe).
+ * sha256 in packer/os_pkrvars/el7.pkrvars.hcl) and the debian12 base disk image (made with debootstrap, keyed by its recipe).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -68,7 +68,7 @@ export interface Iso { path: string; checksum: string }
 
 /** The el7 installer ISO: given (--iso), cached, or downloaded with progress; always checked against the pinned sha256. */
 export async function el7Iso(progress: (m: string) => void, given?: string, signal?: AbortSignal): Promise<Iso> {
-  const vars = pkrvars(join(packerDir, 'el7.pkrvars.hcl'));
+  const vars = pkrvars(join(packerDir, 'os_pkrvars', 'el7.pkrvars.hcl'));
   const url = vars.iso_url ?? '';
   const checksum = vars.iso_checksum ?? '';
   const want = checksum.replace(/^sha256:/, '');
@@ -117,6 +117,8 @@ export async function el7Iso(progress: (m: string) => void, given?: string, sign
 }
 
 const BASE_SCRIPT = join(packerDir, 'scripts', 'debian12-base-image.sh');
+/** The Vagrant user's setup, which the base image script runs in its chroot: part of the image's recipe. */
+const VAGRANT_SCRIPT = join(packerDir, 'scripts', '_common', 'vagrant.sh');
 
 export interface BaseImage { path: string; checksum: string; key: string }
 
@@ -124,7 +126,7 @@ export interface BaseImage { path: string; checksum: string; key: string }
 export async function debian12Base(progress: (m: string) => void, signal?: AbortSignal): Promise<BaseImage> {
   const { mirror, security } = hostMirrors();
   const size = '8G';
-  const key = sha256(readFileSync(BASE_SCRIPT), mirror, security ?? '', size).slice(0, 16);
+  const key = sha256(readFileSync(BASE_SCRIPT), readFileSync(VAGRANT_SCRIPT), mirror, security ?? '', size).slice(0, 16);
   const path = join(cacheDir('images'), `debian12-base-${key}.qcow2`);
   const cached = await verifiedCache(path);
   if (cached) {
