@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { InputError, LabError } from '../../errors.js';
+import { sh } from '../../host.js';
 import type { Lab } from '../../lab/lab-file.js';
 import { removeInside } from '../../lab/names.js';
 import { repoRoot } from '../../schemas.js';
@@ -31,45 +32,18 @@ export function labMirrorUrl(mirror: string): string {
 
 /** The Vagrant user's setup the boxes share (packer/scripts/_common/vagrant.sh). */
 export const VAGRANT_SCRIPT = join(repoRoot, 'packer', 'scripts', '_common', 'vagrant.sh');
+/** What makes a debootstrapped root a container lab's base image (run after the Vagrant user's setup). */
+const BAKE_SCRIPT = join(repoRoot, 'src', 'drivers', 'container', 'bake.sh');
 
 /** Shell script run inside the fresh rootfs (chroot) to make it a Vagrant-style box. Part of the image key. */
 export function bakeScript(mirror: string): string {
-  const m = labMirrorUrl(mirror);
   const sec = securityMirror(mirror);
   // the Vagrant user as in the boxes, but keys only and no shared key: each installation adds its own
-  return `set -eu
+  return `set -- ${sh(labMirrorUrl(mirror))} ${SUITE} ${sh(sec ? labMirrorUrl(sec) : '')} ${PROXY_ADDR}:${PROXY_PORT}
 VAGRANT_PASSWORD= VAGRANT_KEY=none sh -eu <<'VAGRANT_SH'
 ${readFileSync(VAGRANT_SCRIPT, 'utf8').trimEnd()}
 VAGRANT_SH
-rm -f /etc/ssh/ssh_host_*
-# ed25519 and ecdsa only: an RSA-3072 key costs a second of CPU at every lab's first boot
-printf 'UseDNS no\\nHostKey /etc/ssh/ssh_host_ed25519_key\\nHostKey /etc/ssh/ssh_host_ecdsa_key\\n' > /etc/ssh/sshd_config.d/postfix-lab.conf
-cat > /etc/systemd/system/ssh-host-keys.service <<'EOF'
-[Unit]
-Description=Generate this lab's SSH host keys (first boot)
-Before=ssh.service
-ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
-[Service]
-Type=oneshot
-ExecStart=/usr/bin/ssh-keygen -q -N "" -t ed25519 -f /etc/ssh/ssh_host_ed25519_key
-ExecStart=/usr/bin/ssh-keygen -q -N "" -t ecdsa -f /etc/ssh/ssh_host_ecdsa_key
-[Install]
-RequiredBy=ssh.service
-EOF
-systemctl enable ssh-host-keys.service
-systemctl mask apt-daily.timer apt-daily-upgrade.timer
-# generators for block devices and a login console a container has none of: each costs CPU at every boot
-mkdir -p /etc/systemd/system-generators
-for g in cryptsetup gpt-auto hibernate-resume integritysetup veritysetup getty; do ln -sf /dev/null "/etc/systemd/system-generators/systemd-$g-generator"; done
-: > /etc/machine-id
-rm -f /var/lib/dbus/machine-id /etc/hostname
-printf '127.0.0.1\\tlocalhost\\n::1\\t\\tlocalhost ip6-localhost ip6-loopback\\n' > /etc/hosts
-: > /etc/resolv.conf
-printf 'deb ${m} ${SUITE} main\\ndeb ${m} ${SUITE}-updates main\\n${sec ? `deb ${labMirrorUrl(sec)} ${SUITE}-security main\\n` : ''}' > /etc/apt/sources.list
-printf 'Acquire::http::Proxy "http://${PROXY_ADDR}:${PROXY_PORT}";\\n' > /etc/apt/apt.conf.d/01postfix-lab-proxy
-apt-get clean
-rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/*
-`;
+${readFileSync(BAKE_SCRIPT, 'utf8')}`;
 }
 
 export function imageKey(mirror: string, packages = PACKAGES): string {
