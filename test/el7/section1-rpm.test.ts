@@ -99,6 +99,24 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     expect(s.command('rpmbuild-postfix', env).changed).toBe(true); // back to the old bytes: also a change since the last build
   });
 
+  it('installs unless the installed postfix is the very RPM built last (same SIGMD5), even with the same Release', () => {
+    // yum cannot run here: the check is real rpm on a stand-in package, with its database in the scratch home.
+    const spec1 = join(s.home, 'stand-in.spec');
+    s.write(spec1, 'Name: postfix\nVersion: 2.10.1\nRelease: 7.el7.centos.vda1\nSummary: stand-in\nLicense: IPL\n%description\nstand-in\n%files\n');
+    s.write(join(s.home, 'rpmdb-shim', 'rpm'), '#!/bin/sh\nexec /usr/bin/rpm --dbpath "$HOME/rpmdb" "$@"\n', 0o755);
+    const env = { PATH: `${s.home}/rpmdb-shim:/usr/bin:/bin` };
+    const build = () => s.sh(`sleep 1 && rpmbuild -bb --target x86_64 ${spec1}`);
+    expect(build().code).toBe(0);
+    expect(s.sh('mkdir -p ~/rpmdb && rpm --initdb', env).code).toBe(0);
+    const unless = s.params('el7-install-built-postfix').unless!;
+    expect(s.sh(unless, env).code, 'nothing installed yet').not.toBe(0);
+    const rpm = '~/rpmbuild/RPMS/x86_64/postfix-2.10.1-7.el7.centos.vda1.x86_64.rpm';
+    expect(s.sh(`rpm -i --justdb --nodeps ${rpm}`, env).code).toBe(0);
+    expect(s.sh(unless, env).code, 'the built RPM is the installed one').toBe(0);
+    expect(build().code).toBe(0);
+    expect(s.sh(unless, env).code, 'rebuilt with the same version-release: installed again').not.toBe(0);
+  });
+
   it('stops at patch-dry-run when a context line is wrong or a patch file is missing, and says which and where', () => {
     const vda = s.dest('vda-patch-download');
     const original = readFileSync(vda, 'utf8');
