@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kinds } from '../../src/kinds/index.js';
 import { FakeHost } from '../helpers/fake-host.js';
-import { built } from './helpers/build.js';
+import { built, BUILD_TIMEOUT_MS } from './helpers/build.js';
 import { DEBIAN_ONLY_MACROS, Section1 } from './helpers/section1.js';
 import { BUILD_USER, buildIds, cannotRun, ensureBuildUser, findSources, VDA_STANDIN } from './helpers/sources.js';
 
 const { dir: sources, missing } = findSources();
 const blocked = sources ? cannotRun() : missing;
 // The only skip: without the el7 sources (or root and the rpm tools) there is nothing real to run these steps on.
-describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (skipped: ${blocked})` : ''}`, () => {
+describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (skipped: ${blocked})` : ''}`, { timeout: 300_000 }, () => {
   let s: Section1;
   beforeAll(() => {
     ensureBuildUser();
@@ -80,7 +80,7 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     const without = s.sh(proof.replaceAll('/usr/libexec/postfix/', `${b.dir}/stock/libexec/`));
     expect(without.code, 'the step fails without VDA').not.toBe(0);
     expect(without.stdout.trim()).toBe('0');
-  });
+  }, 2 * BUILD_TIMEOUT_MS);
 
   it('rebuilds when a patch changes after the build: the inputs recorded next to the RPMs no longer match', () => {
     // rpmbuild -bb itself cannot run here (EL7 build dependencies): a stand-in on PATH writes the RPM it would.
