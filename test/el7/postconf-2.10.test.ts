@@ -11,7 +11,7 @@ import { kinds } from '../../src/runbook/kinds/index.js';
 import { editMaster, type MasterParams } from '../../src/runbook/kinds/master.js';
 import { differences, parseSettings, type PostconfParams } from '../../src/runbook/kinds/postconf.js';
 import { allSteps } from '../helpers/runbook.js';
-import { built } from './helpers/build.js';
+import { built, BUILD_TIMEOUT_MS } from './helpers/build.js';
 import { el7Plan } from './helpers/section1.js';
 import { asBuildUser, BUILD_USER, cannotRun, EL7_DIR, ensureBuildUser, findSources, scratchHome, type Ran } from './helpers/sources.js';
 
@@ -26,7 +26,7 @@ const INSTALL_PARAMS = ['daemon_directory', 'data_directory', 'command_directory
   'sendmail_path', 'mailq_path', 'newaliases_path', 'html_directory', 'manpage_directory', 'sample_directory', 'readme_directory'];
 
 // The only skip: without the el7 sources (or root and the rpm tools) there is no Postfix 2.10.1 to check against.
-describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? ` (skipped: ${blocked})` : ''}`, () => {
+describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? ` (skipped: ${blocked})` : ''}`, { timeout: 300_000 }, () => {
   let home = '';
   let cache = '';
   const dirs: Record<string, string> = {};
@@ -52,7 +52,7 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
     mkdirSync(dirs.postfix, { recursive: true });
     for (const f of ['main.cf', 'master.cf']) copyFileSync(join(stock, f), join(dirs.postfix, f));
     expect(spawnSync('chown', ['-R', `${BUILD_USER}:${BUILD_USER}`, home]).status).toBe(0); // copied by root, edited by the build user
-  });
+  }, 2 * BUILD_TIMEOUT_MS);
   afterAll(() => { if (home) rmSync(home, { recursive: true, force: true }); });
 
   it('starts from EL7\'s stock files: the config patch applied, and the install parameters the EL7 spec gives postfix-install', () => {

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kinds } from '../../src/runbook/kinds/index.js';
 import { FakeHost } from '../helpers/fake-host.js';
-import { built } from './helpers/build.js';
+import { built, BUILD_TIMEOUT_MS } from './helpers/build.js';
 import { DEBIAN_ONLY_MACROS, Section1 } from './helpers/section1.js';
 import { BUILD_USER, buildIds, cannotRun, ensureBuildUser, findSources, VDA_STANDIN } from './helpers/sources.js';
 
 const { dir: sources, missing } = findSources();
 const blocked = sources ? cannotRun() : missing;
 // The only skip: without the el7 sources (or root and the rpm tools) there is nothing real to run these steps on.
-describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (skipped: ${blocked})` : ''}`, () => {
+describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (skipped: ${blocked})` : ''}`, { timeout: 300_000 }, () => {
   let s: Section1;
   beforeAll(() => {
     ensureBuildUser();
@@ -80,7 +80,7 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     const without = s.sh(proof.replaceAll('/usr/libexec/postfix/', `${b.dir}/stock/libexec/`));
     expect(without.code, 'the step fails without VDA').not.toBe(0);
     expect(without.stdout.trim()).toBe('0');
-  });
+  }, 2 * BUILD_TIMEOUT_MS);
 
   it('rebuilds when a patch changes after the build: the inputs recorded next to the RPMs no longer match', () => {
     // rpmbuild -bb itself cannot run here (EL7 build dependencies): a stand-in on PATH writes the RPM it would.
@@ -97,6 +97,24 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     expect(s.command('rpmbuild-postfix', env).changed, 'a refreshed patch is built again').toBe(true);
     writeFileSync(vda, original);
     expect(s.command('rpmbuild-postfix', env).changed).toBe(true); // back to the old bytes: also a change since the last build
+  });
+
+  it('installs unless the installed postfix is the very RPM built last (same SIGMD5), even with the same Release', () => {
+    // yum cannot run here: the check is real rpm on a stand-in package, with its database in the scratch home.
+    const spec1 = join(s.home, 'stand-in.spec');
+    s.write(spec1, 'Name: postfix\nVersion: 2.10.1\nRelease: 7.el7.centos.vda1\nSummary: stand-in\nLicense: IPL\n%description\nstand-in\n%files\n');
+    s.write(join(s.home, 'rpmdb-shim', 'rpm'), '#!/bin/sh\nexec /usr/bin/rpm --dbpath "$HOME/rpmdb" "$@"\n', 0o755);
+    const env = { PATH: `${s.home}/rpmdb-shim:/usr/bin:/bin` };
+    const build = () => s.sh(`sleep 1 && rpmbuild -bb --target x86_64 ${spec1}`);
+    expect(build().code).toBe(0);
+    expect(s.sh('mkdir -p ~/rpmdb && rpm --initdb', env).code).toBe(0);
+    const unless = s.params('el7-install-built-postfix').unless!;
+    expect(s.sh(unless, env).code, 'nothing installed yet').not.toBe(0);
+    const rpm = '~/rpmbuild/RPMS/x86_64/postfix-2.10.1-7.el7.centos.vda1.x86_64.rpm';
+    expect(s.sh(`rpm -i --justdb --nodeps ${rpm}`, env).code).toBe(0);
+    expect(s.sh(unless, env).code, 'the built RPM is the installed one').toBe(0);
+    expect(build().code).toBe(0);
+    expect(s.sh(unless, env).code, 'rebuilt with the same version-release: installed again').not.toBe(0);
   });
 
   it('stops at patch-dry-run when a context line is wrong or a patch file is missing, and says which and where', () => {

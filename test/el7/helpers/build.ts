@@ -21,6 +21,9 @@ export const MAKEFILES = "setarch x86_64 --uname-2.6 make -f Makefile.init makef
 const DIRS = ['src/util', 'src/global', 'src/xsasl', 'src/master', 'src/virtual', 'src/postconf'];
 const RECIPE = [MAKEFILES, DIRS.join(' '), SLEEP_STANDIN, 'stock: patch -R the VDA patch, rebuild util global master virtual', 'v1'].join('\n');
 
+/** A cold build takes about 3 minutes on 2 busy cores; give each stage far more before calling it hung. */
+export const BUILD_TIMEOUT_MS = 1_800_000;
+
 export interface Built { dir: string; cold: boolean; seconds: number }
 
 export function built(sources: string, log: (l: string) => void = () => {}): Built {
@@ -36,7 +39,7 @@ export function built(sources: string, log: (l: string) => void = () => {}): Bui
     const make = (dirs: string[]) => dirs.map((d) => `make -j2 -C ${d} update >/dev/null`).join(' && ');
     const must = (what: string, cmd: string) => {
       log(`el7 build: ${what}`);
-      const r = s.sh(`cd ${tree} && ${cmd}`);
+      const r = s.sh(`cd ${tree} && ${cmd}`, undefined, BUILD_TIMEOUT_MS);
       if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.out.split('\n').slice(-30).join('\n')}`);
     };
     must('makefiles', `${MAKEFILES} >/dev/null`);

@@ -52,8 +52,8 @@ export class Section1 {
     return s.replaceAll(`/home/${BUILD_USER}`, this.home).replaceAll('/usr/local/sbin/', `${this.home}/sbin/`);
   }
 
-  sh(cmd: string, env?: Record<string, string>): Ran {
-    return asBuildUser(this.home, this.local(cmd), { env });
+  sh(cmd: string, env?: Record<string, string>, timeoutMs?: number): Ran {
+    return asBuildUser(this.home, this.local(cmd), { env, timeoutMs });
   }
 
   /** A command step: its check (unless/creates), its run when needed, its check again; a readonly one just runs. */

@@ -14,13 +14,10 @@ export const EL7_DIR = 'el7-postfix-2.10.1-7';
 /** PLD Linux's refresh of VDA v13: the original postfix-vda-v13-2.10.0.patch (pinned by the runbook) is not available. */
 export const VDA_STANDIN = 'postfix-vda-v13-refresh-pld.patch';
 
-/** Where the sources are: $POSTFIX_LAB_EL7_SOURCES, ../shared/fixtures/el7-sources, or artifacts/el7-sources. */
+/** Where the sources are: $POSTFIX_LAB_EL7_SOURCES when set, else ../shared/fixtures/el7-sources or artifacts/el7-sources. */
 export function findSources(): { dir?: string; missing: string } {
-  const candidates = [
-    process.env.POSTFIX_LAB_EL7_SOURCES,
-    join(repoRoot, '..', 'shared', 'fixtures', 'el7-sources'),
-    join(repoRoot, 'artifacts', 'el7-sources'),
-  ].filter((c): c is string => !!c);
+  const candidates = process.env.POSTFIX_LAB_EL7_SOURCES ? [process.env.POSTFIX_LAB_EL7_SOURCES]
+    : [join(repoRoot, '..', 'shared', 'fixtures', 'el7-sources'), join(repoRoot, 'artifacts', 'el7-sources')];
   const dir = candidates.find((c) => [TARBALL, VDA_STANDIN, join(EL7_DIR, 'postfix.spec')].every((f) => existsSync(join(c, f))));
   const missing = `the el7 sources (${TARBALL}, ${VDA_STANDIN}, ${EL7_DIR}/ with the EL7 2.10.1-7 spec and patches) are not in `
     + `${candidates.join(' or ')}: put them in artifacts/el7-sources/ or set POSTFIX_LAB_EL7_SOURCES`;
