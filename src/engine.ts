@@ -63,6 +63,9 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: total, resuming: skipDone, from: skipDone ? resume.failedStep : undefined });
 
   // Log names follow the plan's order (stable across runs); each run of a step starts its log afresh.
+  // Read-only questions already answered in this run, and how many changes the run had made then.
+  let changes = 0;
+  const answered = new Map<string, { stepId: string; changes: number }>();
   const order = new Map(plan.roles.flatMap((r) => [...r.steps, ...r.handlers]).map((s, i) => [s.id, i + 1]));
   const runStep = async (step: PlanStep, handler: boolean): Promise<StepStatus> => {
     const logFile = join(o.logsDir, `${String(order.get(step.id) ?? 0).padStart(3, '0')}-${step.id}.log`);
@@ -77,6 +80,14 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       artifactsDir: o.artifactsDir, secrets: o.secrets, fetchUrl: o.fetchUrl, log,
       onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
     });
+    const key = kind.sameAnswerKey?.(params);
+    const earlier = key === undefined ? undefined : answered.get(key);
+    if (earlier && earlier.changes === changes) {
+      const detail = `same check as ${earlier.stepId}, which passed in this run; nothing changed since`;
+      log(`check: ${detail}\n=> ok`);
+      o.events.emit({ event: 'step', ...info(step, handler), status: 'ok', durationMs: Date.now() - started, detail, log: logFile });
+      return 'ok';
+    }
     const attempts = o.connectionRetries ?? 3;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -96,6 +107,8 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
         o.events.emit({ event: 'step', ...info(step, handler), status, durationMs: Date.now() - started,
           detail: before.ok ? undefined : redact.text(before.detail ?? ''), diff: before.diff ? redact.text(before.diff) : undefined, log: logFile });
         log(`=> ${status}`);
+        if (status === 'changed') changes += 1;
+        else if (key !== undefined) answered.set(key, { stepId: step.id, changes });
         return status;
       } catch (e) {
         if (e instanceof ConnectionLost && attempt < attempts && o.host.reconnect) {

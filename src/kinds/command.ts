@@ -73,6 +73,7 @@ export const command = defineKind<CommandParams>({
     if (n > 1) return 'use only one of "unless", "creates", "readonly" and "always"';
     return undefined;
   },
+  sameAnswerKey: (p) => (p.readonly && !p.secret_env?.length ? JSON.stringify([p.user ?? '', p.cwd ?? '', p.run]) : undefined),
   describe(p) {
     if (p.readonly) return { check: [wrap(p, p.run)], apply: [] };
     const check = probe(p);
