@@ -86,7 +86,7 @@ export const postconfKind = defineKind<PostconfParams>({
     const sets = Object.entries(p.set ?? {}).map(([k, v]) => sh(`${k}=${v}`));
     if (sets.length) apply.push(postconf(p, `-e ${sets.join(' ')}`));
     if (p.remove?.length) apply.push(postconf(p, `-X ${p.remove.join(' ')}`));
-    return { check: [`cat ${mainCfPath(p)}`], apply };
+    return { check: [`read ${mainCfPath(p)}`], apply };
   },
   async check(p, ctx) {
     // One read of the file (SFTP; through sudo only where the lab user cannot read it); no Postfix process.
