@@ -116,6 +116,8 @@ async function oneRun(root: string, i: number, tag: string, log: (m: string) => 
     const rerun = await timedUp(labFile);
     if (rerun.rows.some((r) => r.status === 'changed')) log(`lab-up: the second run changed: ${rerun.rows.filter((r) => r.status === 'changed').map((r) => r.id).join(', ')}`);
     printRows(up.rows);
+    const slow = [...rerun.rows].sort((a, b) => b.wallMs - a.wallMs).slice(0, 8);
+    console.log(`\nno-op rerun, slowest steps (s): ${slow.map((r) => `${r.id} ${(r.wallMs / 1000).toFixed(2)}`).join(', ')}`);
     const pkgRows = up.rows.filter((r) => r.kind === 'package');
     const pkgIds = new Set(pkgRows.map((r) => r.id));
     const remoteNonPkg = sum(up.ops.filter((o) => !pkgIds.has(o.bucket)).map((o) => o.remoteMs ?? 0));
