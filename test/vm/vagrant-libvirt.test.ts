@@ -1,6 +1,6 @@
 /**
- * The slow end-to-end suite (npm run test:vm): on a machine with nothing prepared, lab:up with the vagrant driver
- * builds the debian12 box with Packer under TCG (debootstrap base image included), adds it to Vagrant, boots it on
+ * The slow end-to-end suite (npm run test:vm): the debian12 box is built with Packer under TCG (debootstrap base
+ * image included) unless the machine's cache has one made from the same inputs; lab:up adds it to Vagrant, boots it on
  * libvirt (started here in its own network namespace), provisions it over SSH; verify checks it; a snapshot is
  * saved and restored; lab:down destroys it; then every libvirt volume, the namespace and the processes go.
  * Needs root and: packer vagrant vagrant-libvirt libvirt-daemon-system qemu-system-x86 qemu-utils debootstrap fdisk
