@@ -62,10 +62,10 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   o.journal.append({ type: 'run', runId, at: new Date().toISOString(), platform: plan.platform, steps: total });
   o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: total, resuming: skipDone, from: skipDone ? resume.failedStep : undefined });
 
-  // Log names follow the plan's order (stable across runs); each run of a step starts its log afresh.
   // Read-only questions already answered in this run, and how many changes the run had made then.
   let changes = 0;
   const answered = new Map<string, { stepId: string; changes: number }>();
+  // Log names follow the plan's order (stable across runs); each run of a step starts its log afresh.
   const order = new Map(plan.roles.flatMap((r) => [...r.steps, ...r.handlers]).map((s, i) => [s.id, i + 1]));
   const runStep = async (step: PlanStep, handler: boolean): Promise<StepStatus> => {
     const logFile = join(o.logsDir, `${String(order.get(step.id) ?? 0).padStart(3, '0')}-${step.id}.log`);
