@@ -1,7 +1,7 @@
 /** Benchmarks, reported as ratios against what users would pick instead; never timed tests. */
 import { InputError } from '../src/errors.js';
 
-const benches: Record<string, { about: string; run: () => Promise<Record<string, number>> }> = {
+const benches: Record<string, { about: string; run: (args: string[]) => Promise<Record<string, number>> }> = {
   'ssh-steps': {
     about: 'N trivial steps over SSH: the engine vs OpenSSH, ControlMaster, Ansible (pipelining) and one batched script',
     run: async () => (await import('./ssh-steps.js')).benchSshSteps({ counts: [20, 100] }),
@@ -10,11 +10,23 @@ const benches: Record<string, { about: string; run: () => Promise<Record<string,
     about: 'container lab hosts: base image build, boot to SSH-ready for 1 and 5 labs, down',
     run: async () => (await import('./lab-hosts.js')).benchLabHosts() as unknown as Promise<Record<string, number>>,
   },
+  'lab-up': {
+    about: 'a whole debian12 lab:up on a fresh container lab: per step and kind wall, remote and engine time; its floor in the same run; a no-op rerun (--runs N)',
+    run: async (args) => (await import('./lab-up.js')).benchLabUp({ runs: runsFlag(args) }),
+  },
   verify: {
     about: 'the whole verify suite on a finished debian12 container lab (brought up first if needed)',
     run: async () => (await import('./verify.js')).benchVerify(),
   },
 };
+
+function runsFlag(args: string[]): number | undefined {
+  const i = args.indexOf('--runs');
+  if (i < 0) return undefined;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n) || n < 1) throw new InputError(`--runs ${args[i + 1] ?? ''}: not a positive whole number`, 'Example: npm run bench -- lab-up --runs 3');
+  return n;
+}
 
 export async function runBench(args: string[]): Promise<number> {
   const name = args.find((a) => !a.startsWith('-'));
@@ -23,7 +35,7 @@ export async function runBench(args: string[]): Promise<number> {
     throw new InputError(name ? `no benchmark named ${name}` : 'name a benchmark',
       `Benchmarks: ${Object.entries(benches).map(([k, v]) => `${k} (${v.about})`).join('; ')}. Example: npm run bench -- ssh-steps`);
   }
-  const result = await bench.run();
+  const result = await bench.run(args);
   process.stdout.write(JSON.stringify(result) + '\n');
   return 0;
 }

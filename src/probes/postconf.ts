@@ -35,3 +35,29 @@ export const postconfValue = defineProbe<{ instance?: string; param: string; exp
   command: ({ instance, param, expand }) => postconf(instance, `${expand ? '-x ' : ''}-h ${sh(param)}`),
   parse: (r) => (r.code === 0 ? { ok: true, value: r.stdout.replace(/\n$/, '') } : { ok: false, error: r.stderr.trim().split('\n')[0] ?? '' }),
 });
+
+/** The main.cf of an instance: postmulti creates an instance's config directory as /etc/<instance>. */
+export function mainCfPath(instance: string | undefined): string {
+  return `/etc/${instance ?? 'postfix'}/main.cf`;
+}
+
+/**
+ * main.cf as Postfix reads it (postconf(5)): blank lines and lines whose first non-blank character is # are
+ * ignored, a line that starts with whitespace continues the previous one, the last setting of a name wins.
+ * The same map `postconf -n` would print, without running Postfix (whose config reader waits ~2 s for a main.cf
+ * changed in the last seconds to cool down: a `postconf -n` right after a `postconf -e` took 1.6-2 s).
+ */
+export function parseMainCf(text: string): Map<string, string> {
+  const logical: string[] = [];
+  for (const l of text.split('\n')) {
+    if (!l.trim() || l.trim().startsWith('#')) continue;
+    if (/^\s/.test(l) && logical.length) logical[logical.length - 1] += ' ' + l.trim();
+    else logical.push(l);
+  }
+  const m = new Map<string, string>();
+  for (const l of logical) {
+    const i = l.indexOf('=');
+    if (i > 0) m.set(l.slice(0, i).trim(), norm(l.slice(i + 1)));
+  }
+  return m;
+}

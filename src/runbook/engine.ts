@@ -65,6 +65,9 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   o.journal.append({ type: 'run', runId, at: new Date().toISOString(), platform: plan.platform, steps: total });
   o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: total, resuming: skipDone, from: skipDone ? resume.failedStep : undefined });
 
+  // Read-only questions already answered in this run, and how many changes the run had made then.
+  let changes = 0;
+  const answered = new Map<string, { stepId: string; changes: number }>();
   // Log names follow the plan's order (stable across runs); each run of a step starts its log afresh.
   const order = new Map(plan.roles.flatMap((r) => [...r.steps, ...r.handlers]).map((s, i) => [s.id, i + 1]));
   const runStep = async (step: PlanStep, handler: boolean): Promise<StepStatus> => {
@@ -84,6 +87,14 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
       ...(apply ? { job: jobNamer(`${prefix}${attemptNo}-`) } : {}),
     });
+    const key = kind.sameAnswerKey?.(params);
+    const earlier = key === undefined ? undefined : answered.get(key);
+    if (earlier && earlier.changes === changes) {
+      const detail = `same check as ${earlier.stepId}, which passed in this run; nothing changed since`;
+      log(`check: ${detail}\n=> ok`);
+      o.events.emit({ event: 'step', ...info(step, handler), status: 'ok', durationMs: Date.now() - started, detail, log: logFile });
+      return 'ok';
+    }
     const settle = async (waitMs: number): Promise<SettledJob[]> => {
       const jobs = await settleJobs(o.host, prefix, { waitMs, sudo: o.sudo });
       for (const j of jobs) {
@@ -138,6 +149,8 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
         o.events.emit({ event: 'step', ...info(step, handler), status, durationMs: Date.now() - started,
           detail: status === 'ok' ? undefined : redact.text(shown.detail ?? ''), diff: shown.diff ? redact.text(shown.diff) : undefined, log: logFile });
         log(`=> ${status}`);
+        if (status === 'changed') changes += 1;
+        else if (key !== undefined) answered.set(key, { stepId: step.id, changes });
         return status;
       } catch (e) {
         if (e instanceof ConnectionLost && attempt < attempts && o.host.reconnect && !o.signal?.aborted) {

@@ -56,6 +56,17 @@ describe('engine', () => {
     expect(events.at(-1)).toMatchObject({ event: 'recap', ok: 2, changed: 0 });
   });
 
+  it('asks a read-only question once while nothing changes, and again after a step changed the host', async () => {
+    const { host, opts, statuses } = setup();
+    const look = (id: string, run = 'postfix check') => step(id, 'command', { run, readonly: true });
+    const p = plan([look('check-1'), look('check-2'), look('other', 'rsyslogd -N1'), flagStep(host, 'a'), look('check-3'), look('check-4')]);
+    await runPlan(p, opts);
+    expect(statuses()).toEqual(['check-1:ok', 'check-2:ok', 'other:ok', 'a:changed', 'check-3:ok', 'check-4:ok']);
+    // check-2 is answered by check-1 (nothing changed in between); check-3 runs again because step a changed the host
+    expect(host.execs().filter((c) => c.includes('postfix check'))).toHaveLength(2);
+    expect(readFileSync(join(opts.logsDir, '002-check-2.log'), 'utf8')).toMatch(/same check as check-1, which passed in this run; nothing changed since/);
+  });
+
   it('fails a step that still differs after applying with "did not converge"', async () => {
     const { host, opts, statuses } = setup();
     host.on(/check-x/, { code: 1 });

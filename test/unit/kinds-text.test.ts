@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { editLines } from '../../src/runbook/kinds/line.js';
 import { editMaster, parseMaster } from '../../src/runbook/kinds/master.js';
-import { differences, parseSettings } from '../../src/runbook/kinds/postconf.js';
+import { differences, mainCfPath, parseMainCf, parseSettings } from '../../src/runbook/kinds/postconf.js';
 
 describe('line edits', () => {
   it.each([
@@ -59,5 +59,30 @@ describe('postconf comparison', () => {
     const d = differences({ set: { inet_interfaces: 'all', smtpd_tls_protocols: '!SSLv2, !SSLv3', mynetworks: '127.0.0.0/8' }, remove: ['smtpd_use_tls', 'smtpd_enforce_tls'] }, now);
     // whitespace differences are not differences
     expect(d).toEqual(['inet_interfaces = localhost -> all', 'mynetworks = (default) -> 127.0.0.0/8', 'smtpd_use_tls set, should be removed']);
+  });
+
+  it('reads main.cf the way postconf -n does: comments, continuation lines, the last setting wins', () => {
+    const m = parseMainCf([
+      '# a comment = not a setting',
+      'smtpd_recipient_restrictions = permit_mynetworks,',
+      '    # an indented comment inside the value is skipped',
+      '    permit_sasl_authenticated,',
+      '\treject_unauth_destination',
+      '',
+      'myhostname = first',
+      'myhostname=mail.lab.example',
+      'smtpd_timeout = ${stress?{10}:{300}}s',
+      'empty =',
+      'header_checks = pcre:/etc/postfix/h # not a comment: # only starts one at the start of a line',
+    ].join('\n'));
+    expect(Object.fromEntries(m)).toEqual({
+      smtpd_recipient_restrictions: 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination',
+      myhostname: 'mail.lab.example',
+      smtpd_timeout: '${stress?{10}:{300}}s',
+      empty: '',
+      header_checks: 'pcre:/etc/postfix/h # not a comment: # only starts one at the start of a line',
+    });
+    expect(mainCfPath(undefined)).toBe('/etc/postfix/main.cf');
+    expect(mainCfPath('postfix-deux')).toBe('/etc/postfix-deux/main.cf');
   });
 });

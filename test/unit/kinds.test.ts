@@ -194,3 +194,21 @@ describe('download kind', () => {
     expect(err.hint).toMatch(/resumes at this step/);
   });
 });
+
+describe('postconf kind', () => {
+  it('checks by reading the instance main.cf (no Postfix process, so no cool-down), applies the set and the remove it lists', async () => {
+    const host = new FakeHost();
+    host.files.set('/etc/postfix-deux/main.cf', { content: Buffer.from('# deux\nmyhostname = old.example\nsmtpd_use_tls = yes\n') });
+    const p = { instance: 'postfix-deux', set: { myhostname: 'deux.lab.example' }, remove: ['smtpd_use_tls'] };
+    const before = await kinds.postconf!.check(p, ctx(host));
+    expect(before).toEqual({ ok: false, detail: 'myhostname = old.example -> deux.lab.example; smtpd_use_tls set, should be removed' });
+    expect(host.execs()).toEqual([]);
+    host.on(/postconf -e/, () => {
+      host.files.set('/etc/postfix-deux/main.cf', { content: Buffer.from('# deux\nmyhostname = deux.lab.example\n') });
+      return {};
+    });
+    await kinds.postconf!.apply(p, ctx(host), before);
+    expect(host.execs()).toEqual(['postmulti -i postfix-deux -x postconf -e myhostname=deux.lab.example', 'postmulti -i postfix-deux -x postconf -X smtpd_use_tls']);
+    expect(await kinds.postconf!.check(p, ctx(host))).toEqual({ ok: true });
+  });
+});

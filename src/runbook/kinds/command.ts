@@ -74,6 +74,7 @@ export const command = defineKind<CommandParams>({
     if (n > 1) return 'use only one of "unless", "creates", "readonly" and "always"';
     return undefined;
   },
+  sameAnswerKey: (p) => (p.readonly && !p.secret_env?.length ? JSON.stringify([p.user ?? '', p.cwd ?? '', p.run]) : undefined),
   commands(p) {
     if (p.readonly) return { check: [main(p)], apply: [] };
     const check = probe(p);

@@ -9,8 +9,8 @@ import { run, type KindContext } from './types.js';
 /** A command on the host; `stdinShown` says what goes to its stdin, in words (never a secret). */
 /** `learner: ''`: nothing a learner types (the engine's own housekeeping). */
 export interface RunCommand { run: string; sudo?: boolean; stdinShown?: string; learner?: string }
-/** A file read whole (through the Host's file transfer). */
-export interface ReadCommand { read: string }
+/** A file read whole (through the Host's file transfer); `learner`: what a person would type to see the same. */
+export interface ReadCommand { read: string; learner?: string }
 /** A file written whole; content undefined when it is computed at apply time from what the file holds (line, master). */
 export interface PutCommand { put: string; content?: string; mode?: string; owner?: string; group?: string; shown: string; learner?: string }
 export type Command = RunCommand | ReadCommand | PutCommand;
@@ -34,7 +34,7 @@ function delimiter(content: string): string {
 /** The shell lines a person would type on the lab host for a command (as a user with sudo). */
 export function learnerLines(c: Command): string[] {
   if ('run' in c) return c.learner === '' ? [] : [c.learner ?? (c.sudo === false || c.run.startsWith('sudo ') ? c.run : `sudo ${c.run}`)];
-  if ('read' in c) return [`sudo cat ${sh(c.read)}`];
+  if ('read' in c) return [c.learner ?? `sudo cat ${sh(c.read)}`];
   if (c.content === undefined) return [c.learner ?? `sudoedit ${sh(c.put)}  # ${c.shown}`];
   const d = delimiter(c.content);
   const out = [`sudo tee ${sh(c.put)} >/dev/null <<'${d}'`, ...c.content.replace(/\n$/, '').split('\n'), d];

@@ -66,6 +66,11 @@ export interface StepKind<P = Record<string, unknown>> {
   apply(p: P, ctx: KindContext, before: CheckResult): Promise<void>;
   /** Runs after the role's handlers (a readiness check of what the role built, restarts included). */
   afterHandlers?: boolean;
+  /**
+   * For a step that only looks (changes nothing): the question it asks, as a key. A run asks it once while nothing
+   * changes: a later step with the same key, reached before any step changed the host, has the same answer.
+   */
+  sameAnswerKey?(p: P): string | undefined;
   /** Extra validation across parameters; returns an error message or undefined. */
   lint?(p: P): string | undefined;
 }

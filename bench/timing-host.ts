@@ -1,0 +1,85 @@
+/**
+ * A Host that times what goes through it, for benchmarks only: for each exec the wall time seen by the engine
+ * (client side) and the time the command itself took on the lab host (measured there with bash's EPOCHREALTIME,
+ * around a subshell that runs the command unchanged). The difference is the exec's transport cost: the SSH
+ * channel, sudo, timeout and bash start. put/get are timed as a whole (SFTP plus the install script).
+ */
+import type { ExecOptions, ExecResult, Host, PutOptions } from '../src/host.js';
+
+export interface OpRecord {
+  bucket: string;
+  op: 'exec' | 'put' | 'get';
+  label: string;
+  sudo: boolean;
+  wallMs: number;
+  /** Time inside the command on the lab host; undefined for put/get. */
+  remoteMs?: number;
+}
+
+const MARK = /(?:^|\n)PLAB-T (\d+(?:[.,]\d+)?) (\d+(?:[.,]\d+)?)\n?$/;
+
+/** The command, run unchanged in a subshell, with the lab host's clock read before and after (no extra fork). */
+export function timed(command: string): string {
+  return `__plab_t0=$EPOCHREALTIME; (\n${command}\n); __plab_rc=$?; printf 'PLAB-T %s %s\\n' "$__plab_t0" "$EPOCHREALTIME" >&2; exit $__plab_rc`;
+}
+
+/** Split the timing line off a command's stderr. */
+export function untime(stderr: string): { stderr: string; remoteMs?: number } {
+  const m = MARK.exec(stderr);
+  if (!m) return { stderr };
+  const t = (s: string) => Number(s.replace(',', '.'));
+  return { stderr: stderr.slice(0, m.index) + (m[0].startsWith('\n') ? '\n' : ''), remoteMs: (t(m[2]!) - t(m[1]!)) * 1000 };
+}
+
+export class TimingHost implements Host {
+  readonly name: string;
+  readonly ops: OpRecord[] = [];
+  /** Where the next operations are counted (the step that runs). */
+  bucket = 'boot';
+
+  constructor(private readonly inner: Host) {
+    this.name = inner.name;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const onOutput = opts.onOutput;
+    const t0 = performance.now();
+    const r = await this.inner.exec(timed(command), {
+      ...opts,
+      onOutput: onOutput && ((chunk, stream) => {
+        const text = stream === 'stderr' ? chunk.replace(/(^|\n)PLAB-T \S+ \S+\n?$/, '$1') : chunk;
+        if (text) onOutput(text, stream);
+      }),
+    });
+    const wallMs = performance.now() - t0;
+    const { stderr, remoteMs } = untime(r.stderr);
+    this.ops.push({ bucket: this.bucket, op: 'exec', label: command, sudo: !!opts.sudo, wallMs, remoteMs });
+    return { ...r, stderr };
+  }
+
+  async put(path: string, content: string | Buffer, opts?: PutOptions): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await this.inner.put(path, content, opts);
+    } finally {
+      this.ops.push({ bucket: this.bucket, op: 'put', label: path, sudo: !!opts?.sudo, wallMs: performance.now() - t0 });
+    }
+  }
+
+  async get(path: string, opts?: { sudo?: boolean }): Promise<Buffer | null> {
+    const t0 = performance.now();
+    try {
+      return await this.inner.get(path, opts);
+    } finally {
+      this.ops.push({ bucket: this.bucket, op: 'get', label: path, sudo: !!opts?.sudo, wallMs: performance.now() - t0 });
+    }
+  }
+
+  reconnect(): Promise<void> {
+    return this.inner.reconnect ? this.inner.reconnect() : Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
