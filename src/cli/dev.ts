@@ -28,3 +28,9 @@ export async function bench(_o: Opts, args: string[]): Promise<number> {
   const { runBench } = await import('../../bench/index.js');
   return runBench(args);
 }
+
+export async function schemas(): Promise<number> {
+  const { writeSchemas } = await import('../schema-gen.js');
+  for (const f of writeSchemas()) process.stdout.write(`wrote ${f}\n`);
+  return 0;
+}

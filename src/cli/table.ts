@@ -82,6 +82,10 @@ export const commands: Record<string, CommandDef> = {
     required: ['platform', 'provider'],
     load: async () => (await import('./box.js')).boxBuild,
   },
+  schemas: {
+    summary: 'Write schemas/role.schema.json and schemas/checks.schema.json from the kinds of step and of check.',
+    load: async () => (await import('./dev.js')).schemas,
+  },
   bench: {
     summary: 'Run one benchmark (ssh-steps, lab-hosts, verify, ...); its last output line is a JSON object.', passThrough: true,
     load: async () => (await import('./dev.js')).bench,

@@ -10,6 +10,9 @@ import { tls } from './tls.js';
 
 export const checkKinds: Record<string, CheckKind<any>> = {
   tcp,
+  smtp,
+  tls,
+  postscreen,
   postconf,
   postmulti,
   file,
@@ -17,8 +20,5 @@ export const checkKinds: Record<string, CheckKind<any>> = {
   command,
   log,
   package: pkg,
-  smtp,
-  tls,
-  postscreen,
   delivery,
 };
