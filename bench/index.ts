@@ -11,7 +11,8 @@ const benches: Record<string, { about: string; run: (args: string[]) => Promise<
     run: async () => (await import('./lab-hosts.js')).benchLabHosts() as unknown as Promise<Record<string, number>>,
   },
   'lab-up': {
-    about: 'a whole debian12 lab:up on a fresh container lab: per step and kind wall, remote and engine time; its floor in the same run; a no-op rerun (--runs N)',
+    about:
+      'a whole debian12 lab:up on a fresh container lab: per step and kind wall, remote and engine time; its floor in the same run; a no-op rerun (--runs N)',
     run: async (args) => (await import('./lab-up.js')).benchLabUp({ runs: runsFlag(args) }),
   },
   verify: {
@@ -24,7 +25,8 @@ function runsFlag(args: string[]): number | undefined {
   const i = args.indexOf('--runs');
   if (i < 0) return undefined;
   const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) throw new InputError(`--runs ${args[i + 1] ?? ''}: not a positive whole number`, 'Example: npm run bench -- lab-up --runs 3');
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError(`--runs ${args[i + 1] ?? ''}: not a positive whole number`, 'Example: npm run bench -- lab-up --runs 3');
   return n;
 }
 
@@ -32,8 +34,12 @@ export async function runBench(args: string[]): Promise<number> {
   const name = args.find((a) => !a.startsWith('-'));
   const bench = name ? benches[name] : undefined;
   if (!bench) {
-    throw new InputError(name ? `no benchmark named ${name}` : 'name a benchmark',
-      `Benchmarks: ${Object.entries(benches).map(([k, v]) => `${k} (${v.about})`).join('; ')}. Example: npm run bench -- ssh-steps`);
+    throw new InputError(
+      name ? `no benchmark named ${name}` : 'name a benchmark',
+      `Benchmarks: ${Object.entries(benches)
+        .map(([k, v]) => `${k} (${v.about})`)
+        .join('; ')}. Example: npm run bench -- ssh-steps`,
+    );
   }
   const result = await bench.run(args);
   process.stdout.write(JSON.stringify(result) + '\n');

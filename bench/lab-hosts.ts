@@ -39,7 +39,9 @@ function benchLab(root: string, name: string, hostPort: number): Lab {
   return loadLab(file);
 }
 
-export async function benchLabHosts(opts: { runs?: number; log?: (m: string) => void } = {}): Promise<{ build_s: number; boot_s: number; boot5_s: number; down_s: number }> {
+export async function benchLabHosts(
+  opts: { runs?: number; log?: (m: string) => void } = {},
+): Promise<{ build_s: number; boot_s: number; boot5_s: number; down_s: number }> {
   const runs = opts.runs ?? 3;
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
   const root = mkdtempSync(join(tmpdir(), 'postfix-lab-bench-'));

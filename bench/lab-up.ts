@@ -26,13 +26,35 @@ const s = (ms: number) => Math.round(ms / 10) / 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-interface StepRow { id: string; kind: string; status: string; wallMs: number; execs: number; execMs: number; remoteMs: number }
-interface RunResult { lab_up_s: number; floor_s: number; non_package_s: number; noop_rerun_s: number; noop_execs: number; apt_s: number; floor_boot_s: number; remote_non_package_s: number; package_s: number; rows: StepRow[] }
+interface StepRow {
+  id: string;
+  kind: string;
+  status: string;
+  wallMs: number;
+  execs: number;
+  execMs: number;
+  remoteMs: number;
+}
+interface RunResult {
+  lab_up_s: number;
+  floor_s: number;
+  non_package_s: number;
+  noop_rerun_s: number;
+  noop_execs: number;
+  apt_s: number;
+  floor_boot_s: number;
+  remote_non_package_s: number;
+  package_s: number;
+  rows: StepRow[];
+}
 
 function writeLab(root: string, name: string): string {
   const file = join(root, `${name}.lab.yml`);
-  writeFileSync(file, `name: ${name}\ndriver: container\nplatform: debian12\nports: []\nsections: all\n`
-    + `params:\n  hostname: mail.lab.example\n  hostname_deux: deux.lab.example\n  mail_user: learner\n  artifacts: ${resolve('artifacts')}\n`);
+  writeFileSync(
+    file,
+    `name: ${name}\ndriver: container\nplatform: debian12\nports: []\nsections: all\n` +
+      `params:\n  hostname: mail.lab.example\n  hostname_deux: deux.lab.example\n  mail_user: learner\n  artifacts: ${resolve('artifacts')}\n`,
+  );
   return file;
 }
 
@@ -41,8 +63,15 @@ function rowsOf(events: EngineEvent[], ops: OpRecord[]): StepRow[] {
   for (const e of events) {
     if (e.event !== 'step' || e.status === 'skipped') continue;
     const mine = ops.filter((o) => o.bucket === e.id);
-    rows.push({ id: e.id, kind: e.kind, status: e.status, wallMs: e.durationMs, execs: mine.length,
-      execMs: sum(mine.map((o) => o.wallMs)), remoteMs: sum(mine.map((o) => o.remoteMs ?? 0)) });
+    rows.push({
+      id: e.id,
+      kind: e.kind,
+      status: e.status,
+      wallMs: e.durationMs,
+      execs: mine.length,
+      execMs: sum(mine.map((o) => o.wallMs)),
+      remoteMs: sum(mine.map((o) => o.remoteMs ?? 0)),
+    });
   }
   return rows;
 }
@@ -57,7 +86,8 @@ async function timedUp(labFile: string): Promise<{ ms: number; rows: StepRow[]; 
   let timing: TimingHost | undefined;
   const t0 = performance.now();
   const recap = await labUp({
-    labFile, events: emitter,
+    labFile,
+    events: emitter,
     connect: async (t, st) => (timing = new TimingHost(await connectSsh(t, { knownHostsFile: st.knownHostsFile }))),
   });
   const ms = performance.now() - t0;
@@ -94,13 +124,25 @@ function printRows(rows: StepRow[]): void {
   const line = (c: (string | number)[]) => c.map((x, i) => (i < 3 ? String(x).padEnd(i === 0 ? 34 : 9) : String(x).padStart(8))).join(' ');
   const fmt = (ms: number) => (ms / 1000).toFixed(2);
   console.log(line(['step', 'kind', 'status', 'wall s', 'execs', 'remote s', 'transp s', 'engine s']));
-  for (const r of rows) console.log(line([r.id, r.kind, r.status, fmt(r.wallMs), r.execs, fmt(r.remoteMs), fmt(r.execMs - r.remoteMs), fmt(r.wallMs - r.execMs)]));
+  for (const r of rows)
+    console.log(line([r.id, r.kind, r.status, fmt(r.wallMs), r.execs, fmt(r.remoteMs), fmt(r.execMs - r.remoteMs), fmt(r.wallMs - r.execMs)]));
   const kinds = [...new Set(rows.map((r) => r.kind))];
   console.log('\n' + line(['kind', 'steps', '', 'wall s', 'execs', 'remote s', 'transp s', 'engine s']));
   for (const k of kinds) {
     const rs = rows.filter((r) => r.kind === k);
     const t = (f: (r: StepRow) => number) => sum(rs.map(f));
-    console.log(line([k, rs.length, '', fmt(t((r) => r.wallMs)), t((r) => r.execs), fmt(t((r) => r.remoteMs)), fmt(t((r) => r.execMs - r.remoteMs)), fmt(t((r) => r.wallMs - r.execMs))]));
+    console.log(
+      line([
+        k,
+        rs.length,
+        '',
+        fmt(t((r) => r.wallMs)),
+        t((r) => r.execs),
+        fmt(t((r) => r.remoteMs)),
+        fmt(t((r) => r.execMs - r.remoteMs)),
+        fmt(t((r) => r.wallMs - r.execMs)),
+      ]),
+    );
   }
 }
 
@@ -108,13 +150,25 @@ async function oneRun(root: string, i: number, tag: string, log: (m: string) => 
   const name = `bench${tag}-up${i}`;
   const labFile = writeLab(root, name);
   const plan = planLab(loadLab(labFile));
-  const packages = [...new Set(plan.roles.flatMap((r) => r.steps).filter((st) => st.kind === 'package' && (st.params.state ?? 'present') === 'present')
-    .flatMap((st) => st.params.names as string[]))];
+  const packages = [
+    ...new Set(
+      plan.roles
+        .flatMap((r) => r.steps)
+        .filter((st) => st.kind === 'package' && (st.params.state ?? 'present') === 'present')
+        .flatMap((st) => st.params.names as string[]),
+    ),
+  ];
   const floor = await floorPackages(root, `bench${tag}-floor${i}`, packages, log);
   try {
     const up = await timedUp(labFile);
     const rerun = await timedUp(labFile);
-    if (rerun.rows.some((r) => r.status === 'changed')) log(`lab-up: the second run changed: ${rerun.rows.filter((r) => r.status === 'changed').map((r) => r.id).join(', ')}`);
+    if (rerun.rows.some((r) => r.status === 'changed'))
+      log(
+        `lab-up: the second run changed: ${rerun.rows
+          .filter((r) => r.status === 'changed')
+          .map((r) => r.id)
+          .join(', ')}`,
+      );
     printRows(up.rows);
     const slow = [...rerun.rows].sort((a, b) => b.wallMs - a.wallMs).slice(0, 8);
     console.log(`\nno-op rerun, slowest steps (s): ${slow.map((r) => `${r.id} ${(r.wallMs / 1000).toFixed(2)}`).join(', ')}`);
@@ -124,12 +178,24 @@ async function oneRun(root: string, i: number, tag: string, log: (m: string) => 
     const floorMs = floor.bootMs + floor.aptMs + remoteNonPkg;
     const packageMs = sum(pkgRows.map((r) => r.wallMs));
     const r: RunResult = {
-      lab_up_s: s(up.ms), floor_s: s(floorMs), non_package_s: s(up.ms - packageMs), noop_rerun_s: s(rerun.ms), noop_execs: rerun.ops.length,
-      apt_s: s(floor.aptMs), floor_boot_s: s(floor.bootMs), remote_non_package_s: s(remoteNonPkg), package_s: s(packageMs), rows: up.rows,
+      lab_up_s: s(up.ms),
+      floor_s: s(floorMs),
+      non_package_s: s(up.ms - packageMs),
+      noop_rerun_s: s(rerun.ms),
+      noop_execs: rerun.ops.length,
+      apt_s: s(floor.aptMs),
+      floor_boot_s: s(floor.bootMs),
+      remote_non_package_s: s(remoteNonPkg),
+      package_s: s(packageMs),
+      rows: up.rows,
     };
-    log(`lab-up: run ${i + 1}: lab_up ${r.lab_up_s} s (packages ${r.package_s} s, the rest ${r.non_package_s} s), floor ${r.floor_s} s `
-      + `(boot ${r.floor_boot_s} + apt ${r.apt_s} + remote ${r.remote_non_package_s}), ratio ${(r.lab_up_s / r.floor_s).toFixed(2)}, `
-      + `no-op rerun ${r.noop_rerun_s} s in ${r.noop_execs} host operations; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    log(
+      `lab-up: run ${i + 1}: lab_up ${r.lab_up_s} s (packages ${r.package_s} s, the rest ${r.non_package_s} s), floor ${r.floor_s} s ` +
+        `(boot ${r.floor_boot_s} + apt ${r.apt_s} + remote ${r.remote_non_package_s}), ratio ${(r.lab_up_s / r.floor_s).toFixed(2)}, ` +
+        `no-op rerun ${r.noop_rerun_s} s in ${r.noop_execs} host operations; load average ${loadavg()
+          .map((x) => x.toFixed(1))
+          .join(' ')}`,
+    );
     return r;
   } finally {
     await labLifecycle('down', { labFile, events: new Emitter() }).catch(() => undefined);
@@ -150,9 +216,19 @@ export async function benchLabUp(opts: { runs?: number; log?: (m: string) => voi
     for (let i = 0; i < runs; i++) results.push(await oneRun(root, i, tag, log));
     const m = (k: keyof RunResult) => median(results.map((r) => r[k] as number));
     const ratio = median(results.map((r) => r.lab_up_s / r.floor_s));
-    return { lab_up_s: m('lab_up_s'), floor_s: m('floor_s'), non_package_s: m('non_package_s'), noop_rerun_s: m('noop_rerun_s'),
-      ratio: Math.round(ratio * 100) / 100, package_s: m('package_s'), apt_s: m('apt_s'), remote_non_package_s: m('remote_non_package_s'),
-      noop_execs: m('noop_execs'), runs, load1: Math.round(loadavg()[0]! * 10) / 10 };
+    return {
+      lab_up_s: m('lab_up_s'),
+      floor_s: m('floor_s'),
+      non_package_s: m('non_package_s'),
+      noop_rerun_s: m('noop_rerun_s'),
+      ratio: Math.round(ratio * 100) / 100,
+      package_s: m('package_s'),
+      apt_s: m('apt_s'),
+      remote_non_package_s: m('remote_non_package_s'),
+      noop_execs: m('noop_execs'),
+      runs,
+      load1: Math.round(loadavg()[0]! * 10) / 10,
+    };
   } finally {
     if (home === undefined) delete process.env.POSTFIX_LAB_HOME;
     else process.env.POSTFIX_LAB_HOME = home;

@@ -42,7 +42,13 @@ export async function benchSshSteps(opts: { counts: number[] } = { counts: [20, 
     const ssh = sshArgs(sshd, work);
     const controlPath = join(work, 'cm.sock');
     master = spawn('ssh', [...ssh.opts, '-N', '-o', 'ControlMaster=yes', '-o', `ControlPath=${controlPath}`, ssh.dest], { stdio: 'ignore' });
-    await waitFor(async () => (await run('ssh', [...ssh.opts, '-o', `ControlPath=${controlPath}`, '-O', 'check', ssh.dest]).then(() => true, () => false)));
+    await waitFor(
+      async () =>
+        await run('ssh', [...ssh.opts, '-o', `ControlPath=${controlPath}`, '-O', 'check', ssh.dest]).then(
+          () => true,
+          () => false,
+        ),
+    );
     cleanups.push(async () => {
       await run('ssh', [...ssh.opts, '-o', `ControlPath=${controlPath}`, '-O', 'exit', ssh.dest]).catch(() => undefined);
     });
@@ -56,13 +62,17 @@ export async function benchSshSteps(opts: { counts: number[] } = { counts: [20, 
       { key: 'floor_exec', label: 'bare ssh2 exec per step, nodelay', reps: 3, go: (n, f) => bareSteps(sshd, n, f, false) },
       { key: 'floor', label: 'one batched script, one exec', reps: 3, go: (n, f) => bareSteps(sshd, n, f, true) },
       {
-        key: 'openssh_mux', label: 'OpenSSH ControlMaster (warm)', reps: 1,
+        key: 'openssh_mux',
+        label: 'OpenSSH ControlMaster (warm)',
+        reps: 1,
         go: async (n, f) => {
           for (let i = 0; i < n; i++) await run('ssh', [...ssh.opts, '-o', 'ControlMaster=no', '-o', `ControlPath=${controlPath}`, ssh.dest, `echo x >> ${f}`]);
         },
       },
       {
-        key: 'openssh', label: 'OpenSSH, one ssh per step', reps: 1,
+        key: 'openssh',
+        label: 'OpenSSH, one ssh per step',
+        reps: 1,
         go: async (n, f) => {
           for (let i = 0; i < n; i++) await run('ssh', [...ssh.opts, '-o', 'ControlMaster=no', '-o', 'ControlPath=none', ssh.dest, `echo x >> ${f}`]);
         },
@@ -116,8 +126,24 @@ export async function benchSshSteps(opts: { counts: number[] } = { counts: [20, 
 
 function sshArgs(sshd: SshdFixture, work: string): { opts: string[]; dest: string } {
   return {
-    opts: ['-F', '/dev/null', '-i', sshd.identityFile, '-p', String(sshd.port), '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
-      '-o', `UserKnownHostsFile=${join(work, 'ssh_known_hosts')}`, '-o', 'StrictHostKeyChecking=accept-new', '-o', 'LogLevel=ERROR'],
+    opts: [
+      '-F',
+      '/dev/null',
+      '-i',
+      sshd.identityFile,
+      '-p',
+      String(sshd.port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `UserKnownHostsFile=${join(work, 'ssh_known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=accept-new',
+      '-o',
+      'LogLevel=ERROR',
+    ],
     dest: `${sshd.user}@${sshd.host}`,
   };
 }
@@ -164,9 +190,11 @@ async function bareSteps(sshd: SshdFixture, n: number, file: string, batched: bo
 async function ansibleSteps(sshd: SshdFixture, work: string, controlPath: string, n: number, file: string): Promise<void> {
   const dir = join(work, `ansible-${n}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'inventory.ini'),
+  writeFileSync(
+    join(dir, 'inventory.ini'),
     `lab ansible_host=${sshd.host} ansible_port=${sshd.port} ansible_user=${sshd.user} ` +
-      `ansible_ssh_private_key_file=${sshd.identityFile} ansible_python_interpreter=/usr/bin/python3\n`);
+      `ansible_ssh_private_key_file=${sshd.identityFile} ansible_python_interpreter=/usr/bin/python3\n`,
+  );
   const tasks = Array.from({ length: n }, (_, i) => `    - name: step ${i}\n      shell: echo x >> ${file}\n`).join('');
   writeFileSync(join(dir, 'playbook.yml'), `- hosts: lab\n  gather_facts: false\n  tasks:\n${tasks}`);
   writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\n');

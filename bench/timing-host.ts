@@ -46,10 +46,12 @@ export class TimingHost implements Host {
     const t0 = performance.now();
     const r = await this.inner.exec(timed(command), {
       ...opts,
-      onOutput: onOutput && ((chunk, stream) => {
-        const text = stream === 'stderr' ? chunk.replace(/(^|\n)PLAB-T \S+ \S+\n?$/, '$1') : chunk;
-        if (text) onOutput(text, stream);
-      }),
+      onOutput:
+        onOutput &&
+        ((chunk, stream) => {
+          const text = stream === 'stderr' ? chunk.replace(/(^|\n)PLAB-T \S+ \S+\n?$/, '$1') : chunk;
+          if (text) onOutput(text, stream);
+        }),
     });
     const wallMs = performance.now() - t0;
     const { stderr, remoteMs } = untime(r.stderr);

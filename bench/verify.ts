@@ -22,6 +22,8 @@ export async function benchVerify(labFile = 'labs/debian12-container.yaml', runs
   }
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
-  process.stdout.write(`verify: ${checks} checks, runs ${times.map((t) => t.toFixed(2)).join(' ')} s, median ${median.toFixed(2)} s (target <= 10 s)${failed ? `, ${failed} failures` : ''}\n`);
+  process.stdout.write(
+    `verify: ${checks} checks, runs ${times.map((t) => t.toFixed(2)).join(' ')} s, median ${median.toFixed(2)} s (target <= 10 s)${failed ? `, ${failed} failures` : ''}\n`,
+  );
   return { verify_s: Number(median.toFixed(2)), checks, failures: failed };
 }

@@ -34,7 +34,10 @@ export class StepError extends LabError {
 /** The SSH connection dropped; the engine reconnects and retries the interrupted step. */
 export class ConnectionLost extends LabError {
   constructor(host: string, detail: string) {
-    super(`connection to ${host} lost: ${detail}`, 'The engine reconnects with backoff; if this persists, check that the lab host is running (npm run lab:status).');
+    super(
+      `connection to ${host} lost: ${detail}`,
+      'The engine reconnects with backoff; if this persists, check that the lab host is running (npm run lab:status).',
+    );
   }
 }
 
@@ -53,7 +56,7 @@ export class HostKeyChanged extends LabError {
 /** A command took longer than its step allows. */
 export class TimeoutError extends LabError {
   constructor(what: string, ms: number) {
-    super(`${what} timed out after ${(ms / 1000).toFixed(1)} s`, 'Raise the step\'s `timeout` in its role file, or look at the step log for where it hung.');
+    super(`${what} timed out after ${(ms / 1000).toFixed(1)} s`, "Raise the step's `timeout` in its role file, or look at the step log for where it hung.");
   }
 }
 

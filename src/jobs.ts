@@ -74,8 +74,16 @@ export function parseSettled(stdout: string): SettledJob[] {
   return stdout.split('\n').flatMap((l) => {
     const m = /^plab-job (finished|stopped) (\S+) (\d+) (-|\d+) (\d+) ?(\S*)$/.exec(l.trim());
     if (!m) return [];
-    return [{ outcome: m[1] as SettledJob['outcome'], job: m[2]!, pid: Number(m[3]), exitCode: m[4] === '-' ? undefined : Number(m[4]),
-      waitedMs: Number(m[5]), outputTail: Buffer.from(m[6] ?? '', 'base64').toString('utf8') }];
+    return [
+      {
+        outcome: m[1] as SettledJob['outcome'],
+        job: m[2]!,
+        pid: Number(m[3]),
+        exitCode: m[4] === '-' ? undefined : Number(m[4]),
+        waitedMs: Number(m[5]),
+        outputTail: Buffer.from(m[6] ?? '', 'base64').toString('utf8'),
+      },
+    ];
   });
 }
 
@@ -105,6 +113,13 @@ const rc = (j: SettledJob) => (j.exitCode === undefined ? '' : ` (exit ${j.exitC
 
 /** The job that was running when the connection dropped: the last one started, by its counter. */
 export function lastJob(jobs: SettledJob[]): SettledJob | undefined {
-  const n = (j: SettledJob) => Number(/(\d+)-(\d+)$/.exec(j.job)?.slice(1).map((x) => x.padStart(6, '0')).join('') ?? 0);
+  const n = (j: SettledJob) =>
+    Number(
+      /(\d+)-(\d+)$/
+        .exec(j.job)
+        ?.slice(1)
+        .map((x) => x.padStart(6, '0'))
+        .join('') ?? 0,
+    );
   return [...jobs].sort((a, b) => n(a) - n(b)).at(-1);
 }

@@ -40,7 +40,9 @@ export function lockLab(stateDir: string, lab: string, what = 'lab:up'): () => v
         return () => {
           try {
             if (readFileSync(path, 'utf8') === mine) rmSync(path, { force: true });
-          } catch { /* already gone */ }
+          } catch {
+            /* already gone */
+          }
         };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -48,12 +50,16 @@ export function lockLab(stateDir: string, lab: string, what = 'lab:up'): () => v
       let held = '';
       try {
         held = readFileSync(path, 'utf8');
-      } catch { continue; /* released meanwhile */ }
+      } catch {
+        continue; /* released meanwhile */
+      }
       const [pidText, started, holder] = held.trim().split(' ');
       const pid = Number(pidText);
       if (Number.isInteger(pid) && pid > 0 && alive(pid, started || undefined)) {
-        throw new LabError(`lab ${lab} is busy: ${holder ?? 'another lab:up'} (PID ${pid}) is running on it`,
-          `Wait for it to finish, or stop it (Ctrl-C in its terminal, or \`kill -INT ${pid}\`); it resumes where it stopped. The lock is ${path}.`);
+        throw new LabError(
+          `lab ${lab} is busy: ${holder ?? 'another lab:up'} (PID ${pid}) is running on it`,
+          `Wait for it to finish, or stop it (Ctrl-C in its terminal, or \`kill -INT ${pid}\`); it resumes where it stopped. The lock is ${path}.`,
+        );
       }
       rmSync(path, { force: true }); // left by a process that is gone (killed, or the machine rebooted)
     }

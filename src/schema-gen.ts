@@ -22,13 +22,21 @@ class Relaxer {
   value(s: Schema, name: string): Schema {
     this.defs[name] = this.deep(s, name);
     const ref = { $ref: `#/$defs/${name}` };
-    return { anyOf: [ref, TEMPLATED, { type: 'object', additionalProperties: false, minProperties: 1, properties: Object.fromEntries(PLATFORMS.map((p) => [p, ref])) }] };
+    return {
+      anyOf: [
+        ref,
+        TEMPLATED,
+        { type: 'object', additionalProperties: false, minProperties: 1, properties: Object.fromEntries(PLATFORMS.map((p) => [p, ref])) },
+      ],
+    };
   }
   deep(s: Schema, name: string): Schema {
     const out: Schema = { ...s };
-    if (s.properties) out.properties = Object.fromEntries(Object.entries(s.properties as Record<string, Schema>).map(([k, v]) => [k, this.value(v, `${name}.${k}`)]));
+    if (s.properties)
+      out.properties = Object.fromEntries(Object.entries(s.properties as Record<string, Schema>).map(([k, v]) => [k, this.value(v, `${name}.${k}`)]));
     if (s.items && typeof s.items === 'object') out.items = this.value(s.items as Schema, `${name}.item`);
-    if (s.additionalProperties && typeof s.additionalProperties === 'object') out.additionalProperties = this.value(s.additionalProperties as Schema, `${name}.value`);
+    if (s.additionalProperties && typeof s.additionalProperties === 'object')
+      out.additionalProperties = this.value(s.additionalProperties as Schema, `${name}.value`);
     return out;
   }
 }
@@ -46,7 +54,11 @@ export function roleSchema(): Schema {
     section: { ...section, description: 'The memo section this step implements, e.g. "1.5".' },
     why: { type: 'string', description: 'Why the step differs from the memo.' },
     platforms: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: PLATFORMS } },
-    when: { type: 'string', pattern: '^!?[a-z_]+$', description: 'A boolean lab parameter that must be true (or false, with a leading !) for the step to run.' },
+    when: {
+      type: 'string',
+      pattern: '^!?[a-z_]+$',
+      description: 'A boolean lab parameter that must be true (or false, with a leading !) for the step to run.',
+    },
     timeout: { type: 'integer', minimum: 1, description: 'Seconds.' },
     notify: { type: 'array', items: { type: 'string' } },
   };
@@ -100,12 +112,17 @@ export function checksSchema(): Schema {
     },
   };
   const r = new Relaxer();
-  const checkDefs = Object.fromEntries(Object.entries(checkKinds).map(([k, def]) => [`check-${k}`, {
-    type: 'object',
-    additionalProperties: false,
-    required: ['title', 'section', 'hint', ...(def.required ?? [])],
-    properties: { ...common, ...(r.deep({ properties: def.fields }, k).properties as Schema) },
-  }]));
+  const checkDefs = Object.fromEntries(
+    Object.entries(checkKinds).map(([k, def]) => [
+      `check-${k}`,
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['title', 'section', 'hint', ...(def.required ?? [])],
+        properties: { ...common, ...(r.deep({ properties: def.fields }, k).properties as Schema) },
+      },
+    ]),
+  );
   return {
     $comment: GENERATED,
     $id: 'https://postfix-lab.invalid/schemas/checks.schema.json',
@@ -127,7 +144,10 @@ export const schemaText = (s: Schema) => JSON.stringify(s, null, 2) + '\n';
 
 /** Writes both into schemas/; returns the files written. */
 export function writeSchemas(dir = join(repoRoot, 'schemas')): string[] {
-  const out = [[join(dir, 'role.schema.json'), roleSchema()], [join(dir, 'checks.schema.json'), checksSchema()]] as const;
+  const out = [
+    [join(dir, 'role.schema.json'), roleSchema()],
+    [join(dir, 'checks.schema.json'), checksSchema()],
+  ] as const;
   for (const [file, s] of out) writeFileSync(file, schemaText(s));
   return out.map(([f]) => f);
 }

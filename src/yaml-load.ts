@@ -25,7 +25,10 @@ export function readYaml(path: string, text?: string): YamlFile {
   try {
     source = text ?? readFileSync(path, 'utf8');
   } catch (e) {
-    throw new InputError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'Check the path; lab files are YAML (see lab.yaml and labs/).');
+    throw new InputError(
+      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      'Check the path; lab files are YAML (see lab.yaml and labs/).',
+    );
   }
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -33,8 +36,10 @@ export function readYaml(path: string, text?: string): YamlFile {
   if (err) {
     const file = { path, doc, lines, data: undefined };
     const what = err.code === 'DUPLICATE_KEY' ? 'duplicate key' : 'YAML syntax error';
-    throw new InputError(`${where(file, err.pos[0])}: ${what}: ${err.message.split('\n')[0]}`,
-      err.code === 'DUPLICATE_KEY' ? 'Each key may appear once in a mapping; remove or merge the repeated one.' : 'Fix the YAML syntax at that position.');
+    throw new InputError(
+      `${where(file, err.pos[0])}: ${what}: ${err.message.split('\n')[0]}`,
+      err.code === 'DUPLICATE_KEY' ? 'Each key may appear once in a mapping; remove or merge the repeated one.' : 'Fix the YAML syntax at that position.',
+    );
   }
   return { path, doc, lines, data: doc.toJS() };
 }
@@ -60,14 +65,22 @@ function nodeAt(doc: Document.Parsed, path: (string | number)[], key?: string): 
 
 function pointerToPath(pointer: string): (string | number)[] {
   if (!pointer) return [];
-  return pointer.split('/').slice(1).map((s) => {
-    const k = s.replace(/~1/g, '/').replace(/~0/g, '~');
-    return /^\d+$/.test(k) ? Number(k) : k;
-  });
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => {
+      const k = s.replace(/~1/g, '/').replace(/~0/g, '~');
+      return /^\d+$/.test(k) ? Number(k) : k;
+    });
 }
 
 function label(path: (string | number)[]): string {
-  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : 'the top level';
+  return path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '[')
+    : 'the top level';
 }
 
 /** Numbers in a JSON pointer are list indexes only where the data at that point is a list ("25" may be a key). */

@@ -4,7 +4,7 @@ export async function withCtrlC<T>(fn: (signal: AbortSignal) => Promise<T>, say:
   const abort = new AbortController();
   const onInt = () => {
     if (abort.signal.aborted) process.exit(130);
-    say('\ninterrupted: stopping the running step\'s remote commands (Ctrl-C again quits at once)\n');
+    say("\ninterrupted: stopping the running step's remote commands (Ctrl-C again quits at once)\n");
     abort.abort();
   };
   process.on('SIGINT', onInt);

@@ -13,8 +13,15 @@ import { withCtrlC } from './interrupt.js';
 import { sshArgs } from './ssh-args.js';
 import type { Opts } from './table.js';
 
-interface LabOpts { lab?: string; name?: string; platform?: Platform }
-const ref = (o: Opts) => { const { lab, name, platform } = o as LabOpts; return { labFile: lab, name, platform }; };
+interface LabOpts {
+  lab?: string;
+  name?: string;
+  platform?: Platform;
+}
+const ref = (o: Opts) => {
+  const { lab, name, platform } = o as LabOpts;
+  return { labFile: lab, name, platform };
+};
 
 /** --section N: one of the memo's four sections. */
 export function sectionFlag(v: string | undefined): number | undefined {
@@ -27,7 +34,10 @@ export function sectionFlag(v: string | undefined): number | undefined {
 export async function up(opts: Opts): Promise<number> {
   const o = opts as LabOpts & { dryRun?: boolean; from?: string; until?: string; only?: string[]; section?: string; json?: boolean; junit?: string };
   if ([o.only, o.from || o.until, o.section].filter(Boolean).length > 1) {
-    throw new InputError('--section, --only and --from/--until choose steps in different ways: use one', 'Use --section N, or --only STEP..., or a --from/--until range.');
+    throw new InputError(
+      '--section, --only and --from/--until choose steps in different ways: use one',
+      'Use --section N, or --only STEP..., or a --from/--until range.',
+    );
   }
   const selection = { from: o.from, until: o.until, only: o.only, section: sectionFlag(o.section) };
   if (o.dryRun) {
@@ -46,8 +56,11 @@ export async function up(opts: Opts): Promise<number> {
     throw new LabError(`lab:up interrupted at ${recap.failedStep ?? 'a step'}`, '`npm run lab:up` resumes there.', 130);
   }
   if (recap.failed) {
-    throw new LabError(`lab:up stopped at ${recap.failedStep ?? 'a step'}`,
-      'Fix the cause (the step\'s message and log are above) and run `npm run lab:up` again: it resumes there.', recap.error?.exitCode ?? 1);
+    throw new LabError(
+      `lab:up stopped at ${recap.failedStep ?? 'a step'}`,
+      "Fix the cause (the step's message and log are above) and run `npm run lab:up` again: it resumes there.",
+      recap.error?.exitCode ?? 1,
+    );
   }
   return 0;
 }
@@ -67,9 +80,11 @@ export async function status(opts: Opts): Promise<number> {
   }
   if (!entries.length) process.stdout.write('no labs; `npm run lab:up` creates one.\n');
   for (const e of entries) {
-    process.stdout.write(`${e.name}  ${e.state}  driver=${e.driver} platform=${e.platform}` +
-      `${e.ssh ? `  ssh ${e.ssh.user}@${e.ssh.host}:${e.ssh.port}` : ''}${e.ports.length ? `  ports ${e.ports.map((p) => `127.0.0.1:${p.host}->${p.guest}`).join(' ')}` : ''}` +
-      `${e.detail ? `  (${e.detail})` : ''}\n`);
+    process.stdout.write(
+      `${e.name}  ${e.state}  driver=${e.driver} platform=${e.platform}` +
+        `${e.ssh ? `  ssh ${e.ssh.user}@${e.ssh.host}:${e.ssh.port}` : ''}${e.ports.length ? `  ports ${e.ports.map((p) => `127.0.0.1:${p.host}->${p.guest}`).join(' ')}` : ''}` +
+        `${e.detail ? `  (${e.detail})` : ''}\n`,
+    );
   }
   return 0;
 }

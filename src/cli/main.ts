@@ -1,7 +1,7 @@
 /** The one place that prints errors and decides the exit code. */
 import { isLabError } from '../errors.js';
 
-export async function main(fn: () => Promise<number | void>, argv = process.argv): Promise<void> {
+export async function main(fn: () => Promise<number | undefined>, argv = process.argv): Promise<void> {
   const debug = argv.includes('--debug');
   try {
     const code = await fn();

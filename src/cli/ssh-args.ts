@@ -10,6 +10,20 @@ export function sshArgs(t: SshTarget, lab: string, command: string[], root = sta
   checkOwnFolder(s);
   const knownHosts = `${s.dir}/ssh_known_hosts`;
   writeFileSync(knownHosts, pinnedKnownHostsLines(s.knownHostsFile).join('\n') + '\n', { mode: 0o600 });
-  return ['-i', t.identityFile, '-p', String(t.port), '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR', `${t.user}@${t.host}`, ...command];
+  return [
+    '-i',
+    t.identityFile,
+    '-p',
+    String(t.port),
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'LogLevel=ERROR',
+    `${t.user}@${t.host}`,
+    ...command,
+  ];
 }

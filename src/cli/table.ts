@@ -38,8 +38,12 @@ export const commands: Record<string, CommandDef> = {
     lab: true,
     flags: [
       ['--dry-run', 'print the plan with every command that would run; touch no host'],
-      ['--from <step>', 'start at this step'], ['--until <step>', 'stop after this step'], ['--only <steps...>', 'run only these steps'],
-      section, json, junit,
+      ['--from <step>', 'start at this step'],
+      ['--until <step>', 'stop after this step'],
+      ['--only <steps...>', 'run only these steps'],
+      section,
+      json,
+      junit,
     ],
     load: async () => (await import('./lab.js')).up,
   },
@@ -47,15 +51,21 @@ export const commands: Record<string, CommandDef> = {
   'lab:down': { summary: 'Stop the lab and remove everything it made.', lab: true, load: async () => (await import('./lab.js')).down },
   'lab:status': { summary: 'Show the labs on this machine.', lab: true, flags: [json], load: async () => (await import('./lab.js')).status },
   'lab:ssh': {
-    summary: 'Open a shell on the lab host (or run a command: lab:ssh -- CMD).', lab: true, args: ['[command...]'],
+    summary: 'Open a shell on the lab host (or run a command: lab:ssh -- CMD).',
+    lab: true,
+    args: ['[command...]'],
     load: async () => (await import('./lab.js')).ssh,
   },
   'lab:snapshot': {
-    summary: 'Save, restore or list snapshots of the lab\'s disk (the lab is stopped for save and restore).', lab: true,
-    args: ['<action>', '[snapshot]'], load: async () => (await import('./lab.js')).snapshot,
+    summary: "Save, restore or list snapshots of the lab's disk (the lab is stopped for save and restore).",
+    lab: true,
+    args: ['<action>', '[snapshot]'],
+    load: async () => (await import('./lab.js')).snapshot,
   },
   verify: {
-    summary: 'Acceptance checks against a running lab, per memo section.', lab: true, flags: [json, junit, section],
+    summary: 'Acceptance checks against a running lab, per memo section.',
+    lab: true,
+    flags: [json, junit, section],
     load: async () => (await import('./verify.js')).verify,
   },
   lesson: {
@@ -69,7 +79,7 @@ export const commands: Record<string, CommandDef> = {
     load: async () => (await import('./lesson.js')).lessonCommand,
   },
   'box:build': {
-    summary: 'Build the lab\'s Vagrant box with Packer (cached with its checksum) and add it to Vagrant.',
+    summary: "Build the lab's Vagrant box with Packer (cached with its checksum) and add it to Vagrant.",
     flags: [
       ['--platform <platform>', 'what the box runs', PLATFORMS],
       ['--provider <provider>', 'Vagrant provider', ['virtualbox', 'libvirt']],
@@ -87,15 +97,18 @@ export const commands: Record<string, CommandDef> = {
     load: async () => (await import('./dev.js')).schemas,
   },
   bench: {
-    summary: 'Run one benchmark (ssh-steps, lab-hosts, verify, ...); its last output line is a JSON object.', passThrough: true,
+    summary: 'Run one benchmark (ssh-steps, lab-hosts, verify, ...); its last output line is a JSON object.',
+    passThrough: true,
     load: async () => (await import('./dev.js')).bench,
   },
   test: {
-    summary: 'Typecheck, then every test suite (installs the system packages the tests need as root).', passThrough: true,
+    summary: 'Typecheck, then every test suite (installs the system packages the tests need as root).',
+    passThrough: true,
     load: async () => (await import('./dev.js')).test,
   },
   'test:vm': {
-    summary: 'The slow VM suite: Packer box, Vagrant on libvirt, lab:up, verify, snapshot.', passThrough: true,
+    summary: 'The slow VM suite: Packer box, Vagrant on libvirt, lab:up, verify, snapshot.',
+    passThrough: true,
     load: async () => (await import('./dev.js')).testVm,
   },
 };
@@ -104,9 +117,10 @@ export const commands: Record<string, CommandDef> = {
 export function commandFor(name: string, def: CommandDef): Command {
   const cmd = new Command(name).description(def.summary);
   if (def.lab) {
-    cmd.option('--lab <file>', 'lab file (default: lab.yaml)')
-      .option('--name <name>', 'address one of several labs (default: the lab file\'s name)')
-      .addOption(new Option('--platform <platform>', 'override the lab file\'s platform').choices(PLATFORMS));
+    cmd
+      .option('--lab <file>', 'lab file (default: lab.yaml)')
+      .option('--name <name>', "address one of several labs (default: the lab file's name)")
+      .addOption(new Option('--platform <platform>', "override the lab file's platform").choices(PLATFORMS));
   }
   for (const [flags, description, choices] of def.flags ?? []) {
     const opt = new Option(flags, description);
@@ -116,14 +130,18 @@ export function commandFor(name: string, def: CommandDef): Command {
   }
   for (const a of def.args ?? []) cmd.argument(a);
   if (def.passThrough) cmd.allowUnknownOption().allowExcessArguments().helpOption(false);
-  return cmd.option('--debug', 'show stack traces').exitOverride()
+  return cmd
+    .option('--debug', 'show stack traces')
+    .exitOverride()
     .configureOutput({ outputError: (s, write) => write(`${s.trimEnd()}\nhint: \`npm run ${name} -- --help\` lists the flags.\n`) });
 }
 
 function overview(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length));
-  return ['Commands (npm run NAME -- --help for the flags of one):',
-    ...Object.entries(commands).map(([n, d]) => `  ${n.padEnd(width)}  ${d.summary}`)].join('\n') + '\n';
+  return (
+    ['Commands (npm run NAME -- --help for the flags of one):', ...Object.entries(commands).map(([n, d]) => `  ${n.padEnd(width)}  ${d.summary}`)].join('\n') +
+    '\n'
+  );
 }
 
 /** Runs `NAME [flags]`; NAME as npm spells it (lab:up) or as a file would (lab-up). */
@@ -137,7 +155,11 @@ export async function dispatch(argv: string[]): Promise<number> {
   const def = commands[name];
   if (!def) throw new InputError(`no command named ${given}`, overview().trimEnd());
   const run = await def.load();
-  if (def.passThrough) return run({}, rest.filter((a) => a !== '--debug'));
+  if (def.passThrough)
+    return run(
+      {},
+      rest.filter((a) => a !== '--debug'),
+    );
   const cmd = commandFor(name, def);
   cmd.parse(rest, { from: 'user' });
   return run(cmd.opts(), cmd.args);

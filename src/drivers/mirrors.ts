@@ -8,20 +8,37 @@ import { join } from 'node:path';
 export const SUITE = 'bookworm';
 const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 
-export interface Mirrors { mirror: string; security?: string }
+export interface Mirrors {
+  mirror: string;
+  security?: string;
+}
 
 const trim = (u: string) => u.replace(/\/+$/, '');
 
 /** One apt source file: its path (.list or .sources decides the format) and its text. */
-export interface AptSourceFile { path: string; text: string }
+export interface AptSourceFile {
+  path: string;
+  text: string;
+}
 
 /** This host's apt source files: /etc/apt/sources.list and /etc/apt/sources.list.d/*.{list,sources}. */
 export function readAptSources(root = '/etc/apt'): AptSourceFile[] {
   const dir = join(root, 'sources.list.d');
-  const paths = [join(root, 'sources.list'), ...(existsSync(dir) ? readdirSync(dir).sort().map((f) => join(dir, f)) : [])].filter((f) => /\.(list|sources)$/.test(f));
+  const paths = [
+    join(root, 'sources.list'),
+    ...(existsSync(dir)
+      ? readdirSync(dir)
+          .sort()
+          .map((f) => join(dir, f))
+      : []),
+  ].filter((f) => /\.(list|sources)$/.test(f));
   const files: AptSourceFile[] = [];
   for (const path of paths) {
-    try { files.push({ path, text: readFileSync(path, 'utf8') }); } catch { /* unreadable or gone: not a source */ }
+    try {
+      files.push({ path, text: readFileSync(path, 'utf8') });
+    } catch {
+      /* unreadable or gone: not a source */
+    }
   }
   return files;
 }
@@ -43,7 +60,8 @@ function sourceEntries(files: AptSourceFile[]): { uri: string; suites: string[] 
 }
 
 export function hostMirrors(env: NodeJS.ProcessEnv = process.env, sources: () => AptSourceFile[] = readAptSources): Mirrors {
-  if (env.POSTFIX_LAB_MIRROR) return { mirror: trim(env.POSTFIX_LAB_MIRROR), security: env.POSTFIX_LAB_SECURITY_MIRROR && trim(env.POSTFIX_LAB_SECURITY_MIRROR) };
+  if (env.POSTFIX_LAB_MIRROR)
+    return { mirror: trim(env.POSTFIX_LAB_MIRROR), security: env.POSTFIX_LAB_SECURITY_MIRROR && trim(env.POSTFIX_LAB_SECURITY_MIRROR) };
   const entries = sourceEntries(sources());
   const mirror = entries.find((e) => e.suites.includes(SUITE) && !/security/.test(e.uri))?.uri;
   const security = entries.find((e) => e.suites.includes(`${SUITE}-security`))?.uri;

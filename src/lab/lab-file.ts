@@ -18,7 +18,10 @@ export interface HostSpec {
   sudo: boolean;
 }
 
-export interface PortForward { guest: number; host: number }
+export interface PortForward {
+  guest: number;
+  host: number;
+}
 
 export interface LabParams {
   hostname: string;
@@ -64,10 +67,17 @@ const DEFAULT_PARAMS: LabParams = {
 };
 
 interface RawLab {
-  name: string; description?: string; driver: Lab['driver']; platform: Platform;
+  name: string;
+  description?: string;
+  driver: Lab['driver'];
+  platform: Platform;
   hosts?: (Omit<HostSpec, 'port' | 'sudo'> & { port?: number; sudo?: boolean })[];
-  ports?: PortForward[]; sections?: 'all' | number[]; params?: Partial<LabParams>;
-  vagrant?: Partial<Lab['vagrant']>; container?: Lab['container']; pins?: Record<string, string>;
+  ports?: PortForward[];
+  sections?: 'all' | number[];
+  params?: Partial<LabParams>;
+  vagrant?: Partial<Lab['vagrant']>;
+  container?: Lab['container'];
+  pins?: Record<string, string>;
 }
 
 export function loadLab(path: string, overrides: { name?: string; platform?: Platform } = {}): Lab {
@@ -76,20 +86,30 @@ export function loadLab(path: string, overrides: { name?: string; platform?: Pla
   const raw = file.data as RawLab;
   const dir = dirname(resolve(path));
   if (raw.driver === 'ssh' && !raw.hosts) {
-    throw new InputError(`${positionOf(file, [], 'driver')}: driver "ssh" needs a "hosts" list`, 'Add hosts: [{ name, address, port, user, identityFile }] for the machines that already exist, or pick another driver.');
+    throw new InputError(
+      `${positionOf(file, [], 'driver')}: driver "ssh" needs a "hosts" list`,
+      'Add hosts: [{ name, address, port, user, identityFile }] for the machines that already exist, or pick another driver.',
+    );
   }
   if (overrides.name !== undefined) checkLabName(overrides.name, '--name');
   const names = new Map<string, number>();
   (raw.hosts ?? []).forEach((h, i) => {
     const prev = names.get(h.name);
-    if (prev !== undefined) throw new InputError(`${positionOf(file, ['hosts', i], 'name')}: host name "${h.name}" is used twice (also hosts[${prev}])`, 'Give each host its own name: each has its own journal and logs.');
+    if (prev !== undefined)
+      throw new InputError(
+        `${positionOf(file, ['hosts', i], 'name')}: host name "${h.name}" is used twice (also hosts[${prev}])`,
+        'Give each host its own name: each has its own journal and logs.',
+      );
     names.set(h.name, i);
   });
   const seen = new Map<number, number>();
   (raw.ports ?? []).forEach((p, i) => {
     const prev = seen.get(p.host);
     if (prev !== undefined) {
-      throw new InputError(`${positionOf(file, ['ports', i], 'host')}: host port ${p.host} is forwarded twice (also ports[${prev}])`, 'Give each forwarded port its own host port.');
+      throw new InputError(
+        `${positionOf(file, ['ports', i], 'host')}: host port ${p.host} is forwarded twice (also ports[${prev}])`,
+        'Give each forwarded port its own host port.',
+      );
     }
     seen.set(p.host, i);
   });
@@ -136,5 +156,8 @@ export function resolveDriver(lab: Lab, has: (cmd: string) => boolean = onPath):
   if (lab.platform === 'el7') {
     return { driver: 'vagrant', why: `driver: auto, and el7 needs a VM (containers run debian12 only); still to install: ${missing.join(', ')}` };
   }
-  return { driver: 'container', why: `driver: auto, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed, so the lab runs in a systemd-nspawn container` };
+  return {
+    driver: 'container',
+    why: `driver: auto, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed, so the lab runs in a systemd-nspawn container`,
+  };
 }

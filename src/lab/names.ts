@@ -8,7 +8,11 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { InputError, LabError } from '../errors.js';
 import { loadSchema } from '../schemas.js';
 
-interface NameRule { pattern: RegExp; source: string; description: string }
+interface NameRule {
+  pattern: RegExp;
+  source: string;
+  description: string;
+}
 
 /** A lab's name: the lab file schema's own pattern and wording, so `--name` and `name:` say the same. */
 function labNameRule(): NameRule {
@@ -45,9 +49,11 @@ export class PathOutside extends LabError {
   readonly path: string;
   readonly root: string;
   constructor(path: string, root: string, why: string) {
-    super(`refusing to remove ${path}: ${why}`,
+    super(
+      `refusing to remove ${path}: ${why}`,
       `postfix-lab removes only what lies inside ${root} (the lab's state folder or the image cache), checked on the real path. ` +
-        'If a symbolic link was put there by hand, remove it yourself; then run the command again.');
+        'If a symbolic link was put there by hand, remove it yourself; then run the command again.',
+    );
     this.path = path;
     this.root = root;
   }

@@ -6,7 +6,7 @@ import type { DriverContext, LabStatus } from '../drivers/types.js';
 import type { SshTarget } from '../ssh/target.js';
 import { type Recap, runPlan } from '../runbook/engine.js';
 import { InputError, LabError } from '../errors.js';
-import { Emitter } from '../output/events.js';
+import type { Emitter } from '../output/events.js';
 import type { Host } from '../host.js';
 import { Journal } from '../runbook/journal.js';
 import { type DriverName, type Lab, loadLab, type Platform, resolveDriver } from './lab-file.js';
@@ -14,11 +14,26 @@ import { makePlan, type Plan, type Selection } from '../runbook/plan.js';
 import { loadRoles } from '../runbook/load.js';
 import { connectSsh } from '../ssh/executor.js';
 import { keysFile } from '../ssh/known-hosts.js';
-import { checkOwnFolder, ensureCredentials, ensureStateDirs, jsonState, labState, type LabState, listLabs, readJson, stateRoot, writePrivate } from './state.js';
+import {
+  checkOwnFolder,
+  ensureCredentials,
+  ensureStateDirs,
+  jsonState,
+  labState,
+  type LabState,
+  listLabs,
+  readJson,
+  stateRoot,
+  writePrivate,
+} from './state.js';
 import { checkLabName, checkSnapshotName, removeInside } from './names.js';
 import { lockLab } from '../lab-lock.js';
 
-export interface LabRef { labFile?: string; name?: string; platform?: Platform }
+export interface LabRef {
+  labFile?: string;
+  name?: string;
+  platform?: Platform;
+}
 
 export interface LabMeta {
   name: string;
@@ -88,20 +103,37 @@ async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, dr
     o.events.emit({ event: 'info', message: 'a new lab host was created: starting a new journal' });
   }
   const target = up.targets[0]!;
-  const meta: LabMeta = { name: lab.name, driver: driverName, platform: lab.platform, labFile: resolve(lab.file), ports: lab.ports, ssh: target, credentialsFile: state.credentialsFile };
+  const meta: LabMeta = {
+    name: lab.name,
+    driver: driverName,
+    platform: lab.platform,
+    labFile: resolve(lab.file),
+    ports: lab.ports,
+    ssh: target,
+    credentialsFile: state.credentialsFile,
+  };
   writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
   const connect = o.connect ?? ((t, s) => connectSsh(t, { knownHostsFile: s.knownHostsFile, onEvent: (m) => o.events.emit({ event: 'info', message: m }) }));
   // every host in order (the ssh driver's `hosts`); the first failure stops the run, as it does within a host
   const total: Recap = { ok: 0, changed: 0, skipped: 0, failed: 0, durationMs: 0 };
   for (const h of hosts) {
-    if (hosts.length > 1) o.events.emit({ event: 'info', message: `host ${h.target.name} (${h.target.host}:${h.target.port}): ${h.index + 1} of ${hosts.length}` });
+    if (hosts.length > 1)
+      o.events.emit({ event: 'info', message: `host ${h.target.name} (${h.target.host}:${h.target.port}): ${h.index + 1} of ${hosts.length}` });
     const host = await connect(h.target, state);
     let recap: Recap;
     try {
       await waitForBoot(host, o.events);
       recap = await runPlan(plan, {
-        host, platform: lab.platform, sudo: h.target.sudo, journal: h.journal, logsDir: h.logsDir, artifactsDir: lab.params.artifacts,
-        secrets: { mail_password: creds.password }, events: o.events, selection: o.selection, signal: o.signal,
+        host,
+        platform: lab.platform,
+        sudo: h.target.sudo,
+        journal: h.journal,
+        logsDir: h.logsDir,
+        artifactsDir: lab.params.artifacts,
+        secrets: { mail_password: creds.password },
+        events: o.events,
+        selection: o.selection,
+        signal: o.signal,
       });
     } finally {
       await host.close();
@@ -148,7 +180,9 @@ export async function labLifecycle(action: 'halt' | 'down', o: LabRef & { events
   }
 }
 
-export interface StatusEntry extends LabStatus { credentialsFile?: string }
+export interface StatusEntry extends LabStatus {
+  credentialsFile?: string;
+}
 
 export async function labStatus(o: LabRef & { events: Emitter }): Promise<StatusEntry[]> {
   const names = o.name !== undefined ? [checkLabName(o.name, '--name')] : listLabs();
@@ -158,11 +192,22 @@ export async function labStatus(o: LabRef & { events: Emitter }): Promise<Status
     checkOwnFolder(state);
     const { value: meta, error } = jsonState<LabMeta>(state.metaFile);
     if (error) {
-      out.push({ name, driver: 'unknown' as DriverName, platform: 'unknown', state: 'unknown', ports: [], detail: `${state.metaFile} is damaged (${error}): \`npm run lab:down -- --name ${name}\` removes the lab` });
+      out.push({
+        name,
+        driver: 'unknown' as DriverName,
+        platform: 'unknown',
+        state: 'unknown',
+        ports: [],
+        detail: `${state.metaFile} is damaged (${error}): \`npm run lab:down -- --name ${name}\` removes the lab`,
+      });
       continue;
     }
     if (!meta) {
-      if (o.name) throw new InputError(`no lab named ${name} under ${stateRoot()}`, `Labs here: ${listLabs().join(', ') || 'none'}. \`npm run lab:up -- --name ${name}\` creates it.`);
+      if (o.name)
+        throw new InputError(
+          `no lab named ${name} under ${stateRoot()}`,
+          `Labs here: ${listLabs().join(', ') || 'none'}. \`npm run lab:up -- --name ${name}\` creates it.`,
+        );
       continue;
     }
     let status: LabStatus;
@@ -171,8 +216,15 @@ export async function labStatus(o: LabRef & { events: Emitter }): Promise<Status
       const driver = await getDriver(meta.driver);
       status = await driver.status(driverContext(lab, state, o.events));
     } catch (e) {
-      status = { name, driver: meta.driver, platform: meta.platform, state: 'unknown', ssh: meta.ssh, ports: meta.ports,
-        detail: e instanceof LabError ? e.message : String(e) };
+      status = {
+        name,
+        driver: meta.driver,
+        platform: meta.platform,
+        state: 'unknown',
+        ssh: meta.ssh,
+        ports: meta.ports,
+        detail: e instanceof LabError ? e.message : String(e),
+      };
     }
     out.push({ ...status, ssh: status.ssh ?? meta.ssh, credentialsFile: meta.credentialsFile });
   }
@@ -181,15 +233,22 @@ export async function labStatus(o: LabRef & { events: Emitter }): Promise<Status
 
 /** The shape `lab:status --json` prints. */
 export function statusJson(entries: StatusEntry[]): string {
-  return JSON.stringify({
-    labs: entries.map((e) => ({
-      name: e.name, driver: e.driver, platform: e.platform, state: e.state,
-      ssh: e.ssh ? { host: e.ssh.host, port: e.ssh.port, user: e.ssh.user, identityFile: e.ssh.identityFile } : null,
-      ports: e.ports.map((p) => ({ guest: p.guest, host: p.host })),
-      credentialsFile: e.credentialsFile ?? null,
-      ...(e.detail ? { detail: e.detail } : {}),
-    })),
-  }, null, 2);
+  return JSON.stringify(
+    {
+      labs: entries.map((e) => ({
+        name: e.name,
+        driver: e.driver,
+        platform: e.platform,
+        state: e.state,
+        ssh: e.ssh ? { host: e.ssh.host, port: e.ssh.port, user: e.ssh.user, identityFile: e.ssh.identityFile } : null,
+        ports: e.ports.map((p) => ({ guest: p.guest, host: p.host })),
+        credentialsFile: e.credentialsFile ?? null,
+        ...(e.detail ? { detail: e.detail } : {}),
+      })),
+    },
+    null,
+    2,
+  );
 }
 
 export async function labSnapshot(action: 'save' | 'restore' | 'list', name: string | undefined, o: LabRef & { events: Emitter }): Promise<string[]> {
@@ -201,6 +260,7 @@ export async function labSnapshot(action: 'save' | 'restore' | 'list', name: str
   const driverName = meta?.driver ?? resolveDriver(lab).driver;
   const driver = await getDriver(driverName);
   if (!driver.snapshot) throw new InputError(`the ${driverName} driver has no snapshots`, 'Snapshots exist for the container and vagrant drivers.');
-  if (action !== 'list' && !name) throw new InputError(`lab:snapshot ${action} needs a snapshot name`, `Example: npm run lab:snapshot -- ${action} before-section-4`);
+  if (action !== 'list' && !name)
+    throw new InputError(`lab:snapshot ${action} needs a snapshot name`, `Example: npm run lab:snapshot -- ${action} before-section-4`);
   return driver.snapshot(driverContext(lab, state, o.events), action, name);
 }

@@ -50,10 +50,16 @@ export function checkOwnFolder(s: LabState): void {
   const st = lstatSync(s.dir, { throwIfNoEntry: false });
   if (!st) return;
   let where = s.dir;
-  try { where = realpathSync(s.dir); } catch { /* a dangling link */ }
+  try {
+    where = realpathSync(s.dir);
+  } catch {
+    /* a dangling link */
+  }
   if (st.isSymbolicLink() || !st.isDirectory()) {
-    throw new InputError(`the state folder of lab ${s.name}, ${s.dir}, is ${st.isSymbolicLink() ? `a symbolic link (to ${where})` : 'not a folder'}; refusing to use it`,
-      `A lab keeps its state in a real folder of ${s.root}. Move ${s.dir} away by hand (nothing outside ${s.root} is touched), then run the command again.`);
+    throw new InputError(
+      `the state folder of lab ${s.name}, ${s.dir}, is ${st.isSymbolicLink() ? `a symbolic link (to ${where})` : 'not a folder'}; refusing to use it`,
+      `A lab keeps its state in a real folder of ${s.root}. Move ${s.dir} away by hand (nothing outside ${s.root} is touched), then run the command again.`,
+    );
   }
 }
 
@@ -67,7 +73,10 @@ export function ensureStateDirs(s: LabState): void {
 
 export function listLabs(root = stateRoot()): string[] {
   if (!existsSync(root)) return [];
-  return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && isLabName(d.name)).map((d) => d.name).sort();
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && isLabName(d.name))
+    .map((d) => d.name)
+    .sort();
 }
 
 /** Write a file atomically with the given mode (0600 for anything secret). */

@@ -6,10 +6,14 @@ import { stepOutcome, type Result } from './results.js';
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 function testcase(r: Result, classname: string): string {
-  const inner = r.outcome === 'failed'
-    ? `<failure message="${esc(r.message ?? 'failed')}">${esc([r.message, r.hint && `hint: ${r.hint}`].filter(Boolean).join('\n'))}</failure>`
-    : r.outcome === 'skipped' || r.outcome === 'inconclusive' ? `<skipped message="${esc(r.message ?? r.outcome)}"/>`
-      : r.outcome === 'changed' ? '<system-out>changed</system-out>' : '';
+  const inner =
+    r.outcome === 'failed'
+      ? `<failure message="${esc(r.message ?? 'failed')}">${esc([r.message, r.hint && `hint: ${r.hint}`].filter(Boolean).join('\n'))}</failure>`
+      : r.outcome === 'skipped' || r.outcome === 'inconclusive'
+        ? `<skipped message="${esc(r.message ?? r.outcome)}"/>`
+        : r.outcome === 'changed'
+          ? '<system-out>changed</system-out>'
+          : '';
   return `    <testcase classname="${esc(classname)}" name="${esc(r.name)}" time="${(r.durationMs / 1000).toFixed(3)}">${inner}</testcase>`;
 }
 
@@ -21,8 +25,10 @@ export function junitXml(suiteName: string, results: Result[]): string {
     const failures = rs.filter((r) => r.outcome === 'failed').length;
     const skipped = rs.filter((r) => r.outcome === 'skipped' || r.outcome === 'inconclusive').length;
     const time = rs.reduce((t, r) => t + r.durationMs, 0) / 1000;
-    return `  <testsuite name="${esc(classname)}" tests="${rs.length}" failures="${failures}" skipped="${skipped}" time="${time.toFixed(3)}">\n`
-      + `${rs.map((r) => testcase(r, classname)).join('\n')}\n  </testsuite>`;
+    return (
+      `  <testsuite name="${esc(classname)}" tests="${rs.length}" failures="${failures}" skipped="${skipped}" time="${time.toFixed(3)}">\n` +
+      `${rs.map((r) => testcase(r, classname)).join('\n')}\n  </testsuite>`
+    );
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="${esc(suiteName)}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
@@ -32,8 +38,14 @@ export function junitReporter(file: string, suiteName: string) {
   const results: Result[] = [];
   return (e: EngineEvent): void => {
     if (e.event === 'step') {
-      results.push({ group: e.role, name: `${e.section} ${e.title}${e.handler ? ' (handler)' : ''}`, outcome: stepOutcome(e.status),
-        durationMs: e.durationMs, message: e.detail, hint: e.hint });
+      results.push({
+        group: e.role,
+        name: `${e.section} ${e.title}${e.handler ? ' (handler)' : ''}`,
+        outcome: stepOutcome(e.status),
+        durationMs: e.durationMs,
+        message: e.detail,
+        hint: e.hint,
+      });
     }
     if (e.event === 'recap') writeFileSync(file, junitXml(suiteName, results));
   };

@@ -3,7 +3,10 @@ import type { EngineEvent, StepStatus } from './events.js';
 
 const COLORS: Record<StepStatus, string> = { ok: '32', changed: '33', skipped: '36', failed: '31' };
 
-export interface Out { write(s: string): unknown; isTTY?: boolean }
+export interface Out {
+  write(s: string): unknown;
+  isTTY?: boolean;
+}
 
 export function terminalReporter(out: Out = process.stdout, opts: { color?: boolean; diffs?: boolean } = {}) {
   const tty = !!out.isTTY;
@@ -26,7 +29,9 @@ export function terminalReporter(out: Out = process.stdout, opts: { color?: bool
         out.write(`${e.message}\n`);
         break;
       case 'run':
-        out.write(`lab ${e.lab} (${e.platform}): ${e.steps} steps${e.resuming ? `, resuming${e.from ? ` at ${e.from}` : ''} (finished steps are skipped)` : ''}\n`);
+        out.write(
+          `lab ${e.lab} (${e.platform}): ${e.steps} steps${e.resuming ? `, resuming${e.from ? ` at ${e.from}` : ''} (finished steps are skipped)` : ''}\n`,
+        );
         break;
       case 'role':
         clear();
@@ -47,7 +52,13 @@ export function terminalReporter(out: Out = process.stdout, opts: { color?: bool
         const tag = `${e.handler ? 'handler ' : ''}`;
         out.write(`  ${paint(e.status, e.status.padEnd(8))} ${e.section.padEnd(6)} ${tag}${e.title}${time}\n`);
         if (e.status === 'changed' && e.detail) out.write(`           ${e.detail}\n`);
-        if (e.status === 'changed' && e.diff && opts.diffs !== false) out.write(e.diff.split('\n').map((l) => `           ${l}`).join('\n') + '\n');
+        if (e.status === 'changed' && e.diff && opts.diffs !== false)
+          out.write(
+            e.diff
+              .split('\n')
+              .map((l) => `           ${l}`)
+              .join('\n') + '\n',
+          );
         if (e.status === 'skipped' && e.detail) out.write(`           ${e.detail}\n`);
         if (e.status === 'failed') {
           out.write(`           ${e.detail ?? ''}\n`);

@@ -34,9 +34,18 @@ export function reportJson(r: VerifyReport): string {
 }
 
 export function reportJunit(r: VerifyReport): string {
-  return junitXml('verify', r.results.map((x) => {
-    const file = r.files.find((f) => f.checks.some((c) => c.id === x.id));
-    return { group: `section-${file?.section ?? '?'} ${file?.title ?? ''}`.trim(), name: `${x.section} ${x.title}`, durationMs: x.durationMs,
-      outcome: checkOutcome(x.status), message: x.message, hint: x.hint };
-  }));
+  return junitXml(
+    'verify',
+    r.results.map((x) => {
+      const file = r.files.find((f) => f.checks.some((c) => c.id === x.id));
+      return {
+        group: `section-${file?.section ?? '?'} ${file?.title ?? ''}`.trim(),
+        name: `${x.section} ${x.title}`,
+        durationMs: x.durationMs,
+        outcome: checkOutcome(x.status),
+        message: x.message,
+        hint: x.hint,
+      };
+    }),
+  );
 }

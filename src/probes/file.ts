@@ -2,7 +2,11 @@
 import { sh, type Host } from '../host.js';
 import { defineProbe } from './probe.js';
 
-export interface FileStat { mode: string; owner: string; group: string }
+export interface FileStat {
+  mode: string;
+  owner: string;
+  group: string;
+}
 
 /** `stat -c '%a %U %G'`: undefined when the path does not exist. */
 export const fileStat = defineProbe<string, FileStat | undefined>({
@@ -20,7 +24,10 @@ export const fileSizes = defineProbe<string[], number[]>({
   sudo: true,
   command: (paths) => paths.map((f) => `stat -c %s ${sh(f)} 2>/dev/null || echo 0`).join('; '),
   parse: (r, paths) => {
-    const n = r.stdout.trim().split('\n').map((x) => Number(x) || 0);
+    const n = r.stdout
+      .trim()
+      .split('\n')
+      .map((x) => Number(x) || 0);
     return paths.map((_, i) => n[i] ?? 0);
   },
 });

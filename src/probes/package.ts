@@ -3,8 +3,14 @@ import { sh } from '../host.js';
 import type { Platform } from '../lab/lab-file.js';
 import { defineProbe } from './probe.js';
 
-export interface PackageArgs { names: string[]; platform: Platform }
-export interface PackageState { installed: boolean; version?: string }
+export interface PackageArgs {
+  names: string[];
+  platform: Platform;
+}
+export interface PackageState {
+  installed: boolean;
+  version?: string;
+}
 
 /** One line per package: "NAME installed VERSION" or "NAME missing". */
 function command({ names, platform }: PackageArgs): string {

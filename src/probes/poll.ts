@@ -8,7 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const STOP = Symbol('stop polling');
 
 /** What an attempt returns to end the wait early, without success (e.g. the process it waits for has exited). */
-export interface Stop { [STOP]: true; why: string }
+export interface Stop {
+  [STOP]: true;
+  why: string;
+}
 export const stop = (why: string): Stop => ({ [STOP]: true, why });
 const isStop = (v: unknown): v is Stop => typeof v === 'object' && v !== null && STOP in v;
 
@@ -21,16 +24,17 @@ export interface PollOptions {
   signal?: AbortSignal;
 }
 
-export type PollResult<T> =
-  | { ok: true; value: T; attempts: number }
-  | { ok: false; why: 'timeout' | 'aborted' | string; attempts: number };
+export type PollResult<T> = { ok: true; value: T; attempts: number } | { ok: false; why: 'timeout' | 'aborted' | string; attempts: number };
 
 /**
  * Calls `attempt` until it returns a value other than undefined/false (ok), returns stop(why) (not ok, that why), the
  * signal aborts ('aborted') or the deadline passes ('timeout'). The first attempt always runs; an attempt that
  * throws ends the wait with that error.
  */
-export async function pollUntil<T>(attempt: (n: number) => Promise<T | undefined | false | Stop> | T | undefined | false | Stop, o: PollOptions): Promise<PollResult<Exclude<T, false>>> {
+export async function pollUntil<T>(
+  attempt: (n: number) => Promise<T | undefined | false | Stop> | T | undefined | false | Stop,
+  o: PollOptions,
+): Promise<PollResult<Exclude<T, false>>> {
   const end = Date.now() + o.timeoutMs;
   let pause = o.intervalMs;
   for (let n = 1; ; n++) {

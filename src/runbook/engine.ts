@@ -10,7 +10,7 @@ import { ConnectionLost, LabError, StepError } from '../errors.js';
 import type { Emitter, StepInfo, StepStatus } from '../output/events.js';
 import type { Host } from '../host.js';
 import { describeSettled, forgetScript, jobNamer, jobPrefix, lastJob, runJobPrefix, type SettledJob, settleJobs } from '../jobs.js';
-import { Journal } from './journal.js';
+import type { Journal } from './journal.js';
 import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
 import type { Platform } from '../lab/lab-file.js';
 import type { Plan, PlanStep, Selection } from './plan.js';
@@ -34,9 +34,25 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-export interface Recap { ok: number; changed: number; skipped: number; failed: number; durationMs: number; failedStep?: string; error?: LabError; interrupted?: boolean }
+export interface Recap {
+  ok: number;
+  changed: number;
+  skipped: number;
+  failed: number;
+  durationMs: number;
+  failedStep?: string;
+  error?: LabError;
+  interrupted?: boolean;
+}
 
-const info = (s: PlanStep, handler = false): StepInfo => ({ id: s.id, role: s.role, section: s.section, title: s.title, kind: s.kind, ...(handler ? { handler } : {}) });
+const info = (s: PlanStep, handler = false): StepInfo => ({
+  id: s.id,
+  role: s.role,
+  section: s.section,
+  title: s.title,
+  kind: s.kind,
+  ...(handler ? { handler } : {}),
+});
 
 /** The sections before `section` with a step this lab host never finished. */
 function earlierSectionsNotRun(plan: Plan, section: number, finished: Set<string>): number[] {
@@ -53,8 +69,12 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   if (o.selection?.section !== undefined) {
     const before = earlierSectionsNotRun(plan, o.selection.section, o.journal.finished());
     if (before.length) {
-      o.events.emit({ event: 'info', message: `section ${o.selection.section} builds on section${before.length > 1 ? 's' : ''} ${before.join(', ')}, `
-        + `which ${before.length > 1 ? 'have' : 'has'} not run on this lab yet: its steps may fail until ${before.length > 1 ? 'they have' : 'it has'} (npm run lab:up -- --section ${before[0]})` });
+      o.events.emit({
+        event: 'info',
+        message:
+          `section ${o.selection.section} builds on section${before.length > 1 ? 's' : ''} ${before.join(', ')}, ` +
+          `which ${before.length > 1 ? 'have' : 'has'} not run on this lab yet: its steps may fail until ${before.length > 1 ? 'they have' : 'it has'} (npm run lab:up -- --section ${before[0]})`,
+      });
     }
   }
   const resume = o.journal.resumeState();
@@ -72,7 +92,11 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   const order = new Map(plan.roles.flatMap((r) => [...r.steps, ...r.handlers]).map((s, i) => [s.id, i + 1]));
   const runStep = async (step: PlanStep, handler: boolean): Promise<StepStatus> => {
     const logFile = join(o.logsDir, `${String(order.get(step.id) ?? 0).padStart(3, '0')}-${step.id}.log`);
-    writeFileSync(logFile, redact.text(`# ${step.id}: ${step.title} (memo ${step.section}, ${step.kind}, ${step.at})\n# run ${runId} at ${new Date().toISOString()}\n`), { mode: 0o600 });
+    writeFileSync(
+      logFile,
+      redact.text(`# ${step.id}: ${step.title} (memo ${step.section}, ${step.kind}, ${step.at})\n# run ${runId} at ${new Date().toISOString()}\n`),
+      { mode: 0o600 },
+    );
     const log = (line: string) => appendFileSync(logFile, redact.text(line.endsWith('\n') ? line : line + '\n'), { mode: 0o600 });
     o.events.emit({ event: 'step-start', ...info(step, handler) });
     const started = Date.now();
@@ -82,8 +106,16 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
     // or on Ctrl-C the engine finds the ones still running and waits for or stops them before checking again.
     const prefix = jobPrefix(runId, step.id);
     const ctx = (phase: KindContext['phase'], apply = false): KindContext => ({
-      stepId: step.id, phase, host: o.host, platform: o.platform, sudo: o.sudo, timeoutMs: step.timeoutMs,
-      artifactsDir: o.artifactsDir, secrets: o.secrets, fetchUrl: o.fetchUrl, log,
+      stepId: step.id,
+      phase,
+      host: o.host,
+      platform: o.platform,
+      sudo: o.sudo,
+      timeoutMs: step.timeoutMs,
+      artifactsDir: o.artifactsDir,
+      secrets: o.secrets,
+      fetchUrl: o.fetchUrl,
+      log,
       onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
       ...(apply ? { job: jobNamer(`${prefix}${attemptNo}-`) } : {}),
     });
@@ -104,7 +136,9 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       }
       return jobs;
     };
-    const stopOnAbort = () => { settle(0).catch(() => undefined); };
+    const stopOnAbort = () => {
+      settle(0).catch(() => undefined);
+    };
     o.signal?.addEventListener('abort', stopOnAbort, { once: true });
     const attempts = o.connectionRetries ?? 3;
     let attemptNo = 1;
@@ -139,15 +173,25 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
           inApply = false;
           const after = await kind.check(params, ctx('recheck'));
           if (!after.ok) {
-            throw new StepError(step.id, `did not converge: after applying, the check still says: ${after.detail ?? 'differs'}`,
-              `The step ran but the host is still not in the state it describes. See ${logFile}.`);
+            throw new StepError(
+              step.id,
+              `did not converge: after applying, the check still says: ${after.detail ?? 'differs'}`,
+              `The step ran but the host is still not in the state it describes. See ${logFile}.`,
+            );
           }
           status = 'changed';
         }
         const shown = applied ?? before;
         o.signal?.removeEventListener('abort', stopOnAbort);
-        o.events.emit({ event: 'step', ...info(step, handler), status, durationMs: Date.now() - started,
-          detail: status === 'ok' ? undefined : redact.text(shown.detail ?? ''), diff: shown.diff ? redact.text(shown.diff) : undefined, log: logFile });
+        o.events.emit({
+          event: 'step',
+          ...info(step, handler),
+          status,
+          durationMs: Date.now() - started,
+          detail: status === 'ok' ? undefined : redact.text(shown.detail ?? ''),
+          diff: shown.diff ? redact.text(shown.diff) : undefined,
+          log: logFile,
+        });
         log(`=> ${status}`);
         if (status === 'changed') changes += 1;
         else if (key !== undefined) answered.set(key, { stepId: step.id, changes });
@@ -158,16 +202,28 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
           log(`connection lost (${e.message}); reconnecting and running the step again from its check`);
           try {
             await o.host.reconnect();
-          } catch { /* the next attempt reports it */ }
+          } catch {
+            /* the next attempt reports it */
+          }
           continue;
         }
         o.signal?.removeEventListener('abort', stopOnAbort);
         if (o.signal?.aborted) await settle(0).catch(() => undefined); // a job that started as the abort came
-        const err = o.signal?.aborted ? interrupted(step.id)
-          : e instanceof LabError ? e : new StepError(step.id, `internal error: ${(e as Error).message}`, 'This is a bug in postfix-lab; run with --debug and report it.', { cause: e });
+        const err = o.signal?.aborted
+          ? interrupted(step.id)
+          : e instanceof LabError
+            ? e
+            : new StepError(step.id, `internal error: ${(e as Error).message}`, 'This is a bug in postfix-lab; run with --debug and report it.', { cause: e });
         log(`=> failed: ${err.message}\n${err.hint}`);
-        o.events.emit({ event: 'step', ...info(step, handler), status: 'failed', durationMs: Date.now() - started,
-          detail: redact.text(err.message), hint: redact.text(err.hint), log: logFile });
+        o.events.emit({
+          event: 'step',
+          ...info(step, handler),
+          status: 'failed',
+          durationMs: Date.now() - started,
+          detail: redact.text(err.message),
+          hint: redact.text(err.hint),
+          log: logFile,
+        });
         throw err;
       }
     }
@@ -233,6 +289,9 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
 
 /** Ctrl-C: the step did not finish (its remote commands were stopped); the journal says so; the next run resumes here. */
 function interrupted(stepId: string): StepError {
-  return new StepError(stepId, `interrupted (Ctrl-C) at step ${stepId}: its remote commands were stopped`,
-    `Nothing after ${stepId} ran. \`npm run lab:up\` resumes at this step.`);
+  return new StepError(
+    stepId,
+    `interrupted (Ctrl-C) at step ${stepId}: its remote commands were stopped`,
+    `Nothing after ${stepId} ran. \`npm run lab:up\` resumes at this step.`,
+  );
 }

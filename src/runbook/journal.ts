@@ -26,13 +26,16 @@ export class Journal {
 
   records(): JournalRecord[] {
     if (!existsSync(this.path)) return [];
-    return readFileSync(this.path, 'utf8').split('\n').filter(Boolean).flatMap((l) => {
-      try {
-        return [JSON.parse(l) as JournalRecord];
-      } catch {
-        return []; // a line cut short by a crash is ignored; the step it recorded runs again (steps are idempotent)
-      }
-    });
+    return readFileSync(this.path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as JournalRecord];
+        } catch {
+          return []; // a line cut short by a crash is ignored; the step it recorded runs again (steps are idempotent)
+        }
+      });
   }
 
   append(r: JournalRecord): void {
@@ -67,7 +70,9 @@ export class Journal {
     const recs = this.records();
     // Everything after the last successful end belongs to the unfinished sequence of runs.
     let start = 0;
-    recs.forEach((r, i) => { if (r.type === 'end' && r.result === 'ok') start = i + 1; });
+    recs.forEach((r, i) => {
+      if (r.type === 'end' && r.result === 'ok') start = i + 1;
+    });
     const tail = recs.slice(start);
     // Resume only after a run that failed or never ended (interrupted); a successful partial run (--only) is no reason.
     const ended = new Map(tail.flatMap((r) => (r.type === 'end' ? [[r.runId, r.result] as const] : [])));

@@ -41,8 +41,10 @@ export const defaultRolesDir = process.env.POSTFIX_LAB_ROLES ?? join(repoRoot, '
 export function kindOf(file: YamlFile, step: RawStep, path: (string | number)[]): string {
   const found = Object.keys(step).filter((k) => k in kinds);
   if (found.length !== 1) {
-    throw new InputError(`${positionOf(file, path)}: step "${step.id}" must have exactly one kind, found ${found.length ? found.join(' and ') : 'none'}`,
-      `Give the step one of: ${Object.keys(kinds).join(', ')}.`);
+    throw new InputError(
+      `${positionOf(file, path)}: step "${step.id}" must have exactly one kind, found ${found.length ? found.join(' and ') : 'none'}`,
+      `Give the step one of: ${Object.keys(kinds).join(', ')}.`,
+    );
   }
   return found[0]!;
 }
@@ -53,16 +55,23 @@ export function loadRole(dir: string): Role {
   validate(file, loadSchema('role'));
   const raw = file.data as Omit<Role, 'dir' | 'file'>;
   const role: Role = { ...raw, dir, file, vars: raw.vars ?? {}, handlers: raw.handlers ?? [] };
-  for (const [list, steps] of [['steps', role.steps], ['handlers', role.handlers]] as const) {
+  for (const [list, steps] of [
+    ['steps', role.steps],
+    ['handlers', role.handlers],
+  ] as const) {
     steps.forEach((s, i) => kindOf(file, s, [list, i]));
   }
   const handlerIds = new Set(role.handlers.map((h) => h.id));
-  role.steps.forEach((s, i) => s.notify?.forEach((n, j) => {
-    if (!handlerIds.has(n)) {
-      throw new InputError(`${positionOf(file, ['steps', i, 'notify', j])}: step "${s.id}" notifies "${n}", which is not a handler of role ${role.role}`,
-        handlerIds.size ? `Handlers of this role: ${[...handlerIds].join(', ')}.` : 'Add it under "handlers:" in this role file.');
-    }
-  }));
+  role.steps.forEach((s, i) =>
+    s.notify?.forEach((n, j) => {
+      if (!handlerIds.has(n)) {
+        throw new InputError(
+          `${positionOf(file, ['steps', i, 'notify', j])}: step "${s.id}" notifies "${n}", which is not a handler of role ${role.role}`,
+          handlerIds.size ? `Handlers of this role: ${[...handlerIds].join(', ')}.` : 'Add it under "handlers:" in this role file.',
+        );
+      }
+    }),
+  );
   return role;
 }
 
@@ -80,7 +89,11 @@ export function loadRoles(rolesDir = defaultRolesDir): Role[] {
       const i = (list === 'steps' ? r.steps : r.handlers).indexOf(s);
       const here = positionOf(r.file, [list, i], 'id');
       const prev = seen.get(s.id);
-      if (prev) throw new InputError(`${here}: step id "${s.id}" is used twice (also at ${prev})`, 'Step ids are unique across all roles: --from, --until and --only name them.');
+      if (prev)
+        throw new InputError(
+          `${here}: step id "${s.id}" is used twice (also at ${prev})`,
+          'Step ids are unique across all roles: --from, --until and --only name them.',
+        );
       seen.set(s.id, here);
     });
   }
@@ -92,6 +105,9 @@ export function readTemplate(role: Role, name: string, at: string): string {
   try {
     return readFileSync(p, 'utf8');
   } catch {
-    throw new InputError(`${at}: template ${name} not found (looked for ${p})`, 'Templates live under the role\'s templates/ folder, mirroring where they land.');
+    throw new InputError(
+      `${at}: template ${name} not found (looked for ${p})`,
+      "Templates live under the role's templates/ folder, mirroring where they land.",
+    );
   }
 }

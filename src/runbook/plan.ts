@@ -46,18 +46,25 @@ export function substitute(value: unknown, vars: Record<string, Scalar>, platfor
     return substitute(value[platform], vars, platform, at);
   }
   if (typeof value === 'string') {
-    return value.replace(/\{\{\s*([a-z_][a-z0-9_.]*)\s*\}\}/gi, (m, name: string) => {
+    return value.replace(/\{\{\s*([a-z_][a-z0-9_.]*)\s*\}\}/gi, (_m, name: string) => {
       if (name.startsWith('secret.')) return `{{ ${name} }}`;
       const v = vars[name];
       if (v === undefined) {
-        throw new InputError(`${at}: unknown variable {{ ${name} }}`, `Known variables: ${Object.keys(vars).sort().join(', ')}. Define it in the lab's params or the role's vars.`);
+        throw new InputError(
+          `${at}: unknown variable {{ ${name} }}`,
+          `Known variables: ${Object.keys(vars).sort().join(', ')}. Define it in the lab's params or the role's vars.`,
+        );
       }
       return String(v);
     });
   }
   if (Array.isArray(value)) return value.map((v) => substitute(v, vars, platform, at)).filter((v) => v !== undefined);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, vars, platform, at)]).filter(([, v]) => v !== undefined));
+    return Object.fromEntries(
+      Object.entries(value)
+        .map(([k, v]) => [k, substitute(v, vars, platform, at)])
+        .filter(([, v]) => v !== undefined),
+    );
   }
   return value;
 }
@@ -88,18 +95,23 @@ function planStep(lab: Lab, role: Role, step: RawStep, list: 'steps' | 'handlers
   const vars = planVars(lab, role, platform);
   if (step.when) {
     const name = step.when.replace(/^!/, '');
-    if (!(name in lab.params)) throw new InputError(`${positionOf(role.file, [list, index], 'when')}: "when: ${step.when}" names no lab parameter`, `Lab parameters: ${Object.keys(lab.params).join(', ')}.`);
+    if (!(name in lab.params))
+      throw new InputError(
+        `${positionOf(role.file, [list, index], 'when')}: "when: ${step.when}" names no lab parameter`,
+        `Lab parameters: ${Object.keys(lab.params).join(', ')}.`,
+      );
   }
   const def = kinds[kind]!;
   const raw = substitute(step[kind], vars, platform, at) as Record<string, unknown>;
   validate(role.file, def.schema, raw, [list, index, kind]);
   // What comes from outside the step (a template's content, a lab file's pin) is the kind's own business.
-  const params = def.prepare?.(raw, {
-    at: `${positionOf(role.file, [list, index], kind)}: step "${step.id}"`,
-    template: (name) => String(substitute(readTemplate(role, name, at), vars, platform, `${role.dir}/templates/${name}`)),
-    pins: lab.pins,
-    labFile: lab.file,
-  }) ?? raw;
+  const params =
+    def.prepare?.(raw, {
+      at: `${positionOf(role.file, [list, index], kind)}: step "${step.id}"`,
+      template: (name) => String(substitute(readTemplate(role, name, at), vars, platform, `${role.dir}/templates/${name}`)),
+      pins: lab.pins,
+      labFile: lab.file,
+    }) ?? raw;
   const lint = def.lint?.(params);
   if (lint) throw new InputError(`${positionOf(role.file, [list, index], kind)}: step "${step.id}": ${lint}`, `See the ${kind} kind in docs/step-kinds.md.`);
   return {
@@ -121,16 +133,26 @@ export function makePlan(lab: Lab, roles: Role[], platform: Platform = lab.platf
   const planned: PlanRole[] = [];
   for (const role of roles) {
     if (!lab.sections.includes(role.section)) continue;
-    const steps = role.steps.map((s, i) => [s, i] as const).filter(([s]) => appliesTo(s, lab, platform))
+    const steps = role.steps
+      .map((s, i) => [s, i] as const)
+      .filter(([s]) => appliesTo(s, lab, platform))
       .map(([s, i]) => planStep(lab, role, s, 'steps', i, platform));
-    const handlers = role.handlers.map((s, i) => [s, i] as const).filter(([s]) => appliesTo(s, lab, platform))
+    const handlers = role.handlers
+      .map((s, i) => [s, i] as const)
+      .filter(([s]) => appliesTo(s, lab, platform))
       .map(([s, i]) => planStep(lab, role, s, 'handlers', i, platform));
-    if (steps.length) planned.push({ role: role.role, section: role.section, title: role.title, title_ja: role.title_ja, description: role.description, steps, handlers });
+    if (steps.length)
+      planned.push({ role: role.role, section: role.section, title: role.title, title_ja: role.title_ja, description: role.description, steps, handlers });
   }
   return { lab: lab.name, platform, roles: planned };
 }
 
-export interface Selection { from?: string; until?: string; only?: string[]; section?: number }
+export interface Selection {
+  from?: string;
+  until?: string;
+  only?: string[];
+  section?: number;
+}
 
 /** The steps a run covers (--section, --from, --until, --only); unknown ids and sections are bad input. */
 export function selectSteps(plan: Plan, sel: Selection): Set<string> {
@@ -138,13 +160,19 @@ export function selectSteps(plan: Plan, sel: Selection): Set<string> {
   if (sel.section !== undefined) {
     const role = plan.roles.find((r) => r.section === sel.section);
     if (!role) {
-      throw new InputError(`--section ${sel.section}: no such section in the plan for ${plan.platform}`,
-        `Sections in this plan: ${plan.roles.map((r) => `${r.section} (${r.title})`).join(', ')}; the lab file's sections: chooses them.`);
+      throw new InputError(
+        `--section ${sel.section}: no such section in the plan for ${plan.platform}`,
+        `Sections in this plan: ${plan.roles.map((r) => `${r.section} (${r.title})`).join(', ')}; the lab file's sections: chooses them.`,
+      );
     }
     return new Set(role.steps.map((s) => s.id));
   }
   const check = (id: string, flag: string) => {
-    if (!all.includes(id)) throw new InputError(`${flag} ${id}: no such step in the plan for ${plan.platform}`, `Steps: ${all.join(', ')}. \`npm run lab:up -- --dry-run\` lists them.`);
+    if (!all.includes(id))
+      throw new InputError(
+        `${flag} ${id}: no such step in the plan for ${plan.platform}`,
+        `Steps: ${all.join(', ')}. \`npm run lab:up -- --dry-run\` lists them.`,
+      );
   };
   if (sel.only?.length) {
     sel.only.forEach((id) => check(id, '--only'));

@@ -57,10 +57,14 @@ export function runOnChannel(client: Client, run: ChannelRun): Promise<ExecResul
       client.exec(run.remote, (err, ch) => {
         if (err) {
           const lost = /no response|not connected|closed/i.test(err.message);
-          finish(lost ? new ConnectionLost(run.host, err.message) : new ChannelRefused(
-            `could not start \`${short(run.label)}\` on ${run.host}: ${err.message}`,
-            'The SSH server refused a new session; check MaxSessions in the host\'s sshd_config.',
-          ));
+          finish(
+            lost
+              ? new ConnectionLost(run.host, err.message)
+              : new ChannelRefused(
+                  `could not start \`${short(run.label)}\` on ${run.host}: ${err.message}`,
+                  "The SSH server refused a new session; check MaxSessions in the host's sshd_config.",
+                ),
+          );
           return;
         }
         channel = ch;
@@ -77,12 +81,7 @@ export function runOnChannel(client: Client, run: ChannelRun): Promise<ExecResul
   });
 }
 
-function collect(
-  ch: ClientChannel,
-  run: ChannelRun,
-  started: number,
-  finish: (err: Error | null, result?: ExecResult) => void,
-): void {
+function collect(ch: ClientChannel, run: ChannelRun, started: number, finish: (err: Error | null, result?: ExecResult) => void): void {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };

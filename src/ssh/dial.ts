@@ -27,7 +27,7 @@ export async function dialSsh(target: SshTarget, opts: DialOptions, event: (msg:
   try {
     privateKey = readFileSync(identityFile);
   } catch (e) {
-    throw new LabError(`cannot read the SSH identity file ${identityFile}: ${errText(e)}`, 'Run `npm run lab:up` to recreate the lab\'s keys.', 1, { cause: e });
+    throw new LabError(`cannot read the SSH identity file ${identityFile}: ${errText(e)}`, "Run `npm run lab:up` to recreate the lab's keys.", 1, { cause: e });
   }
   let sock: net.Socket;
   try {

@@ -4,7 +4,7 @@
  * ConnectionLost and are re-established with backoff on the next call.
  */
 import { randomBytes } from 'node:crypto';
-import { Client, type SFTPWrapper } from 'ssh2';
+import type { Client, SFTPWrapper } from 'ssh2';
 import type { SshTarget } from './target.js';
 import { ConnectionLost, HostKeyChanged, LabError } from '../errors.js';
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../host.js';
@@ -48,13 +48,14 @@ export class SshHost implements Host {
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.ready();
     const sudo = Boolean(opts.sudo && this.target.sudo);
-    const run = () => runOnChannel(client, {
-      host: this.name,
-      label: command,
-      remote: wrapCommand(command, { sudo, timeoutMs: opts.timeoutMs, job: opts.job }),
-      opts,
-      onLost: (fail) => this.track(fail),
-    });
+    const run = () =>
+      runOnChannel(client, {
+        host: this.name,
+        label: command,
+        remote: wrapCommand(command, { sudo, timeoutMs: opts.timeoutMs, job: opts.job }),
+        opts,
+        onLost: (fail) => this.track(fail),
+      });
     // Channels that just finished may still be closing when the next one opens: a refusal then is brief. The
     // command never started, so trying again is safe.
     for (let attempt = 0; ; attempt++) {
@@ -74,9 +75,7 @@ export class SshHost implements Host {
     const tmp = `/tmp/.plab-upload-${opts.job ? `${opts.job}-` : ''}${randomBytes(9).toString('hex')}`;
     const sftp = await this.guard(this.sftpSession(client));
     try {
-      await this.guard(
-        new Promise<void>((res, rej) => sftp.writeFile(tmp, data, { mode: 0o600 }, (e) => (e ? rej(e) : res()))),
-      );
+      await this.guard(new Promise<void>((res, rej) => sftp.writeFile(tmp, data, { mode: 0o600 }, (e) => (e ? rej(e) : res()))));
     } catch (e) {
       sftp.unlink(tmp, () => undefined);
       if (e instanceof LabError) throw e;
@@ -89,7 +88,9 @@ export class SshHost implements Host {
     if (r.code !== 0) {
       throw new LabError(
         `writing ${path} on ${this.name} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`,
-        opts.sudo ? 'Does the folder exist, and do the owner and group exist on the host?' : 'Does the folder exist and is it writable by the lab user? Privileged files need `sudo`.',
+        opts.sudo
+          ? 'Does the folder exist, and do the owner and group exist on the host?'
+          : 'Does the folder exist and is it writable by the lab user? Privileged files need `sudo`.',
       );
     }
   }
@@ -213,7 +214,9 @@ export class SshHost implements Host {
       client.sftp((e, s) => {
         if (e) {
           if (this.sftp?.session === session) this.sftp = undefined;
-          return rej(new LabError(`cannot open SFTP on ${this.name}: ${e.message}`, 'Is the sftp subsystem enabled in the host\'s sshd_config?', 1, { cause: e }));
+          return rej(
+            new LabError(`cannot open SFTP on ${this.name}: ${e.message}`, "Is the sftp subsystem enabled in the host's sshd_config?", 1, { cause: e }),
+          );
         }
         s.on('close', () => {
           if (this.sftp?.session === session) this.sftp = undefined;

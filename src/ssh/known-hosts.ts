@@ -24,9 +24,7 @@ export function readPins(file: string): Pins {
   return pins && typeof pins === 'object' && !Array.isArray(pins) ? (pins as Pins) : {};
 }
 
-export type KeyCheck =
-  | { ok: true; fingerprint: string; pinnedNow: boolean }
-  | { ok: false; fingerprint: string; error: HostKeyChanged };
+export type KeyCheck = { ok: true; fingerprint: string; pinnedNow: boolean } | { ok: false; fingerprint: string; error: HostKeyChanged };
 
 /**
  * Check the key a host presents against the pin file. Unknown hosts are pinned (trust on first use);

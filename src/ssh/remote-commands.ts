@@ -60,13 +60,7 @@ export function installScript(s: InstallSpec): string {
   const tmp = sh(s.tmp);
   const dest = sh(s.dest);
   const next = sh(`${s.dest}.plab-new`);
-  const lines = [
-    'set -e',
-    'umask 077',
-    `trap ${sh(`rm -f -- ${tmp}`)} EXIT`,
-    `rm -f -- ${next}`,
-    `cp -- ${tmp} ${next}`,
-  ];
+  const lines = ['set -e', 'umask 077', `trap ${sh(`rm -f -- ${tmp}`)} EXIT`, `rm -f -- ${next}`, `cp -- ${tmp} ${next}`];
   if (s.mode !== undefined) {
     lines.push(`chmod ${modeString(s.mode)} ${next}`);
   } else {

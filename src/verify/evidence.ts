@@ -23,7 +23,10 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export interface Evidence { message: string; throttled: boolean }
+export interface Evidence {
+  message: string;
+  throttled: boolean;
+}
 
 /** A sentence with the evidence, or undefined when the lab cannot be asked. */
 export async function explainSilentPort(ctx: VerifyContext, port: number): Promise<Evidence | undefined> {

@@ -32,10 +32,19 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
   const state = labState(lab.name, o.stateRoot);
   checkOwnFolder(state);
   const { value: meta, error: damaged } = jsonState<LabMeta>(state.metaFile);
-  if (damaged) throw new LabError(`lab ${lab.name}: ${state.metaFile} is damaged (${damaged})`, 'Run `npm run lab:up`: it checks the lab and writes the file again.');
-  if (!meta?.ssh) throw new InputError(`lab ${lab.name} has not been brought up on this machine (no ${state.metaFile})`, 'Run `npm run lab:up` first, or name the lab with --name / --lab.');
+  if (damaged)
+    throw new LabError(`lab ${lab.name}: ${state.metaFile} is damaged (${damaged})`, 'Run `npm run lab:up`: it checks the lab and writes the file again.');
+  if (!meta?.ssh)
+    throw new InputError(
+      `lab ${lab.name} has not been brought up on this machine (no ${state.metaFile})`,
+      'Run `npm run lab:up` first, or name the lab with --name / --lab.',
+    );
   const creds = readJson<Credentials>(state.credentialsFile);
-  if (!creds) throw new InputError(`lab ${lab.name} has no credentials file ${state.credentialsFile}`, 'Run `npm run lab:up`: it generates the lab mail user\'s password.');
+  if (!creds)
+    throw new InputError(
+      `lab ${lab.name} has no credentials file ${state.credentialsFile}`,
+      "Run `npm run lab:up`: it generates the lab mail user's password.",
+    );
   const vars = { ...(lab.params as unknown as Record<string, string | number | boolean>), platform: lab.platform, lab_name: lab.name, mail_user: creds.user };
   const files = loadChecks(lab.platform, vars, o.checksDir).filter((f) => o.section === undefined || f.section === o.section);
   if (o.section !== undefined && !files.length) throw new InputError(`no checks for section ${o.section}`, 'Sections are 1 to 4.');
@@ -57,7 +66,12 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
     token: () => `plab-${randomBytes(6).toString('hex')}`,
   };
   try {
-    const results = await runChecks(files.flatMap((f) => f.checks), ctx, 8, o.onResult);
+    const results = await runChecks(
+      files.flatMap((f) => f.checks),
+      ctx,
+      8,
+      o.onResult,
+    );
     const summary = { pass: 0, fail: 0, inconclusive: 0 };
     for (const r of results) summary[r.status] += 1;
     return { files, results, summary, durationMs: Date.now() - t0 };

@@ -20,14 +20,21 @@ export interface Check {
   at: string;
 }
 
-export interface CheckFile { section: number; title: string; title_ja?: string; checks: Check[] }
+export interface CheckFile {
+  section: number;
+  title: string;
+  title_ja?: string;
+  checks: Check[];
+}
 
 export const defaultChecksDir = process.env.POSTFIX_LAB_CHECKS ?? join(repoRoot, 'verify');
 const COMMON = ['title', 'section', 'hint', 'platforms', 'retry'];
 
 export function loadChecks(platform: Platform, vars: Record<string, string | number | boolean>, dir = defaultChecksDir): CheckFile[] {
   if (!existsSync(dir)) throw new InputError(`no checks folder at ${dir}`, 'Run from a checkout of postfix-lab; the checks live in verify/.');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   const schema = loadSchema('checks');
   return files.map((name) => {
     const file = readYaml(join(dir, name));
@@ -50,8 +57,17 @@ export function loadChecks(platform: Platform, vars: Record<string, string | num
         };
         validate(file, kindSchema, resolved, [kindName, target]);
         const { title, section, hint, retry, platforms: _p, ...spec } = resolved as Record<string, unknown>;
-        checks.push({ id: `${data.section}/${kindName}/${target}`, kind: kindName, target, section: String(section), title: String(title), hint: String(hint),
-          retry: retry as Check['retry'], spec, at });
+        checks.push({
+          id: `${data.section}/${kindName}/${target}`,
+          kind: kindName,
+          target,
+          section: String(section),
+          title: String(title),
+          hint: String(hint),
+          retry: retry as Check['retry'],
+          spec,
+          at,
+        });
       }
     }
     return { section: data.section, title: data.title, title_ja: data.title_ja, checks };

@@ -40,7 +40,16 @@ async function once(c: Check, ctx: VerifyContext): Promise<Outcome> {
 export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResult> {
   const t0 = performance.now();
   let out: Outcome = { status: 'fail', message: 'not run' };
-  await pollUntil(async () => (out = await once(c, ctx)).status === 'pass', { timeoutMs: (c.retry?.timeout ?? 0) * 1000, intervalMs: (c.retry?.interval ?? 0.5) * 1000 });
+  await pollUntil(
+    async () => {
+      out = await once(c, ctx);
+      return out.status === 'pass';
+    },
+    {
+      timeoutMs: (c.retry?.timeout ?? 0) * 1000,
+      intervalMs: (c.retry?.interval ?? 0.5) * 1000,
+    },
+  );
   let hint = out.status === 'pass' ? '' : c.hint;
   // A port that gave no banner (or no connection): the lab's own evidence, not the check's guess.
   const port = (c.spec as { port?: unknown }).port;
@@ -48,7 +57,9 @@ export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResul
     const ev = await explainSilentPort(ctx, port);
     if (ev) {
       out = { ...out, message: `${out.message}\n${ev.message}` };
-      if (ev.throttled) hint = 'Postfix is throttling the service behind this port after its processes kept failing (often a dependency such as Dovecot that was away): `npm run lab:up` restarts it (its readiness check), or `systemctl restart postfix` on the lab host.';
+      if (ev.throttled)
+        hint =
+          'Postfix is throttling the service behind this port after its processes kept failing (often a dependency such as Dovecot that was away): `npm run lab:up` restarts it (its readiness check), or `systemctl restart postfix` on the lab host.';
     }
   }
   return { id: c.id, section: c.section, title: c.title, status: out.status, durationMs: Math.round(performance.now() - t0), message: out.message, hint };
@@ -60,7 +71,7 @@ export async function runChecks(checks: Check[], ctx: VerifyContext, limit = 8, 
   // Long probes (postscreen's greeting pause, a delivery) start first, so they overlap with everything else.
   const slow = ['postscreen', 'delivery', 'log', 'smtp'];
   const rank = (c: Check) => (slow.includes(c.kind) ? slow.indexOf(c.kind) : slow.length);
-  const queue = checks.map((c, i) => i).sort((a, b) => rank(checks[a]!) - rank(checks[b]!) || a - b);
+  const queue = checks.map((_c, i) => i).sort((a, b) => rank(checks[a]!) - rank(checks[b]!) || a - b);
   let next = 0;
   const worker = async () => {
     while (next < queue.length) {

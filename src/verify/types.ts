@@ -10,7 +10,10 @@ export interface Outcome {
   message: string;
 }
 
-export interface Endpoint { host: string; port: number }
+export interface Endpoint {
+  host: string;
+  port: number;
+}
 
 export interface VerifyContext {
   platform: Platform;

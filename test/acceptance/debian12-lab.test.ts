@@ -22,8 +22,16 @@ const name = 'acc-deb12';
 let host: Host | undefined;
 
 const quiet = () => new Emitter();
-const failed = (r: VerifyReport) => r.results.filter((x) => x.status === 'fail').map((x) => x.id).sort();
-const explain = (r: VerifyReport) => r.results.filter((x) => x.status !== 'pass').map((x) => `${x.id}: ${x.message}`).join('\n');
+const failed = (r: VerifyReport) =>
+  r.results
+    .filter((x) => x.status === 'fail')
+    .map((x) => x.id)
+    .sort();
+const explain = (r: VerifyReport) =>
+  r.results
+    .filter((x) => x.status !== 'pass')
+    .map((x) => `${x.id}: ${x.message}`)
+    .join('\n');
 
 async function sh(cmd: string) {
   if (!host) {
@@ -45,11 +53,22 @@ async function up() {
 
 beforeAll(() => {
   process.env.POSTFIX_LAB_HOME = home;
-  writeFileSync(labFile, [
-    `name: ${name}`, 'driver: container', 'platform: debian12',
-    'ports:', '  - { guest: 25, host: 31525 }', '  - { guest: 587, host: 31587 }', '  - { guest: 465, host: 31465 }', '  - { guest: 10025, host: 32025 }',
-    'sections: all', 'params: { hostname: mail.lab.example, hostname_deux: deux.lab.example, mail_user: learner }', '',
-  ].join('\n'));
+  writeFileSync(
+    labFile,
+    [
+      `name: ${name}`,
+      'driver: container',
+      'platform: debian12',
+      'ports:',
+      '  - { guest: 25, host: 31525 }',
+      '  - { guest: 587, host: 31587 }',
+      '  - { guest: 465, host: 31465 }',
+      '  - { guest: 10025, host: 32025 }',
+      'sections: all',
+      'params: { hostname: mail.lab.example, hostname_deux: deux.lab.example, mail_user: learner }',
+      '',
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -78,18 +97,22 @@ describe.sequential('a debian12 lab in a container', () => {
     expect(report.summary.fail).toBe(0);
   }, 300_000);
 
-  it.each(breaks)('verify catches a broken $kind check ($what), and passes again after the repair', async (b) => {
-    await sh(b.break);
-    try {
-      const broken = await verifyLab({ labFile });
-      expect(failed(broken), explain(broken)).toEqual([...b.fails].sort());
-      for (const r of broken.results.filter((x) => x.status === 'fail')) expect(r.hint.length).toBeGreaterThan(5);
-    } finally {
-      await sh(b.repair);
-    }
-    const repaired = await verifyLab({ labFile });
-    expect(explain(repaired)).toBe('');
-  }, 300_000);
+  it.each(breaks)(
+    'verify catches a broken $kind check ($what), and passes again after the repair',
+    async (b) => {
+      await sh(b.break);
+      try {
+        const broken = await verifyLab({ labFile });
+        expect(failed(broken), explain(broken)).toEqual([...b.fails].sort());
+        for (const r of broken.results.filter((x) => x.status === 'fail')) expect(r.hint.length).toBeGreaterThan(5);
+      } finally {
+        await sh(b.repair);
+      }
+      const repaired = await verifyLab({ labFile });
+      expect(explain(repaired)).toBe('');
+    },
+    300_000,
+  );
 
   it('halt, then up, brings both Postfix instances, Dovecot and rsyslog back', async () => {
     await host?.close();

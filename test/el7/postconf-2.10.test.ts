@@ -22,8 +22,21 @@ const steps = allSteps(plan);
 const postconfSteps = steps.filter((s) => s.kind === 'postconf');
 const masterSteps = steps.filter((s) => s.kind === 'master');
 // What postfix-install writes into main.cf (postfix-install, "Save the installation parameters to main.cf").
-const INSTALL_PARAMS = ['daemon_directory', 'data_directory', 'command_directory', 'queue_directory', 'mail_owner', 'setgid_group',
-  'sendmail_path', 'mailq_path', 'newaliases_path', 'html_directory', 'manpage_directory', 'sample_directory', 'readme_directory'];
+const INSTALL_PARAMS = [
+  'daemon_directory',
+  'data_directory',
+  'command_directory',
+  'queue_directory',
+  'mail_owner',
+  'setgid_group',
+  'sendmail_path',
+  'mailq_path',
+  'newaliases_path',
+  'html_directory',
+  'manpage_directory',
+  'sample_directory',
+  'readme_directory',
+];
 
 // The only skip: without the el7 sources (or root and the rpm tools) there is no Postfix 2.10.1 to check against.
 describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? ` (skipped: ${blocked})` : ''}`, { timeout: 300_000 }, () => {
@@ -33,8 +46,8 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
   const sh = (cmd: string): Ran => asBuildUser(home, cmd, { env: { PATH: `${home}/bin:/usr/bin:/bin` } });
   const dirOf = (instance?: string) => dirs[instance ?? 'postfix']!;
   /** The step's command as the plan renders it, run on the instance's directory here (what postmulti -x does). */
-  const local = (cmd: string) => cmd.replace(/^postmulti -i (\S+) -x postconf /, (_, i: string) => `postconf -c ${dirOf(i)} `)
-    .replace(/^postconf (?!-c )/, `postconf -c ${dirOf()} `);
+  const local = (cmd: string) =>
+    cmd.replace(/^postmulti -i (\S+) -x postconf /, (_, i: string) => `postconf -c ${dirOf(i)} `).replace(/^postconf (?!-c )/, `postconf -c ${dirOf()} `);
 
   beforeAll(() => {
     ensureBuildUser();
@@ -53,9 +66,11 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
     for (const f of ['main.cf', 'master.cf']) copyFileSync(join(stock, f), join(dirs.postfix, f));
     expect(spawnSync('chown', ['-R', `${BUILD_USER}:${BUILD_USER}`, home]).status).toBe(0); // copied by root, edited by the build user
   }, 2 * BUILD_TIMEOUT_MS);
-  afterAll(() => { if (home) rmSync(home, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
 
-  it('starts from EL7\'s stock files: the config patch applied, and the install parameters the EL7 spec gives postfix-install', () => {
+  it("starts from EL7's stock files: the config patch applied, and the install parameters the EL7 spec gives postfix-install", () => {
     const stockMain = readFileSync(join(dirs.postfix!, 'main.cf'), 'utf8');
     expect(stockMain).toMatch(/^inet_protocols = all$/m); // from postfix-2.10.0-config.patch
     const spec = asBuildUser(home, `rpmspec -P --define 'dist .el7' ${join(sources!, EL7_DIR, 'postfix.spec')}`);
@@ -69,7 +84,7 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
     expect(sh(`postconf -c ${dirs.postfix} -h sendmail_path`).stdout.trim()).toBe('/usr/sbin/sendmail.postfix');
   });
 
-  it('creates postfix-deux with 2.10.1\'s own postmulti-script, as the plan\'s postmulti steps ask', () => {
+  it("creates postfix-deux with 2.10.1's own postmulti-script, as the plan's postmulti steps ask", () => {
     const init = steps.find((s) => s.id === 'postmulti-init')!.params.run as string;
     const create = steps.find((s) => s.id === 'deux-create')!.params.run as string;
     expect(init).toBe('postmulti -e init');
@@ -80,8 +95,10 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
     const script = `${home}/usr-libexec-postfix/postmulti-script`;
     const a = sh(`${env} sh ${script} -e init`);
     expect(a.code, a.out).toBe(0);
-    const b = sh(`${env} config_directory=${dirs[name!]} queue_directory=${home}/var/spool/${name} data_directory=${home}/var/lib/${name}`
-      + ` multi_instance_name=${name} multi_instance_group=${group} multi_instance_directories=${dirs[name!]} sh ${script} -e create`);
+    const b = sh(
+      `${env} config_directory=${dirs[name!]} queue_directory=${home}/var/spool/${name} data_directory=${home}/var/lib/${name}` +
+        ` multi_instance_name=${name} multi_instance_group=${group} multi_instance_directories=${dirs[name!]} sh ${script} -e create`,
+    );
     expect(b.code, b.out).toBe(0);
     expect(sh(`postconf -c ${dirs[name!]} -h multi_instance_name master_service_disable`).stdout).toBe(`${name}\ninet\n`);
   });
@@ -115,7 +132,7 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
     }
   });
 
-  it('reads back every value the el7 postconf steps set, as 2.10.1 prints it, and the steps\' own checks pass', () => {
+  it("reads back every value the el7 postconf steps set, as 2.10.1 prints it, and the steps' own checks pass", () => {
     for (const s of postconfSteps) {
       const p = s.params as unknown as PostconfParams;
       const [check] = kinds.postconf!.describe(p as never, 'el7').check;
@@ -126,8 +143,12 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
       const got = sh(`postconf -c ${dirOf(p.instance)} -h ${set.map(([n]) => n).join(' ')}`);
       expect(got.stderr).toBe('');
       const norm = (v: string) => v.trim().replace(/\s+/g, ' ');
-      expect(got.stdout.replace(/\n$/, '').split('\n').map((v, i) => `${s.id}: ${set[i]![0]} = ${norm(v)}`))
-        .toEqual(set.map(([n, v]) => `${s.id}: ${n} = ${norm(v)}`));
+      expect(
+        got.stdout
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((v, i) => `${s.id}: ${set[i]![0]} = ${norm(v)}`),
+      ).toEqual(set.map(([n, v]) => `${s.id}: ${n} = ${norm(v)}`));
     }
   });
 });

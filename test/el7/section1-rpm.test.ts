@@ -43,7 +43,7 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     const mode = statSync(spec()).mode & 0o7777;
     const add = s.command('spec-add-patches');
     expect(add.applied!.code, add.applied!.out).toBe(0);
-    expect(add.after!.code, 'the step\'s own check passes after it ran').toBe(0);
+    expect(add.after!.code, "the step's own check passes after it ran").toBe(0);
     expect(statSync(spec()).mode & 0o7777, 'postfix.spec keeps its mode').toBe(mode);
     expect(statSync(spec()).uid).toBe(buildIds().uid);
     const text = readFileSync(spec(), 'utf8');
@@ -69,22 +69,30 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     expect(readFileSync(spec(), 'utf8')).toBe(text);
   });
 
-  it('compiles VDA into virtual(8): the runbook\'s proof counts its parameters, and fails on a virtual built without it', () => {
-    const b = built(sources!, (l) => console.log(l));
-    console.log(`el7 build: ${b.cold ? `cold, ${b.seconds} s` : 'warm (cached)'} in ${b.dir}`);
-    const proof = s.params('vda-compiled-in').run!;
-    expect(proof).toContain('/usr/libexec/postfix/virtual');
-    const withVda = s.sh(proof.replaceAll('/usr/libexec/postfix/', `${b.dir}/vda/libexec/`));
-    expect(withVda.code).toBe(0);
-    expect(Number(withVda.stdout.trim())).toBeGreaterThanOrEqual(1);
-    const without = s.sh(proof.replaceAll('/usr/libexec/postfix/', `${b.dir}/stock/libexec/`));
-    expect(without.code, 'the step fails without VDA').not.toBe(0);
-    expect(without.stdout.trim()).toBe('0');
-  }, 2 * BUILD_TIMEOUT_MS);
+  it(
+    "compiles VDA into virtual(8): the runbook's proof counts its parameters, and fails on a virtual built without it",
+    () => {
+      const b = built(sources!, (l) => console.log(l));
+      console.log(`el7 build: ${b.cold ? `cold, ${b.seconds} s` : 'warm (cached)'} in ${b.dir}`);
+      const proof = s.params('vda-compiled-in').run!;
+      expect(proof).toContain('/usr/libexec/postfix/virtual');
+      const withVda = s.sh(proof.replaceAll('/usr/libexec/postfix/', `${b.dir}/vda/libexec/`));
+      expect(withVda.code).toBe(0);
+      expect(Number(withVda.stdout.trim())).toBeGreaterThanOrEqual(1);
+      const without = s.sh(proof.replaceAll('/usr/libexec/postfix/', `${b.dir}/stock/libexec/`));
+      expect(without.code, 'the step fails without VDA').not.toBe(0);
+      expect(without.stdout.trim()).toBe('0');
+    },
+    2 * BUILD_TIMEOUT_MS,
+  );
 
   it('rebuilds when a patch changes after the build: the inputs recorded next to the RPMs no longer match', () => {
     // rpmbuild -bb itself cannot run here (EL7 build dependencies): a stand-in on PATH writes the RPM it would.
-    s.write(join(s.home, 'shim', 'rpmbuild'), `#!/bin/sh\nmkdir -p ~/rpmbuild/RPMS/x86_64 && : > ~/rpmbuild/RPMS/x86_64/postfix-2.10.1-7.el7.centos.vda1.x86_64.rpm\n`, 0o755);
+    s.write(
+      join(s.home, 'shim', 'rpmbuild'),
+      `#!/bin/sh\nmkdir -p ~/rpmbuild/RPMS/x86_64 && : > ~/rpmbuild/RPMS/x86_64/postfix-2.10.1-7.el7.centos.vda1.x86_64.rpm\n`,
+      0o755,
+    );
     const env = { PATH: `${s.home}/shim:/usr/sbin:/usr/bin:/sbin:/bin` };
     const first = s.command('rpmbuild-postfix', env);
     expect(first.changed).toBe(true);
@@ -127,7 +135,9 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     writeFileSync(vda, broken);
     const bad = s.command('patch-dry-run').applied!;
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/postfix-lab: postfix-vda-v13-2\.10\.0\.patch does not apply to postfix-2\.10\.1 with -p1 --fuzz=0: refresh it against 2\.10\.1/);
+    expect(bad.stderr).toMatch(
+      /postfix-lab: postfix-vda-v13-2\.10\.0\.patch does not apply to postfix-2\.10\.1 with -p1 --fuzz=0: refresh it against 2\.10\.1/,
+    );
     writeFileSync(vda, original);
 
     const sleep = s.dest('sleep-patch-download');
@@ -135,7 +145,9 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     s.sh(`rm -f '${sleep}'`);
     const gone = s.command('patch-dry-run').applied!;
     expect(gone.code).not.toBe(0);
-    expect(gone.stderr).toContain(`postfix-lab: the patch file postfix-2.9-sleep.patch is missing: expected it at ${s.home}/rpmbuild/SOURCES/postfix-2.9-sleep.patch`);
+    expect(gone.stderr).toContain(
+      `postfix-lab: the patch file postfix-2.9-sleep.patch is missing: expected it at ${s.home}/rpmbuild/SOURCES/postfix-2.9-sleep.patch`,
+    );
     expect(gone.stderr).not.toMatch(/does not apply|refresh it/);
     s.write(sleep, sleepText);
     expect(readFileSync(spec(), 'utf8'), 'nothing after the failed step changed').toBe(specBefore);
@@ -146,12 +158,29 @@ describe.skipIf(!!blocked)(`el7 section 1 with real EL7 sources${blocked ? ` (sk
     const artifacts = join(s.home, 'artifacts');
     s.write(join(artifacts, 'postfix-vda-v13-2.10.0.patch'), readFileSync(join(sources!, VDA_STANDIN)));
     const host = new FakeHost();
-    const ctx = { stepId: 'vda-patch-download', phase: 'check' as const, host, platform: 'el7' as const, sudo: false, timeoutMs: 5000,
-      artifactsDir: artifacts, log: () => {}, secrets: {}, fetchUrl: async () => { throw new Error('no network in this test'); } };
-    const err = await kinds.download!.apply(p as never, ctx, { ok: false }).then(() => undefined, (e: Error & { hint?: string }) => e);
+    const ctx = {
+      stepId: 'vda-patch-download',
+      phase: 'check' as const,
+      host,
+      platform: 'el7' as const,
+      sudo: false,
+      timeoutMs: 5000,
+      artifactsDir: artifacts,
+      log: () => {},
+      secrets: {},
+      fetchUrl: async () => {
+        throw new Error('no network in this test');
+      },
+    };
+    const err = await kinds.download!.apply(p as never, ctx, { ok: false }).then(
+      () => undefined,
+      (e: Error & { hint?: string }) => e,
+    );
     if (!err) throw new Error('the download step accepted a file that is not the pinned one');
     expect(err).toBeInstanceOf(Error);
-    expect(err.message).toMatch(/postfix-vda-v13-2\.10\.0\.patch has sha256 b14626eed189[0-9a-f]{52}, expected 6208021eb0b37ac6482e334e538ed5700cc22c4d4dd66ed9e975ae5f20bf935f/);
+    expect(err.message).toMatch(
+      /postfix-vda-v13-2\.10\.0\.patch has sha256 b14626eed189[0-9a-f]{52}, expected 6208021eb0b37ac6482e334e538ed5700cc22c4d4dd66ed9e975ae5f20bf935f/,
+    );
     expect(err.hint).toMatch(/NOT the 01e1b031d79b85f3cb67d98ceddd775d its publisher gave/);
     expect(err.hint).toMatch(/Replace it with the right one, or delete it/);
     expect(host.files.size, 'nothing was uploaded').toBe(0);

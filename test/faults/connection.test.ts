@@ -27,11 +27,18 @@ beforeAll(async () => {
   proxy = await startTcpProxy(sshd.port);
   rolesDir = faultRoles(home);
   labFile = join(home, 'lab.yaml');
-  writeFileSync(labFile, [
-    'name: flt', 'driver: ssh', 'platform: debian12',
-    'hosts:', `  - { name: mail, address: 127.0.0.1, port: ${proxy.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`,
-    'sections: [1]', '',
-  ].join('\n'));
+  writeFileSync(
+    labFile,
+    [
+      'name: flt',
+      'driver: ssh',
+      'platform: debian12',
+      'hosts:',
+      `  - { name: mail, address: 127.0.0.1, port: ${proxy.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`,
+      'sections: [1]',
+      '',
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -44,7 +51,10 @@ afterAll(async () => {
 
 async function up(name: string, during?: (e: EngineEvent) => void) {
   const events: EngineEvent[] = [];
-  const emitter = new Emitter().on((e) => { events.push(e); during?.(e); });
+  const emitter = new Emitter().on((e) => {
+    events.push(e);
+    during?.(e);
+  });
   const recap = await labUp({ labFile, name, rolesDir, events: emitter });
   const status = (id: string) => events.filter((e) => e.event === 'step' && e.id === id).map((e) => (e as { status: string }).status);
   const infos = events.flatMap((e) => (e.event === 'info' ? [e.message] : []));
@@ -72,18 +82,25 @@ async function secondRunChangesNothing(name: string) {
 }
 
 type Breaker = (e: EngineEvent) => void;
-const when = (id: string, afterMs: number, act: () => void): Breaker => (e) => {
-  if (e.event === 'step-start' && e.id === id) setTimeout(act, afterMs);
-};
+const when =
+  (id: string, afterMs: number, act: () => void): Breaker =>
+  (e) => {
+    if (e.event === 'step-start' && e.id === id) setTimeout(act, afterMs);
+  };
 
 describe('a connection lost during a long command', () => {
   it.each([
     ['host side: the TCP connection reset', 'flt-cut-cmd', () => proxy.cut()],
-    ['lab side: the session\'s sshd killed', 'flt-kill-cmd', () => killSessionSshd(sshd)],
+    ["lab side: the session's sshd killed", 'flt-kill-cmd', () => killSessionSshd(sshd)],
   ])('%s: the engine waits for the running command instead of starting a second copy', async (_what, name, breakIt) => {
     const dir = fresh(name);
     let broke = 0;
-    const run = await up(name, when('long-step', 1000, () => { broke = breakIt(); }));
+    const run = await up(
+      name,
+      when('long-step', 1000, () => {
+        broke = breakIt();
+      }),
+    );
     expect(broke).toBeGreaterThan(0);
     expect(run.events.some((e) => e.event === 'reconnect')).toBe(true);
     expect(run.recap).toMatchObject({ failed: 0 });
@@ -98,7 +115,12 @@ describe('a connection lost during a long command', () => {
   it('a network outage of a few seconds: the run carries on by itself, the command runs once', async () => {
     const dir = fresh('flt-outage');
     let outage: Promise<void> | undefined;
-    const run = await up('flt-outage', when('long-step', 500, () => { outage = proxy.outage(4000); }));
+    const run = await up(
+      'flt-outage',
+      when('long-step', 500, () => {
+        outage = proxy.outage(4000);
+      }),
+    );
     await outage;
     expect(outage).toBeDefined();
     expect(run.recap).toMatchObject({ failed: 0 });
@@ -131,7 +153,12 @@ describe('a connection lost during a handler', () => {
   ])('%s: the handler finishes once, and is not run again', async (_what, name, breakIt) => {
     const dir = fresh(name);
     let broke = 0;
-    const run = await up(name, when('record-restart', 1000, () => { broke = breakIt(); }));
+    const run = await up(
+      name,
+      when('record-restart', 1000, () => {
+        broke = breakIt();
+      }),
+    );
     expect(broke).toBeGreaterThan(0);
     expect(run.recap).toMatchObject({ failed: 0 });
     expect(run.status('record-restart')).toEqual(['changed']);

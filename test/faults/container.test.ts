@@ -23,11 +23,22 @@ let host: Host | undefined;
 
 beforeAll(() => {
   process.env.POSTFIX_LAB_HOME = home;
-  writeFileSync(labFile, [
-    `name: ${name}`, 'driver: container', 'platform: debian12',
-    'ports:', '  - { guest: 25, host: 42525 }', '  - { guest: 587, host: 42587 }', '  - { guest: 465, host: 42465 }', '  - { guest: 10025, host: 42025 }',
-    'sections: [1]', 'params: { hostname: mail.lab.example, mail_user: learner }', '',
-  ].join('\n'));
+  writeFileSync(
+    labFile,
+    [
+      `name: ${name}`,
+      'driver: container',
+      'platform: debian12',
+      'ports:',
+      '  - { guest: 25, host: 42525 }',
+      '  - { guest: 587, host: 42587 }',
+      '  - { guest: 465, host: 42465 }',
+      '  - { guest: 10025, host: 42025 }',
+      'sections: [1]',
+      'params: { hostname: mail.lab.example, mail_user: learner }',
+      '',
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -41,7 +52,11 @@ afterAll(async () => {
 async function up(during?: (e: EngineEvent) => void) {
   const events: EngineEvent[] = [];
   const recap = await labUp({
-    labFile, events: new Emitter().on((e) => { events.push(e); during?.(e); }),
+    labFile,
+    events: new Emitter().on((e) => {
+      events.push(e);
+      during?.(e);
+    }),
     connect: async (t, s) => {
       proxy ??= await startTcpProxy(t.port, t.host);
       return connectSsh({ ...t, host: '127.0.0.1', port: proxy.port }, { knownHostsFile: s.knownHostsFile, reconnect: { attempts: 8, baseMs: 250 } });
@@ -49,7 +64,8 @@ async function up(during?: (e: EngineEvent) => void) {
   });
   const steps = events.flatMap((e) => (e.event === 'step' ? [e] : []));
   return {
-    recap, events,
+    recap,
+    events,
     changed: steps.filter((e) => e.status === 'changed').map((e) => e.id),
     step: (id: string) => steps.find((e) => e.id === id),
     infos: events.flatMap((e) => (e.event === 'info' ? [e.message] : [])),
@@ -68,14 +84,22 @@ async function sh(cmd: string): Promise<string> {
 
 const verifyPasses = async () => {
   const report = await verifyLab({ labFile, section: 1 });
-  expect(report.results.filter((x) => x.status !== 'pass').map((x) => `${x.id}: ${x.message}`).join('\n')).toBe('');
+  expect(
+    report.results
+      .filter((x) => x.status !== 'pass')
+      .map((x) => `${x.id}: ${x.message}`)
+      .join('\n'),
+  ).toBe('');
 };
 
 describe.sequential('faults on a debian12 container lab', () => {
   it('the connection cut during the Postfix package install: the engine waits for apt, nothing fails, nothing runs twice', async () => {
     let cutAt = 0;
     const run = await up((e) => {
-      if (e.event === 'step-start' && e.id === 'debian12-postfix-packages') setTimeout(() => { cutAt = proxy!.cut(); }, 2500);
+      if (e.event === 'step-start' && e.id === 'debian12-postfix-packages')
+        setTimeout(() => {
+          cutAt = proxy!.cut();
+        }, 2500);
     });
     expect(cutAt).toBeGreaterThan(0);
     expect(run.events.some((e) => e.event === 'reconnect')).toBe(true);
@@ -99,7 +123,10 @@ describe.sequential('faults on a debian12 container lab', () => {
     expect(await sh("dpkg-query -W -f='${Status}' postfix")).toBe('install ok unpacked');
     const run = await up();
     expect(run.recap).toMatchObject({ failed: 0 });
-    expect(run.step('debian12-postfix-packages')).toMatchObject({ status: 'changed', detail: expect.stringContaining('recovering with dpkg --configure -a first') });
+    expect(run.step('debian12-postfix-packages')).toMatchObject({
+      status: 'changed',
+      detail: expect.stringContaining('recovering with dpkg --configure -a first'),
+    });
     expect(await sh("dpkg-query -W -f='${Status}' postfix")).toBe('install ok installed');
     expect((await up()).recap).toMatchObject({ failed: 0, changed: 0 });
     await verifyPasses();

@@ -21,11 +21,22 @@ let host: Host | undefined;
 
 beforeAll(() => {
   process.env.POSTFIX_LAB_HOME = home;
-  writeFileSync(labFile, [
-    `name: ${name}`, 'driver: container', 'platform: debian12',
-    'ports:', '  - { guest: 25, host: 42125 }', '  - { guest: 587, host: 42187 }', '  - { guest: 465, host: 42165 }', '  - { guest: 10025, host: 42126 }',
-    'sections: all', 'params: { hostname: mail.lab.example, hostname_deux: deux.lab.example, mail_user: learner }', '',
-  ].join('\n'));
+  writeFileSync(
+    labFile,
+    [
+      `name: ${name}`,
+      'driver: container',
+      'platform: debian12',
+      'ports:',
+      '  - { guest: 25, host: 42125 }',
+      '  - { guest: 587, host: 42187 }',
+      '  - { guest: 465, host: 42165 }',
+      '  - { guest: 10025, host: 42126 }',
+      'sections: all',
+      'params: { hostname: mail.lab.example, hostname_deux: deux.lab.example, mail_user: learner }',
+      '',
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -59,7 +70,12 @@ async function sh(cmd: string): Promise<string> {
 
 async function verifyPasses() {
   const report = await verifyLab({ labFile });
-  expect(report.results.filter((x) => x.status !== 'pass').map((x) => `${x.id}: ${x.message}`).join('\n')).toBe('');
+  expect(
+    report.results
+      .filter((x) => x.status !== 'pass')
+      .map((x) => `${x.id}: ${x.message}`)
+      .join('\n'),
+  ).toBe('');
 }
 
 describe.sequential('drift, then lab:up, then verify passes', () => {
@@ -106,7 +122,7 @@ describe.sequential('drift, then lab:up, then verify passes', () => {
     await verifyPasses();
   }, 600_000);
 
-  it('a changed file (Dovecot\'s drop-in edited by hand)', async () => {
+  it("a changed file (Dovecot's drop-in edited by hand)", async () => {
     await sh("sed -i 's/^auth_mechanisms.*/auth_mechanisms = plain/' /etc/dovecot/conf.d/99-postfix-lab.conf");
     const run = await up();
     expect(run.failures).toEqual([]);

@@ -17,18 +17,30 @@ export function faultRoles(dir: string): string {
   const line = 'x'.repeat(999);
   writeFileSync(join(role, 'templates', 'big.txt'), Array.from({ length: 2000 }, (_, i) => `${String(i).padStart(6, '0')} ${line}\n`).join(''));
   const d = '/tmp/plab-faults/{{ lab_name }}';
-  writeFileSync(join(role, 'role.yaml'), [
-    'role: faults', 'section: 1', 'title: Faults', 'steps:',
-    '  - id: long-step', '    title: Ensure the long command ran', '    section: "1.1"',
-    `    command: { run: "echo start >> ${d}/long-starts; sleep 3; echo run >> ${d}/long-runs; touch ${d}/long-done", creates: "${d}/long-done" }`,
-    '  - id: big-file', '    title: Ensure the big file is there', '    section: "1.2"',
-    `    file: { path: "${d}/big.txt", template: big.txt, mode: "0644", backup: false }`,
-    '    notify: [record-restart]',
-    'handlers:',
-    '  - id: record-restart', '    title: Record a restart', '    section: "1"',
-    `    command: { run: "echo start >> ${d}/restart-starts; sleep 3; echo restart >> ${d}/restarts", always: true }`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(role, 'role.yaml'),
+    [
+      'role: faults',
+      'section: 1',
+      'title: Faults',
+      'steps:',
+      '  - id: long-step',
+      '    title: Ensure the long command ran',
+      '    section: "1.1"',
+      `    command: { run: "echo start >> ${d}/long-starts; sleep 3; echo run >> ${d}/long-runs; touch ${d}/long-done", creates: "${d}/long-done" }`,
+      '  - id: big-file',
+      '    title: Ensure the big file is there',
+      '    section: "1.2"',
+      `    file: { path: "${d}/big.txt", template: big.txt, mode: "0644", backup: false }`,
+      '    notify: [record-restart]',
+      'handlers:',
+      '  - id: record-restart',
+      '    title: Record a restart',
+      '    section: "1"',
+      `    command: { run: "echo start >> ${d}/restart-starts; sleep 3; echo restart >> ${d}/restarts", always: true }`,
+      '',
+    ].join('\n'),
+  );
   return roles;
 }
 
@@ -41,13 +53,19 @@ export function killSessionSshd(sshd: SshdFixture): number {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   const sessions: number[] = [];
   const walk = (pid: number) => {
     for (const c of children.get(pid) ?? []) {
       let comm = '';
-      try { comm = readFileSync(`/proc/${c}/comm`, 'utf8').trim(); } catch { continue; }
+      try {
+        comm = readFileSync(`/proc/${c}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
       if (!comm.startsWith('sshd')) continue;
       sessions.push(c);
       walk(c);
@@ -55,7 +73,11 @@ export function killSessionSshd(sshd: SshdFixture): number {
   };
   walk(sshd.pid);
   for (const p of sessions) {
-    try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   return sessions.length;
 }

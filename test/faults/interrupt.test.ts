@@ -25,10 +25,17 @@ beforeAll(async () => {
   sshd = await startSshd();
   rolesDir = faultRoles(home);
   labFile = join(home, 'lab.yaml');
-  writeFileSync(labFile, [
-    'name: flt', 'driver: ssh', 'platform: debian12',
-    'hosts:', `  - { name: mail, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`, '',
-  ].join('\n'));
+  writeFileSync(
+    labFile,
+    [
+      'name: flt',
+      'driver: ssh',
+      'platform: debian12',
+      'hosts:',
+      `  - { name: mail, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`,
+      '',
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -49,18 +56,28 @@ const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').split('\n'
 
 /** Processes on this machine (the lab host here) still running the long step's command. */
 function stillRunning(dir: string): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((e) => {
-    try {
-      return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(`${dir}/long-starts`) ? [Number(e)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(`${dir}/long-starts`) ? [Number(e)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 async function up(name: string, during?: (e: EngineEvent) => void) {
   const events: EngineEvent[] = [];
-  const recap = await labUp({ labFile, name, rolesDir, events: new Emitter().on((e) => { events.push(e); during?.(e); }) });
+  const recap = await labUp({
+    labFile,
+    name,
+    rolesDir,
+    events: new Emitter().on((e) => {
+      events.push(e);
+      during?.(e);
+    }),
+  });
   return { recap, events, status: (id: string) => events.filter((e) => e.event === 'step' && e.id === id).map((e) => (e as { status: string }).status) };
 }
 
@@ -68,7 +85,9 @@ describe('Ctrl-C during a long step', () => {
   it('stops the remote command, records the run as stopped at that step, and the next run resumes there', async () => {
     const dir = fresh('flt-ctrlc');
     const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'test/faults/lab-up-child.ts')], {
-      cwd: repo, env: { ...process.env, FLT_LAB: labFile, FLT_NAME: 'flt-ctrlc', FLT_ROLES: rolesDir }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: repo,
+      env: { ...process.env, FLT_LAB: labFile, FLT_NAME: 'flt-ctrlc', FLT_ROLES: rolesDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: EngineEvent[] = [];
     let sentAt = 0;
@@ -80,20 +99,33 @@ describe('Ctrl-C during a long step', () => {
         buf = buf.slice(i + 1);
         out.push(e);
         if (e.event === 'step-start' && e.id === 'long-step') {
-          setTimeout(() => { sentAt = Date.now(); child.kill('SIGINT'); }, 1000);
+          setTimeout(() => {
+            sentAt = Date.now();
+            child.kill('SIGINT');
+          }, 1000);
         }
       }
     });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code, stderr).toBe(130);
     expect(Date.now() - sentAt).toBeLessThan(2500); // it did not wait for the 3 s command to finish
-    expect(out.at(-1)).toMatchObject({ event: 'done', interrupted: true, failedStep: 'long-step', message: expect.stringMatching(/interrupted \(Ctrl-C\) at step long-step/) });
+    expect(out.at(-1)).toMatchObject({
+      event: 'done',
+      interrupted: true,
+      failedStep: 'long-step',
+      message: expect.stringMatching(/interrupted \(Ctrl-C\) at step long-step/),
+    });
     expect(lines(`${dir}/long-starts`)).toHaveLength(1);
     expect(lines(`${dir}/long-runs`)).toEqual([]);
     expect(stillRunning(dir)).toEqual([]);
-    const journal = readFileSync(join(home, 'flt-ctrlc', 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const journal = readFileSync(join(home, 'flt-ctrlc', 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(journal.at(-1)).toMatchObject({ type: 'end', result: 'failed', failedStep: 'long-step' });
     expect(existsSync(join(home, 'flt-ctrlc', 'lock'))).toBe(false);
 
@@ -107,14 +139,17 @@ describe('Ctrl-C during a long step', () => {
 });
 
 describe('two lab:up on one lab at once', () => {
-  it('the second refuses at once, naming the first one\'s PID; the first finishes', async () => {
+  it("the second refuses at once, naming the first one's PID; the first finishes", async () => {
     fresh('flt-lock');
     let second: Promise<unknown> | undefined;
     let refusedInMs = Infinity;
     const first = up('flt-lock', (e) => {
       if (e.event === 'step-start' && e.id === 'long-step') {
         const t0 = Date.now();
-        second = up('flt-lock').catch((err: unknown) => { refusedInMs = Date.now() - t0; return err; });
+        second = up('flt-lock').catch((err: unknown) => {
+          refusedInMs = Date.now() - t0;
+          return err;
+        });
       }
     });
     expect((await first).recap).toMatchObject({ failed: 0 });

@@ -29,8 +29,12 @@ function cli(script: string, ...args: string[]): Promise<{ code: number | null; 
     const c = spawn(join(repo, 'node_modules/.bin/tsx'), [join(repo, 'src/cli/bin.ts'), script, ...args], { cwd: repo, env });
     let out = '';
     let err = '';
-    c.stdout.on('data', (d) => { out += d; });
-    c.stderr.on('data', (d) => { err += d; });
+    c.stdout.on('data', (d) => {
+      out += d;
+    });
+    c.stderr.on('data', (d) => {
+      err += d;
+    });
     c.on('close', (code) => resolve({ code, out, err }));
   });
 }
@@ -39,9 +43,14 @@ function cli(script: string, ...args: string[]): Promise<{ code: number | null; 
 async function all<T>(jobs: (() => Promise<T>)[], width = 3): Promise<T[]> {
   const out: T[] = new Array(jobs.length);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < jobs.length) { const i = next++; out[i] = await jobs[i]!(); }
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        out[i] = await jobs[i]!();
+      }
+    }),
+  );
   return out;
 }
 
@@ -74,12 +83,24 @@ let sym: string;
 
 beforeAll(() => {
   // sentinels where each hostile name would land: the scratch root (..), a sibling (../x), a folder a link leads to
-  for (const d of ['x', 'outside/sub', 'labs', 'home/nmok/logs', 'home/nmok/driver/snapshots/s1/upper', 'home/a/b']) mkdirSync(join(scratch, d), { recursive: true });
-  for (const f of ['sentinel', 'x/sentinel', 'outside/sentinel', 'outside/sub/sentinel', 'home/a/b/sentinel', 'home/nmok/logs/001-a.log']) writeFileSync(join(scratch, f), `${f}\n`);
+  for (const d of ['x', 'outside/sub', 'labs', 'home/nmok/logs', 'home/nmok/driver/snapshots/s1/upper', 'home/a/b'])
+    mkdirSync(join(scratch, d), { recursive: true });
+  for (const f of ['sentinel', 'x/sentinel', 'outside/sentinel', 'outside/sub/sentinel', 'home/a/b/sentinel', 'home/nmok/logs/001-a.log'])
+    writeFileSync(join(scratch, f), `${f}\n`);
   ok = labFile('nmok');
   sym = labFile('nmsym');
-  writeFileSync(join(home, 'nmok', 'lab.json'), JSON.stringify({ name: 'nmok', driver: 'ssh', platform: 'debian12', labFile: ok, ports: [],
-    ssh: { name: 'mail', host: '127.0.0.1', port: 1, user: 'root', identityFile: '/nonexistent', sudo: false }, credentialsFile: join(home, 'nmok', 'credentials.json') }));
+  writeFileSync(
+    join(home, 'nmok', 'lab.json'),
+    JSON.stringify({
+      name: 'nmok',
+      driver: 'ssh',
+      platform: 'debian12',
+      labFile: ok,
+      ports: [],
+      ssh: { name: 'mail', host: '127.0.0.1', port: 1, user: 'root', identityFile: '/nonexistent', sudo: false },
+      credentialsFile: join(home, 'nmok', 'credentials.json'),
+    }),
+  );
   writeFileSync(join(home, 'nmok', 'journal.jsonl'), '');
   symlinkSync(join(scratch, 'outside'), join(home, 'nmsym'));
   before = treeHash();
@@ -96,7 +117,10 @@ function refused(r: { code: number | null; err: string }, message: RegExp): void
   expect(r.code).toBe(2);
 }
 
-const badName = (name: string) => new RegExp(`^error: --name: ${JSON.stringify(name).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not a valid lab name\\nhint: It must match .*${description.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`);
+const badName = (name: string) =>
+  new RegExp(
+    `^error: --name: ${JSON.stringify(name).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not a valid lab name\\nhint: It must match .*${description.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`,
+  );
 
 const COMMANDS: [string, string[], string[]][] = [
   ['lab-up', ['--lab', '{ok}'], HOSTILE],
@@ -112,11 +136,15 @@ const COMMANDS: [string, string[], string[]][] = [
 ];
 
 describe('hostile names through the real CLI, against a scratch state home', () => {
-  it.each(COMMANDS)('%s %j --name HOSTILE exits 2 with the lab file\'s wording and changes nothing', async (script, args, names) => {
-    const rs = await all(names.map((name) => () => cli(script, ...args.map((a) => (a === '{ok}' ? ok : a)), '--name', name)));
-    rs.forEach((r, i) => refused(r, badName(names[i]!)));
-    expect(treeHash()).toBe(before);
-  }, 300_000);
+  it.each(COMMANDS)(
+    "%s %j --name HOSTILE exits 2 with the lab file's wording and changes nothing",
+    async (script, args, names) => {
+      const rs = await all(names.map((name) => () => cli(script, ...args.map((a) => (a === '{ok}' ? ok : a)), '--name', name)));
+      rs.forEach((r, i) => refused(r, badName(names[i]!)));
+      expect(treeHash()).toBe(before);
+    },
+    300_000,
+  );
 
   it('a lab file whose name holds a NUL, a newline or a slash is refused at its line', async () => {
     const elsewhere = mkdtempSync(join(tmpdir(), 'plab-nm-badlabs-'));
@@ -139,11 +167,23 @@ describe('hostile names through the real CLI, against a scratch state home', () 
 
   it('every command refuses a lab folder that is a symbolic link leading out, and touches nothing through it', async () => {
     const calls: [string, ...string[]][] = [
-      ['lab-up', '--lab', sym], ['lab-down', '--lab', sym], ['lab-halt', '--lab', sym], ['lab-status', '--name', 'nmsym'],
-      ['lab-ssh', '--name', 'nmsym'], ['lab-snapshot', 'save', 's1', '--lab', sym], ['lab-snapshot', 'restore', 's1', '--lab', sym],
-      ['lab-snapshot', 'list', '--lab', sym], ['verify', '--lab', sym],
+      ['lab-up', '--lab', sym],
+      ['lab-down', '--lab', sym],
+      ['lab-halt', '--lab', sym],
+      ['lab-status', '--name', 'nmsym'],
+      ['lab-ssh', '--name', 'nmsym'],
+      ['lab-snapshot', 'save', 's1', '--lab', sym],
+      ['lab-snapshot', 'restore', 's1', '--lab', sym],
+      ['lab-snapshot', 'list', '--lab', sym],
+      ['verify', '--lab', sym],
     ];
-    const rs = await all(calls.map(([s, ...a]) => () => cli(s, ...a)));
+    const rs = await all(
+      calls.map(
+        ([s, ...a]) =>
+          () =>
+            cli(s, ...a),
+      ),
+    );
     for (const r of rs) refused(r, /^error: the state folder of lab nmsym, .*\/home\/nmsym, is a symbolic link \(to .*\/outside\); refusing to use it\n/);
     expect(treeHash()).toBe(before);
   }, 300_000);

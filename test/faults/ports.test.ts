@@ -23,16 +23,25 @@ const SSH_PORT = 41020;
 const SMTP_PORT = 41021;
 const cli = (script: string, ...args: string[]) => labCli(env, script, ...args, '--lab', labFile);
 
-const answers = (port: number) => new Promise<boolean>((resolve) => {
-  const s = connect({ host: '127.0.0.1', port, timeout: 1000 });
-  s.on('connect', () => { s.destroy(); resolve(true); });
-  s.on('error', () => resolve(false));
-  s.on('timeout', () => { s.destroy(); resolve(false); });
-});
+const answers = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port, timeout: 1000 });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
 
 /** Another program on the port: a small Node listener of our own, stopped by its PID. */
 async function squat(port: number): Promise<ChildProcess> {
-  const c = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '127.0.0.1'); setInterval(() => {}, 1e6)`, 'plab-squatter'], { stdio: 'ignore' });
+  const c = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '127.0.0.1'); setInterval(() => {}, 1e6)`, 'plab-squatter'], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 100 && !(await answers(port)); i++) await sleep(50);
   return c;
 }
@@ -51,7 +60,12 @@ async function state(): Promise<string | undefined> {
 function refusedFor(r: { code: number | null; err: string }, port: number, guest: number, pid: number): void {
   expect(r.code).toBe(2);
   expect(cleanError(r.err)).toBe(true);
-  expect(r.err).toMatch(new RegExp(`^error: host port ${port} on 127\\.0\\.0\\.1 \\(forwarded to the lab's port ${guest}\\) is already in use by PID ${pid} \\(node -e .*plab-squatter\\) listening on 127\\.0\\.0\\.1; the lab was not started\\n`, 'm'));
+  expect(r.err).toMatch(
+    new RegExp(
+      `^error: host port ${port} on 127\\.0\\.0\\.1 \\(forwarded to the lab's port ${guest}\\) is already in use by PID ${pid} \\(node -e .*plab-squatter\\) listening on 127\\.0\\.0\\.1; the lab was not started\\n`,
+      'm',
+    ),
+  );
   expect(r.err).toMatch(/hint: Stop what listens there, or change ports\[\]\.host in .*lab\.yaml; then run `npm run lab:up` again\./);
 }
 
@@ -59,7 +73,10 @@ function refusedFor(r: { code: number | null; err: string }, port: number, guest
 describe.skipIf(!isRoot)('a forwarded port taken by another program, with the real container driver', () => {
   const squatters: ChildProcess[] = [];
   beforeAll(() => {
-    writeFileSync(labFile, `name: ${name}\ndriver: container\nplatform: debian12\nports:\n  - { guest: 22, host: ${SSH_PORT} }\n  - { guest: 25, host: ${SMTP_PORT} }\nsections: [1]\n`);
+    writeFileSync(
+      labFile,
+      `name: ${name}\ndriver: container\nplatform: debian12\nports:\n  - { guest: 22, host: ${SSH_PORT} }\n  - { guest: 25, host: ${SMTP_PORT} }\nsections: [1]\n`,
+    );
   });
   afterAll(async () => {
     for (const c of squatters) await release(c);

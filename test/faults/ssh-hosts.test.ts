@@ -27,7 +27,10 @@ beforeAll(async () => {
   [one, two] = [await startSshd(), await startSshd()];
   labFile = join(home, 'lab.yaml');
   const host = (n: string, s: SshdFixture) => `  - { name: ${n}, address: 127.0.0.1, port: ${s.port}, user: ${s.user}, identityFile: ${s.identityFile} }`;
-  writeFileSync(labFile, [`name: ${name}`, 'driver: ssh', 'platform: debian12', 'hosts:', host('mail', one), host('relay', two), 'sections: [1]', ''].join('\n'));
+  writeFileSync(
+    labFile,
+    [`name: ${name}`, 'driver: ssh', 'platform: debian12', 'hosts:', host('mail', one), host('relay', two), 'sections: [1]', ''].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -52,7 +55,13 @@ describe('the ssh driver with several hosts', () => {
     expect(infos.filter((m) => / of 2$/.test(m))).toEqual([`host mail (127.0.0.1:${one.port}): 1 of 2`, `host relay (127.0.0.1:${two.port}): 2 of 2`]);
     expect(first.events.filter((e) => e.event === 'step').map((e) => (e as { status: string }).status)).toEqual(['changed', 'ok']);
     const journals = [join(home, name, 'journal.jsonl'), join(home, name, 'journal-relay.jsonl')];
-    for (const j of journals) expect(new Journal(j).records().filter((r) => r.type === 'step').map((r) => (r as { id: string }).id)).toEqual(['marker']);
+    for (const j of journals)
+      expect(
+        new Journal(j)
+          .records()
+          .filter((r) => r.type === 'step')
+          .map((r) => (r as { id: string }).id),
+      ).toEqual(['marker']);
     expect(readFileSync(journals[1]!, 'utf8')).toMatch(/"type":"end".*"result":"ok"/);
     const second = await up();
     expect(second.recap).toMatchObject({ failed: 0, changed: 0, ok: 2 });
@@ -62,7 +71,10 @@ describe('the ssh driver with several hosts', () => {
     const journal = join(home, name, 'journal.jsonl');
     const before = readFileSync(journal, 'utf8');
     writeFileSync(labFile, readFileSync(labFile, 'utf8').replace(`port: ${two.port}`, 'port: 1'));
-    const e = await up().then(() => undefined, (x: Error) => x);
+    const e = await up().then(
+      () => undefined,
+      (x: Error) => x,
+    );
     expect(e?.message).toBe('host relay (127.0.0.1:1) does not answer SSH');
     expect(readFileSync(journal, 'utf8')).toBe(before);
   }, 60_000);

@@ -59,7 +59,19 @@ describe.skipIf(!isRoot)('damaged lab state, with the real container driver', ()
     expect(out).toMatch(/resuming \(finished steps are skipped\)[\s\S]*recap: ok=0 changed=0 skipped=1 failed=0/);
     const recs = new Journal(file).records();
     expect(recs.at(-1)).toMatchObject({ type: 'end', result: 'ok' });
-    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean).filter((l) => { try { JSON.parse(l); return false; } catch { return true; } })).toHaveLength(1);
+    expect(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .filter((l) => {
+          try {
+            JSON.parse(l);
+            return false;
+          } catch {
+            return true;
+          }
+        }),
+    ).toHaveLength(1);
   }, 300_000);
 
   it('a garbage lab.json is reported by lab:status and rewritten by lab:up', async () => {

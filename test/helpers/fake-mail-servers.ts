@@ -24,8 +24,11 @@ export const children: ChildProcess[] = [];
 /** Register the hooks that make the certificate and stop every server afterwards. */
 export function useFakeServers(): void {
   beforeAll(() => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'],
+      { stdio: 'pipe' },
+    );
     key = readFileSync(join(dir, 'key.pem'));
     cert = readFileSync(join(dir, 'cert.pem'));
   });
@@ -39,7 +42,10 @@ export function useFakeServers(): void {
 
 export async function listen(srv: net.Server): Promise<number> {
   servers.push(srv);
-  srv.on('connection', (s: net.Socket) => { sockets.add(s); s.on('error', () => undefined); });
+  srv.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+  });
   srv.on('secureConnection', (s: net.Socket) => sockets.add(s));
   await new Promise<void>((r) => srv.listen(0, H, r));
   return (srv.address() as net.AddressInfo).port;
@@ -92,8 +98,16 @@ export async function submissionServer(tlsOpts: tls.SecureContextOptions, implic
       const [verb = '', arg1, arg2] = line.split(' ');
       switch (verb.toUpperCase()) {
         case 'EHLO':
-          return say(sock, 250, 'fake.lab.test', 'PIPELINING', 'SIZE 10240000',
-            ...(secure ? ['AUTH PLAIN LOGIN', 'AUTH=PLAIN LOGIN'] : ['STARTTLS']), 'ENHANCEDSTATUSCODES', '8BITMIME');
+          return say(
+            sock,
+            250,
+            'fake.lab.test',
+            'PIPELINING',
+            'SIZE 10240000',
+            ...(secure ? ['AUTH PLAIN LOGIN', 'AUTH=PLAIN LOGIN'] : ['STARTTLS']),
+            'ENHANCEDSTATUSCODES',
+            '8BITMIME',
+          );
         case 'STARTTLS': {
           if (secure) return say(sock, 554, '5.5.1 Error: TLS already active');
           say(sock, 220, '2.0.0 Ready to start TLS');
@@ -145,49 +159,77 @@ export async function submissionServer(tlsOpts: tls.SecureContextOptions, implic
 /** postscreen look-alike: "220-", pause, "220 " ('screen'); plain "220 " ('pass'); 'drop' answers pregreeters 521. */
 export async function postscreenServer(mode: 'screen' | 'pass' | 'drop' | 'burst', pauseMs: number) {
   const log: { pregreet: string; lines: string[] }[] = [];
-  const port = await listen(net.createServer((sock) => {
-    const entry = { pregreet: '', lines: [] as string[] };
-    log.push(entry);
-    let greeted = mode === 'pass';
-    const queue: string[] = [];
-    const handle = (line: string): void => {
-      entry.lines.push(line);
-      const verb = line.split(' ')[0]?.toUpperCase();
-      if (verb === 'EHLO') say(sock, 250, 'fake.postscreen', 'PIPELINING', '8BITMIME');
-      else if (verb === 'MAIL') say(sock, 250, '2.1.0 Ok');
-      else if (verb === 'RCPT') say(sock, entry.pregreet ? 550 : 450, entry.pregreet ? '5.5.1 Protocol error' : '4.3.2 Service currently unavailable');
-      else if (verb === 'QUIT') { say(sock, 221, '2.0.0 Bye'); sock.end(); }
-    };
-    sock.on('data', (d) => { if (!greeted) entry.pregreet += d.toString(); });
-    onLines(sock, (l) => (greeted ? handle(l) : queue.push(l)));
-    if (mode === 'pass') return say(sock, 220, 'fake.postscreen ESMTP');
-    if (mode === 'burst') { greeted = true; return say(sock, 220, 'fake.postscreen ESMTP', 'fake.postscreen ESMTP'); }
-    sock.write('220-fake.postscreen ESMTP\r\n');
-    setTimeout(() => {
-      greeted = true;
-      if (mode === 'drop' && entry.pregreet) { say(sock, 521, '5.5.1 Protocol error'); sock.end(); return; }
-      sock.write('220 fake.postscreen ESMTP\r\n');
-      for (const l of queue.splice(0)) handle(l);
-    }, pauseMs);
-  }));
+  const port = await listen(
+    net.createServer((sock) => {
+      const entry = { pregreet: '', lines: [] as string[] };
+      log.push(entry);
+      let greeted = mode === 'pass';
+      const queue: string[] = [];
+      const handle = (line: string): void => {
+        entry.lines.push(line);
+        const verb = line.split(' ')[0]?.toUpperCase();
+        if (verb === 'EHLO') say(sock, 250, 'fake.postscreen', 'PIPELINING', '8BITMIME');
+        else if (verb === 'MAIL') say(sock, 250, '2.1.0 Ok');
+        else if (verb === 'RCPT') say(sock, entry.pregreet ? 550 : 450, entry.pregreet ? '5.5.1 Protocol error' : '4.3.2 Service currently unavailable');
+        else if (verb === 'QUIT') {
+          say(sock, 221, '2.0.0 Bye');
+          sock.end();
+        }
+      };
+      sock.on('data', (d) => {
+        if (!greeted) entry.pregreet += d.toString();
+      });
+      onLines(sock, (l) => (greeted ? handle(l) : queue.push(l)));
+      if (mode === 'pass') return say(sock, 220, 'fake.postscreen ESMTP');
+      if (mode === 'burst') {
+        greeted = true;
+        return say(sock, 220, 'fake.postscreen ESMTP', 'fake.postscreen ESMTP');
+      }
+      sock.write('220-fake.postscreen ESMTP\r\n');
+      setTimeout(() => {
+        greeted = true;
+        if (mode === 'drop' && entry.pregreet) {
+          say(sock, 521, '5.5.1 Protocol error');
+          sock.end();
+          return;
+        }
+        sock.write('220 fake.postscreen ESMTP\r\n');
+        for (const l of queue.splice(0)) handle(l);
+      }, pauseMs);
+    }),
+  );
   return { port, log };
 }
 
 /** TCP relay recording the bytes each side sent. */
 export async function relay(target: number) {
   const conns: { fromServer: Buffer[]; fromClient: Buffer[] }[] = [];
-  const port = await listen(net.createServer((c) => {
-    const rec = { fromServer: [] as Buffer[], fromClient: [] as Buffer[] };
-    conns.push(rec);
-    const up = net.connect(target, H);
-    sockets.add(up);
-    up.on('error', () => c.destroy());
-    c.on('data', (d: Buffer) => { rec.fromClient.push(d); up.write(d); });
-    up.on('data', (d: Buffer) => { rec.fromServer.push(d); c.write(d); });
-    c.on('close', () => up.destroy());
-    up.on('close', () => c.destroy());
-  }));
-  return { port, last: () => { const r = conns.at(-1)!; return { fromServer: Buffer.concat(r.fromServer), fromClient: Buffer.concat(r.fromClient) }; } };
+  const port = await listen(
+    net.createServer((c) => {
+      const rec = { fromServer: [] as Buffer[], fromClient: [] as Buffer[] };
+      conns.push(rec);
+      const up = net.connect(target, H);
+      sockets.add(up);
+      up.on('error', () => c.destroy());
+      c.on('data', (d: Buffer) => {
+        rec.fromClient.push(d);
+        up.write(d);
+      });
+      up.on('data', (d: Buffer) => {
+        rec.fromServer.push(d);
+        c.write(d);
+      });
+      c.on('close', () => up.destroy());
+      up.on('close', () => c.destroy());
+    }),
+  );
+  return {
+    port,
+    last: () => {
+      const r = conns.at(-1)!;
+      return { fromServer: Buffer.concat(r.fromServer), fromClient: Buffer.concat(r.fromClient) };
+    },
+  };
 }
 
 export async function tlsServer(opts: tls.TlsOptions) {
@@ -199,8 +241,9 @@ export async function tlsServer(opts: tls.TlsOptions) {
 
 /** `openssl s_server` (the system OpenSSL 3, as Postfix links it) on a free port. */
 export async function sServer(args: string[]): Promise<number> {
-  const p = spawn('openssl', ['s_server', '-key', join(dir, 'key.pem'), '-cert', join(dir, 'cert.pem'), '-accept', `${H}:0`, '-www', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn('openssl', ['s_server', '-key', join(dir, 'key.pem'), '-cert', join(dir, 'cert.pem'), '-accept', `${H}:0`, '-www', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(p);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -208,9 +251,15 @@ export async function sServer(args: string[]): Promise<number> {
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /ACCEPT \S*:(\d+)/.exec(out);
-      if (m) (clearTimeout(timer), resolve(Number(m[1])));
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    p.once('exit', (code) => (clearTimeout(timer), reject(new Error(`openssl s_server exited (${code})`))));
+    p.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`openssl s_server exited (${code})`));
+    });
   });
 }
 
@@ -218,4 +267,3 @@ export function expectNoSecret(v: unknown): void {
   const text = v instanceof Error ? `${v.message}\n${v.stack ?? ''}\n${JSON.stringify(v)}` : JSON.stringify(v);
   for (const s of SECRETS) expect(text).not.toContain(s);
 }
-

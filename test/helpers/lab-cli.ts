@@ -4,15 +4,26 @@ import { join } from 'node:path';
 
 export const repo = join(import.meta.dirname, '../..');
 
-export interface CliResult { code: number | null; out: string; err: string }
+export interface CliResult {
+  code: number | null;
+  out: string;
+  err: string;
+}
 
 export function labCli(env: NodeJS.ProcessEnv, script: string, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const c = spawn(join(repo, 'node_modules/.bin/tsx'), [join(repo, 'scripts', `${script}.ts`), ...args], { cwd: repo, env: { ...process.env, NO_COLOR: '1', ...env } });
+    const c = spawn(join(repo, 'node_modules/.bin/tsx'), [join(repo, 'scripts', `${script}.ts`), ...args], {
+      cwd: repo,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+    });
     let out = '';
     let err = '';
-    c.stdout.on('data', (d) => { out += d; });
-    c.stderr.on('data', (d) => { err += d; });
+    c.stdout.on('data', (d) => {
+      out += d;
+    });
+    c.stderr.on('data', (d) => {
+      err += d;
+    });
     c.on('close', (code) => resolve({ code, out, err }));
   });
 }

@@ -52,17 +52,18 @@ export const commandsOf = (s: PlanStep, platform: Platform): string[] => {
 // --- the memo --------------------------------------------------------------------------------------------------------
 
 export function findMemo(): string {
-  const candidates = [
-    process.env.POSTFIX_LAB_MEMO,
-    join(repoRoot, 'docs', 'memo', 'seed-memo.txt'),
-  ].filter((c): c is string => !!c);
+  const candidates = [process.env.POSTFIX_LAB_MEMO, join(repoRoot, 'docs', 'memo', 'seed-memo.txt')].filter((c): c is string => !!c);
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`seed memo not found (looked at ${candidates.join(', ')}); set POSTFIX_LAB_MEMO to its path`);
   return found;
 }
 export const memoText = readFileSync(findMemo(), 'utf8');
 
-export interface MemoLine { n: number; text: string; section: string }
+export interface MemoLine {
+  n: number;
+  text: string;
+  section: string;
+}
 /** Every non-blank, non-heading line of the memo with the section it is in ("1.5", "4.4.3"); and the headings. */
 export function parseMemo(text: string): { lines: MemoLine[]; sections: Set<string> } {
   const lines: MemoLine[] = [];
@@ -87,14 +88,26 @@ export const isCommandLine = (t: string) => /^(#\$?|\$) /.test(t);
 
 // --- docs/runbook-trace.md -------------------------------------------------------------------------------------------
 
-export interface TraceRow { line: string; section: string; target: string; at: number }
+export interface TraceRow {
+  line: string;
+  section: string;
+  target: string;
+  at: number;
+}
 export function parseTrace(text: string): TraceRow[] {
   const rows: TraceRow[] = [];
   let inTable = false;
   text.split('\n').forEach((l, i) => {
-    if (/^\|\s*-+\s*\|/.test(l)) { inTable = true; return; }
+    if (/^\|\s*-+\s*\|/.test(l)) {
+      inTable = true;
+      return;
+    }
     if (!inTable || !l.startsWith('|')) return;
-    const cells = l.trim().slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+    const cells = l
+      .trim()
+      .slice(1, -1)
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim().replace(/\\\|/g, '|'));
     if (cells.length !== 3) throw new Error(`docs/runbook-trace.md:${i + 1}: a row needs 3 cells, found ${cells.length}`);
     const code = /^(`+)(.*)\1$/s.exec(cells[0]!);
     if (!code) throw new Error(`docs/runbook-trace.md:${i + 1}: the memo line must be in backticks`);
@@ -133,4 +146,3 @@ export function walk(dir: string): string[] {
 export const hasShellcheck = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' }).status === 0;
 
 // ---------------------------------------------------------------------------------------------------------------------
-

@@ -184,7 +184,9 @@ function ensureTestUser(): void {
     }
   }
   // useradd leaves the password "!" (locked); sshd without PAM refuses locked accounts. "*": no password, not locked.
-  const shadow = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${TEST_USER}:`));
+  const shadow = readFileSync('/etc/shadow', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${TEST_USER}:`));
   if (shadow?.split(':')[1]?.startsWith('!')) execFileSync('usermod', ['-p', '*', TEST_USER]);
   const sudoers = `/etc/sudoers.d/${TEST_USER}`;
   const rule = `${TEST_USER} ALL=(ALL) NOPASSWD: ALL\n`;

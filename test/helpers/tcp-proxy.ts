@@ -42,7 +42,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       for (const w of watchers.filter((x) => upBytes >= x.at)) w.fire();
     });
     b.on('data', (d: Buffer) => a.write(d));
-    if (held) { a.pause(); b.pause(); }
+    if (held) {
+      a.pause();
+      b.pause();
+    }
   });
   await new Promise<void>((res, rej) => server.once('error', rej).listen(0, '127.0.0.1', () => res()));
   const address = server.address();
@@ -58,19 +61,36 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   };
   return {
     port: address.port,
-    get accepted() { return accepted; },
-    get upBytes() { return upBytes; },
+    get accepted() {
+      return accepted;
+    },
+    get upBytes() {
+      return upBytes;
+    },
     cut,
     async outage(ms) {
       held = true;
-      for (const p of pairs) { p.a.pause(); p.b.pause(); }
+      for (const p of pairs) {
+        p.a.pause();
+        p.b.pause();
+      }
       await new Promise((r) => setTimeout(r, ms));
       held = false;
-      for (const p of pairs) { p.a.resume(); p.b.resume(); }
+      for (const p of pairs) {
+        p.a.resume();
+        p.b.resume();
+      }
     },
     cutAfterBytes(n) {
       return new Promise<void>((resolve) => {
-        const w = { at: upBytes + n, fire: () => { watchers = watchers.filter((x) => x !== w); cut(); resolve(); } };
+        const w = {
+          at: upBytes + n,
+          fire: () => {
+            watchers = watchers.filter((x) => x !== w);
+            cut();
+            resolve();
+          },
+        };
         watchers.push(w);
       });
     },

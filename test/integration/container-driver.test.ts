@@ -36,7 +36,13 @@ const basePort = 20000 + (process.pid % 20000);
 /** A real lab file, loaded the way `lab:up` loads it. */
 function makeLab(suffix: string, ports: Lab['ports'] = [], platform: Lab['platform'] = 'debian12'): Lab {
   const file = join(root, `${suffix}.lab.yml`);
-  const lines = [`name: ct${tag}-${suffix}`, 'driver: container', `platform: ${platform}`, 'ports:', ...ports.map((p) => `  - { guest: ${p.guest}, host: ${p.host} }`)];
+  const lines = [
+    `name: ct${tag}-${suffix}`,
+    'driver: container',
+    `platform: ${platform}`,
+    'ports:',
+    ...ports.map((p) => `  - { guest: ${p.guest}, host: ${p.host} }`),
+  ];
   writeFileSync(file, (ports.length ? lines : lines.slice(0, 3)).join('\n') + '\n');
   return loadLab(file);
 }
@@ -49,17 +55,43 @@ function ctx(lab: Lab, signal?: AbortSignal): DriverContext {
 }
 
 async function inLab(t: SshTarget, command: string, port = t.port, host = t.host): Promise<string> {
-  const { stdout } = await run('ssh', ['-i', t.identityFile, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
-    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10', `${t.user}@${host}`, command], { timeout: 300_000 });
+  const { stdout } = await run(
+    'ssh',
+    [
+      '-i',
+      t.identityFile,
+      '-p',
+      String(port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=10',
+      `${t.user}@${host}`,
+      command,
+    ],
+    { timeout: 300_000 },
+  );
   return stdout;
 }
 
 function refused(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host, port, timeout: 2000 });
-    s.on('connect', () => { s.destroy(); resolve(false); });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.on('error', () => resolve(true));
-    s.on('timeout', () => { s.destroy(); resolve(true); });
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(true);
+    });
   });
 }
 
@@ -72,7 +104,15 @@ function listeners(port: number): string[] {
       if (!local || st !== '0A') continue;
       const [addr, p] = local.split(':');
       if (Number.parseInt(p ?? '', 16) !== port || !addr) continue;
-      out.push(addr.length === 8 ? addr.match(/../g)!.reverse().map((h) => Number.parseInt(h, 16)).join('.') : addr);
+      out.push(
+        addr.length === 8
+          ? addr
+              .match(/../g)!
+              .reverse()
+              .map((h) => Number.parseInt(h, 16))
+              .join('.')
+          : addr,
+      );
     }
   }
   return out;
@@ -99,7 +139,8 @@ async function assertNothingLeft(lab: Lab, pids: number[]): Promise<void> {
   for (const p of lab.ports) expect(listeners(p.host)).toEqual([]);
   expect(existsSync(`/run/systemd/nspawn/propagate/${lab.name}`)).toBe(false);
   expect(existsSync(`/run/netns/${netnsName(lab.name)}`)).toBe(false);
-  for (const r of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified', '/sys/fs/cgroup']) expect(existsSync(join(r, 'postfix-lab', netnsName(lab.name)))).toBe(false);
+  for (const r of ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'])
+    expect(existsSync(join(r, 'postfix-lab', netnsName(lab.name)))).toBe(false);
   expect((await driver.status(ctx(lab))).state).toBe('absent');
 }
 
@@ -109,7 +150,6 @@ let ta: SshTarget;
 let tb: SshTarget;
 
 describe('container driver: input checks', () => {
-
   it('refuses an el7 lab and points to the vagrant driver', async () => {
     const el7 = makeLab('el7', [], 'el7');
     const e = await driver.up(ctx(el7)).catch((x: unknown) => x);
@@ -174,7 +214,10 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
     expect(forwarderPid(labState(B.name, root).driverDir)).toBe(fwd);
     const stat = readFileSync(`/proc/${fwd}/stat`, 'utf8');
     expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3])).toBe(fwd); // session id
-    const others = Object.values(networkInterfaces()).flat().filter((i) => i && i.family === 'IPv4' && !i.internal).map((i) => i!.address);
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i && i.family === 'IPv4' && !i.internal)
+      .map((i) => i!.address);
     for (const addr of [...others, ta.host.replace(/\.2$/, '.1')]) expect(await refused(addr, port)).toBe(true);
   }, 60_000);
 
@@ -200,7 +243,8 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
     const install = 'sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q hello >/dev/null && hello';
     expect(await inLab(ta, install)).toBe('Hello, world!\n');
     // Debian's security updates come through the same proxy (deb.debian.org carries debian-security)
-    if (securityMirror(hostMirror())) expect(await inLab(ta, 'ls /var/lib/apt/lists/ | grep -c "_debian-security_dists_bookworm-security_.*Packages" || true')).not.toBe('0\n');
+    if (securityMirror(hostMirror()))
+      expect(await inLab(ta, 'ls /var/lib/apt/lists/ | grep -c "_debian-security_dists_bookworm-security_.*Packages" || true')).not.toBe('0\n');
     const cached = (await run('find', [join(paths.cache, 'apt-cacher-ng'), '-name', 'hello_*.deb'])).stdout.trim();
     expect(cached).toMatch(/hello_.*\.deb$/);
     const before = statSync(cached);
@@ -216,7 +260,12 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
       const mirrorIp = (await run('getent', ['ahostsv4', mirrorHost])).stdout.split(/\s+/)[0]!;
       const gw = ta.host.replace(/\.2$/, '.1');
       const probe = (h: string, p: number) => `timeout 4 bash -c 'exec 3<>/dev/tcp/${h}/${p}' 2>/dev/null && echo open || echo closed`;
-      const out = await inLab(ta, [probe(gw, basePort + 3), probe(mirrorIp, 80), probe('1.1.1.1', 443), probe(tb.host, 22), 'ip route 2>/dev/null || cat /proc/net/route | wc -l'].join('; '));
+      const out = await inLab(
+        ta,
+        [probe(gw, basePort + 3), probe(mirrorIp, 80), probe('1.1.1.1', 443), probe(tb.host, 22), 'ip route 2>/dev/null || cat /proc/net/route | wc -l'].join(
+          '; ',
+        ),
+      );
       expect(out.split('\n').slice(0, 4)).toEqual(['closed', 'closed', 'closed', 'closed']);
       const denied = await inLab(ta, `exec 3<>/dev/tcp/${PROXY_ADDR}/${PROXY_PORT}; printf 'GET http://example.com/ HTTP/1.0\\r\\n\\r\\n' >&3; head -1 <&3`);
       expect(denied).toMatch(/^HTTP\/1\.[01] 403/);
@@ -269,7 +318,12 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
     const E = makeLab('e');
     const ac = new AbortController();
     const c = ctx(E, ac.signal);
-    const p = driver.up({ ...c, progress: (m) => { if (m.startsWith('booting')) ac.abort(); } });
+    const p = driver.up({
+      ...c,
+      progress: (m) => {
+        if (m.startsWith('booting')) ac.abort();
+      },
+    });
     await expect(p).rejects.toThrow(/interrupted/);
     const r = await driver.up(ctx(E));
     expect(r.created).toBe(true);
@@ -290,7 +344,10 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
 
   /** The veths in the nft set that the shared table filters (none when the table is gone). */
   async function nftLabs(): Promise<string> {
-    return run('nft', ['list', 'set', 'inet', 'postfix_lab', 'labs']).then((r) => r.stdout, () => '');
+    return run('nft', ['list', 'set', 'inet', 'postfix_lab', 'labs']).then(
+      (r) => r.stdout,
+      () => '',
+    );
   }
 
   let fwd: number | undefined;
@@ -309,7 +366,9 @@ describe.skipIf(!isRoot)('container driver (real, as root)', () => {
     await assertNothingLeft(A, pa);
     await assertNothingLeft(B, pb);
     for (const lab of made.values()) expect((await driver.status(ctx(lab))).state).toBe('absent');
-    const addrs = Object.values(networkInterfaces()).flat().map((i) => i?.address);
+    const addrs = Object.values(networkInterfaces())
+      .flat()
+      .map((i) => i?.address);
     const inSet = await nftLabs();
     for (const [k, lab] of [A, B].entries()) {
       const a = slots[k]!;

@@ -19,11 +19,20 @@ beforeAll(async () => {
   process.env.POSTFIX_LAB_HOME = home;
   sshd = await startSshd();
   labFile = join(home, 'lab.yaml');
-  writeFileSync(labFile, [
-    'name: e2e', 'driver: ssh', 'platform: debian12',
-    'hosts:', `  - { name: mail, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`,
-    'ports:', '  - { guest: 587, host: 12587 }', 'sections: [1]', '',
-  ].join('\n'));
+  writeFileSync(
+    labFile,
+    [
+      'name: e2e',
+      'driver: ssh',
+      'platform: debian12',
+      'hosts:',
+      `  - { name: mail, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`,
+      'ports:',
+      '  - { guest: 587, host: 12587 }',
+      'sections: [1]',
+      '',
+    ].join('\n'),
+  );
 });
 
 afterAll(async () => {
@@ -34,7 +43,10 @@ afterAll(async () => {
 
 async function up(name: string, during?: (e: EngineEvent) => void) {
   const events: EngineEvent[] = [];
-  const emitter = new Emitter().on((e) => { events.push(e); during?.(e); });
+  const emitter = new Emitter().on((e) => {
+    events.push(e);
+    during?.(e);
+  });
   const recap = await labUp({ labFile, name, rolesDir, events: emitter });
   const status = (id: string) => events.filter((e) => e.event === 'step' && e.id === id).map((e) => (e as { status: string }).status);
   return { recap, events, status };
@@ -60,7 +72,10 @@ describe('lab:up over a real sshd', () => {
     expect(statSync(join(state, 'credentials.json')).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(state, 'logs')).some((f) => f.endsWith('-conf-file.log'))).toBe(true);
     const password = JSON.parse(readFileSync(join(state, 'credentials.json'), 'utf8')).password as string;
-    const everything = readdirSync(join(state, 'logs')).map((f) => readFileSync(join(state, 'logs', f), 'utf8')).join('') + readFileSync(join(state, 'journal.jsonl'), 'utf8');
+    const everything =
+      readdirSync(join(state, 'logs'))
+        .map((f) => readFileSync(join(state, 'logs', f), 'utf8'))
+        .join('') + readFileSync(join(state, 'journal.jsonl'), 'utf8');
     expect(everything).not.toContain(password);
   });
 
@@ -83,7 +98,10 @@ describe('lab:up over a real sshd', () => {
     mkdirScratch('e2e-c');
     let killed = 0;
     const run = await up('e2e-c', (e) => {
-      if (e.event === 'step-start' && e.id === 'slow-step') setTimeout(() => { killed = sshd.killConnections(); }, 700);
+      if (e.event === 'step-start' && e.id === 'slow-step')
+        setTimeout(() => {
+          killed = sshd.killConnections();
+        }, 700);
     });
     expect(killed).toBeGreaterThan(0);
     expect(run.events.some((e) => e.event === 'reconnect')).toBe(true);
@@ -96,9 +114,13 @@ describe('lab:up over a real sshd', () => {
     const [entry] = await labStatus({ name: 'e2e-c', events: new Emitter() });
     const json = JSON.parse(statusJson(entry ? [entry] : []));
     expect(json.labs[0]).toMatchObject({
-      name: 'e2e-c', driver: 'ssh', platform: 'debian12', state: 'running',
+      name: 'e2e-c',
+      driver: 'ssh',
+      platform: 'debian12',
+      state: 'running',
       ssh: { host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFile: sshd.identityFile },
-      ports: [{ guest: 587, host: 12587 }], credentialsFile: join(home, 'e2e-c', 'credentials.json'),
+      ports: [{ guest: 587, host: 12587 }],
+      credentialsFile: join(home, 'e2e-c', 'credentials.json'),
     });
     expect(JSON.parse(readFileSync(json.labs[0].credentialsFile, 'utf8'))).toMatchObject({ user: 'learner', password: expect.any(String) });
   });
@@ -106,17 +128,33 @@ describe('lab:up over a real sshd', () => {
   it('refuses an unpinned artifact with its sha256, then installs it once the lab file pins it, resuming there', async () => {
     const dir = mkdtempSync(join(home, 'pin-'));
     mkdirSync(join(dir, 'roles', '01-get'), { recursive: true });
-    writeFileSync(join(dir, 'roles', '01-get', 'role.yaml'), [
-      'role: get', 'section: 1', 'title: Artifacts', 'steps:',
-      '  - id: get-patch', '    title: Ensure the patch is in place', '    section: "1.5"',
-      `    download: { url: "http://127.0.0.1:9/p.patch", sha256: unpinned, dest: "${scratch('e2e-pin')}/p.patch", mode: "0640" }`, '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'roles', '01-get', 'role.yaml'),
+      [
+        'role: get',
+        'section: 1',
+        'title: Artifacts',
+        'steps:',
+        '  - id: get-patch',
+        '    title: Ensure the patch is in place',
+        '    section: "1.5"',
+        `    download: { url: "http://127.0.0.1:9/p.patch", sha256: unpinned, dest: "${scratch('e2e-pin')}/p.patch", mode: "0640" }`,
+        '',
+      ].join('\n'),
+    );
     mkdirSync(join(dir, 'artifacts'));
     writeFileSync(join(dir, 'artifacts', 'p.patch'), 'the patch\n');
     const hash = createHash('sha256').update('the patch\n').digest('hex');
     const lab = join(dir, 'lab.yaml');
-    const text = ['name: pin', 'driver: ssh', 'platform: debian12', 'params: { artifacts: artifacts }',
-      'hosts:', `  - { name: mail, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`, ''].join('\n');
+    const text = [
+      'name: pin',
+      'driver: ssh',
+      'platform: debian12',
+      'params: { artifacts: artifacts }',
+      'hosts:',
+      `  - { name: mail, address: 127.0.0.1, port: ${sshd.port}, user: ${sshd.user}, identityFile: ${sshd.identityFile} }`,
+      '',
+    ].join('\n');
     writeFileSync(lab, text);
     mkdirScratch('e2e-pin');
     const first = await labUp({ labFile: lab, name: 'e2e-pin', rolesDir: join(dir, 'roles'), events: new Emitter() });

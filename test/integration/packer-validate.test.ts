@@ -39,7 +39,17 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) 
 describe('packer templates', () => {
   it.each([
     ['el7', ['-var-file=packer/os_pkrvars/el7.pkrvars.hcl', 'packer/templates']],
-    ['debian12', ['-var-file=packer/os_pkrvars/debian12.pkrvars.hcl', '-var', 'iso_url=/nonexistent/debian12-base.qcow2', '-var', `iso_checksum=${fakeSum}`, 'packer/templates']],
+    [
+      'debian12',
+      [
+        '-var-file=packer/os_pkrvars/debian12.pkrvars.hcl',
+        '-var',
+        'iso_url=/nonexistent/debian12-base.qcow2',
+        '-var',
+        `iso_checksum=${fakeSum}`,
+        'packer/templates',
+      ],
+    ],
   ])('%s validates with the shared templates and its var file', (_name, args) => {
     const r = run('packer', ['validate', ...args]);
     expect(r.out).not.toMatch(/Error/);
@@ -60,7 +70,7 @@ describe('packer templates', () => {
     expect(vars.iso_checksum).toBe('sha256:07b94e6b1a0b0260b94c83d6bb76b26bf7a310dc78d7a9c7432809fb9bc6194a');
   });
 
-  it('points the kickstart\'s yum repos at the vault before anything runs yum', () => {
+  it("points the kickstart's yum repos at the vault before anything runs yum", () => {
     const ks = readFileSync(join(packer, 'http', 'ks.cfg'), 'utf8');
     const post = ks.slice(ks.indexOf('%post'));
     expect(post.indexOf('baseurl=http://vault.centos.org/7.9.2009/os/')).toBeGreaterThan(0);
@@ -79,14 +89,21 @@ describe('packer templates', () => {
     expect(readFileSync(join(packer, 'scripts', 'debian12-base-image.sh'), 'utf8')).toMatch(/sh -eu < "\$vagrant_sh"/);
     expect(bakeScript('http://deb.debian.org/debian')).toContain(common.trimEnd());
     // nobody else writes sudoers or keys for vagrant
-    for (const f of ['http/ks.cfg', 'scripts/debian12-base-image.sh', ...readdirSync(join(packer, 'scripts'), { recursive: true, encoding: 'utf8' })
-      .filter((x) => x.endsWith('.sh') && x !== '_common/vagrant.sh').map((x) => `scripts/${x}`)]) {
+    for (const f of [
+      'http/ks.cfg',
+      'scripts/debian12-base-image.sh',
+      ...readdirSync(join(packer, 'scripts'), { recursive: true, encoding: 'utf8' })
+        .filter((x) => x.endsWith('.sh') && x !== '_common/vagrant.sh')
+        .map((x) => `scripts/${x}`),
+    ]) {
       expect(readFileSync(join(packer, f), 'utf8'), f).not.toMatch(/NOPASSWD|authorized_keys|sudoers/);
     }
   });
 
   it('keeps every provisioning script small, `sh -eux` and shellcheck-clean', () => {
-    const scripts = readdirSync(join(packer, 'scripts'), { recursive: true, encoding: 'utf8' }).filter((x) => x.endsWith('.sh') && x !== 'debian12-base-image.sh');
+    const scripts = readdirSync(join(packer, 'scripts'), { recursive: true, encoding: 'utf8' }).filter(
+      (x) => x.endsWith('.sh') && x !== 'debian12-base-image.sh',
+    );
     expect(scripts.length).toBeGreaterThan(5);
     for (const f of scripts) {
       const text = readFileSync(join(packer, 'scripts', f), 'utf8');
@@ -136,7 +153,12 @@ describe('Vagrantfile', () => {
   });
 
   it('says what is missing when the settings file is not set', () => {
-    const r = run('vagrant', ['validate', '-p'], { ...process.env, VAGRANT_CWD: join(repo, 'vagrant'), POSTFIX_LAB_VAGRANT: '', VAGRANT_HOME: join(home, 'vagrant.d') });
+    const r = run('vagrant', ['validate', '-p'], {
+      ...process.env,
+      VAGRANT_CWD: join(repo, 'vagrant'),
+      POSTFIX_LAB_VAGRANT: '',
+      VAGRANT_HOME: join(home, 'vagrant.d'),
+    });
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/set POSTFIX_LAB_VAGRANT/);
   });
@@ -162,9 +184,22 @@ describe('vagrant driver prerequisites and parsing', () => {
   });
 
   it('reads vagrant ssh-config and maps Vagrant states', () => {
-    const out = ['Host default', '  HostName 198.19.253.17', '  User vagrant', '  Port 22', '  UserKnownHostsFile /dev/null',
-      '  IdentityFile "/x/.lab/a b/driver/vagrant/machines/default/libvirt/private_key"', '  IdentitiesOnly yes', ''].join('\n');
-    expect(parseSshConfig(out)).toEqual({ host: '198.19.253.17', port: 22, user: 'vagrant', identityFile: '/x/.lab/a b/driver/vagrant/machines/default/libvirt/private_key' });
+    const out = [
+      'Host default',
+      '  HostName 198.19.253.17',
+      '  User vagrant',
+      '  Port 22',
+      '  UserKnownHostsFile /dev/null',
+      '  IdentityFile "/x/.lab/a b/driver/vagrant/machines/default/libvirt/private_key"',
+      '  IdentitiesOnly yes',
+      '',
+    ].join('\n');
+    expect(parseSshConfig(out)).toEqual({
+      host: '198.19.253.17',
+      port: 22,
+      user: 'vagrant',
+      identityFile: '/x/.lab/a b/driver/vagrant/machines/default/libvirt/private_key',
+    });
     expect(parseSshConfig('Host default\n')).toBeUndefined();
     expect(runState('running')).toBe('running');
     expect(runState('shutoff')).toBe('stopped');
@@ -176,11 +211,22 @@ describe('vagrant driver prerequisites and parsing', () => {
   it('binds every forwarded port to 127.0.0.1 and takes everything else from the lab file', () => {
     const lab = loadLab(join(repo, 'labs', 'el7-virtualbox.yaml'));
     const s = settingsFor(lab, {});
-    expect(s).toMatchObject({ name: 'postfix-lab-el7', box: 'postfix-lab/centos-7.9', provider: 'virtualbox', hostname: 'mail.lab.example', memory: 1536, cpus: 2, libvirt: {} });
+    expect(s).toMatchObject({
+      name: 'postfix-lab-el7',
+      box: 'postfix-lab/centos-7.9',
+      provider: 'virtualbox',
+      hostname: 'mail.lab.example',
+      memory: 1536,
+      cpus: 2,
+      libvirt: {},
+    });
     expect(readFileSync(join(repo, 'vagrant', 'Vagrantfile'), 'utf8')).toMatch(/host_ip: '127\.0\.0\.1'/);
     lab.vagrant.provider = 'libvirt';
     expect(settingsFor(lab, {}).libvirt).toEqual({ driver: 'qemu', cpu_mode: 'custom', cpu_model: 'qemu64' });
-    expect(settingsFor(lab, { POSTFIX_LAB_ACCEL: 'kvm', POSTFIX_LAB_LIBVIRT_OPTIONS: '{"storage_pool_name":"p"}' }).libvirt).toEqual({ driver: 'kvm', storage_pool_name: 'p' });
+    expect(settingsFor(lab, { POSTFIX_LAB_ACCEL: 'kvm', POSTFIX_LAB_LIBVIRT_OPTIONS: '{"storage_pool_name":"p"}' }).libvirt).toEqual({
+      driver: 'kvm',
+      storage_pool_name: 'p',
+    });
     expect(() => settingsFor(lab, { POSTFIX_LAB_LIBVIRT_OPTIONS: '[1]' })).toThrow(/not a JSON object/);
     expect(() => settingsFor(lab, { POSTFIX_LAB_ACCEL: 'kvmm' })).toThrow(/not an accelerator/);
   });

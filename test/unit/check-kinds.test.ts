@@ -8,14 +8,19 @@ import { serviceState } from '../../src/probes/service.js';
 function ctx(replies: [RegExp, { code?: number; stdout?: string }][], platform: 'el7' | 'debian12' = 'debian12', files: Record<string, string> = {}) {
   const seen: string[] = [];
   const c: VerifyContext = {
-    platform, ssh: async () => { throw new Error('no ssh in unit tests'); },
+    platform,
+    ssh: async () => {
+      throw new Error('no ssh in unit tests');
+    },
     exec: async (command) => {
       seen.push(command);
       const r = replies.find(([re]) => re.test(command))?.[1] ?? {};
       return { code: r.code ?? 0, stdout: r.stdout ?? '', stderr: '' };
     },
     read: async (path) => (path in files ? Buffer.from(files[path]!) : null),
-    endpoint: () => ({ host: '127.0.0.1', port: 1 }), credentials: { user: 'u', password: 'p' }, token: () => 't',
+    endpoint: () => ({ host: '127.0.0.1', port: 1 }),
+    credentials: { user: 'u', password: 'p' },
+    token: () => 't',
   };
   return { c, seen };
 }
@@ -33,7 +38,7 @@ describe('check kinds on the probes', () => {
     expect(seen).toEqual([packages.command({ names: ['postfix'], platform: 'el7' })]);
   });
 
-  it('file: mode from stat, content through the host\'s file transfer', async () => {
+  it("file: mode from stat, content through the host's file transfer", async () => {
     const { c } = ctx([[/^stat/, { stdout: '600 root root\n' }]], 'debian12', { '/etc/x': 'a = 1\n' });
     expect(await checkKinds.file!.run('/etc/x', { mode: '0600', contains: ['^a = 1$'] }, c)).toEqual({ status: 'pass', message: '/etc/x is as expected' });
     expect(await checkKinds.file!.run('/etc/x', { mode: '0644' }, c)).toEqual({ status: 'fail', message: '/etc/x has mode 600, expected 0644' });

@@ -27,7 +27,9 @@ describe('course', () => {
   it('gives el7 its own commands: the source build, the vault, the unpinned downloads', () => {
     const text = lesson(undefined, 'el7', 1);
     expect(text).toContain('rpmbuild -bb SPECS/postfix.spec');
-    expect(text).toContain("echo '6208021eb0b37ac6482e334e538ed5700cc22c4d4dd66ed9e975ae5f20bf935f  /home/masuda/rpmbuild/SOURCES/postfix-vda-v13-2.10.0.patch' | sha256sum -c -"); // the VDA patch, pinned
+    expect(text).toContain(
+      "echo '6208021eb0b37ac6482e334e538ed5700cc22c4d4dd66ed9e975ae5f20bf935f  /home/masuda/rpmbuild/SOURCES/postfix-vda-v13-2.10.0.patch' | sha256sum -c -",
+    ); // the VDA patch, pinned
     expect(text).toContain('unpinned: lab:up shows the hash to pin in the lab file');
     expect(text).not.toContain('apt-get');
     expect(lesson(undefined, 'debian12', 1)).not.toContain('rpmbuild');

@@ -13,8 +13,14 @@ function setup(host = new FakeHost(), secrets: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'plab-engine-'));
   const events: EngineEvent[] = [];
   const opts: RunOptions = {
-    host, platform: 'debian12', sudo: true, journal: new Journal(join(dir, 'journal.jsonl')), logsDir: join(dir, 'logs'),
-    artifactsDir: join(dir, 'artifacts'), secrets, events: new Emitter().on((e) => events.push(e)),
+    host,
+    platform: 'debian12',
+    sudo: true,
+    journal: new Journal(join(dir, 'journal.jsonl')),
+    logsDir: join(dir, 'logs'),
+    artifactsDir: join(dir, 'artifacts'),
+    secrets,
+    events: new Emitter().on((e) => events.push(e)),
   };
   const statuses = () => events.flatMap((e) => (e.event === 'step' ? [`${e.id}:${e.status}`] : []));
   return { host, dir, events, opts, statuses };
@@ -24,7 +30,10 @@ function setup(host = new FakeHost(), secrets: Record<string, string> = {}) {
 function flagStep(host: FakeHost, id: string, extra = {}) {
   let done = false;
   host.on(new RegExp(`check-${id}`), () => ({ code: done ? 0 : 1 }));
-  host.on(new RegExp(`do-${id}`), () => { done = true; return {}; });
+  host.on(new RegExp(`do-${id}`), () => {
+    done = true;
+    return {};
+  });
   return step(id, 'command', { run: `do-${id}`, unless: `check-${id}` }, extra);
 }
 
@@ -50,7 +59,7 @@ describe('engine', () => {
     const first = await runPlan(p, opts);
     expect(statuses()).toEqual(['a:changed', 'b:ok']);
     expect(first).toMatchObject({ ok: 1, changed: 1, failed: 0 });
-    expect(host.execs().filter((c) => c.includes('do-'))).toEqual(["bash -c do-a"]);
+    expect(host.execs().filter((c) => c.includes('do-'))).toEqual(['bash -c do-a']);
     const second = await runPlan(p, opts);
     expect(second).toMatchObject({ ok: 2, changed: 0, failed: 0 });
     expect(events.at(-1)).toMatchObject({ event: 'recap', ok: 2, changed: 0 });
@@ -96,7 +105,10 @@ describe('engine', () => {
     host.on(/do-c/, () => ({ code: broken ? 3 : 0, stderr: 'boom' }));
     host.on(/systemctl is-enabled/, { stdout: 'enabled=enabled\nactive=active\n' });
     const h = step('restart', 'service', { name: 'postfix', state: 'restarted' });
-    const p = plan([flagStep(host, 'a', { notify: ['restart'] }), flagStep(host, 'b'), step('c', 'command', { run: 'do-c', unless: 'check-c' }), flagStep(host, 'd')], [h]);
+    const p = plan(
+      [flagStep(host, 'a', { notify: ['restart'] }), flagStep(host, 'b'), step('c', 'command', { run: 'do-c', unless: 'check-c' }), flagStep(host, 'd')],
+      [h],
+    );
     const r1 = await runPlan(p, opts);
     expect(r1).toMatchObject({ failed: 1, failedStep: 'c' });
     expect(r1.error?.message).toMatch(/exit 3.*do-c\nboom/s);
@@ -105,7 +117,12 @@ describe('engine', () => {
     const r2 = await runPlan(p, opts);
     expect(statuses().slice(-5)).toEqual(['a:skipped', 'b:skipped', 'c:ok', 'd:changed', 'restart:changed']);
     expect(r2).toMatchObject({ skipped: 2, failed: 0 });
-    expect(host.execs().slice(before).some((c) => c.includes('check-a'))).toBe(false);
+    expect(
+      host
+        .execs()
+        .slice(before)
+        .some((c) => c.includes('check-a')),
+    ).toBe(false);
     // the run after a completed one starts from the top again
     await runPlan(p, opts);
     expect(statuses().slice(-4)).toEqual(['a:ok', 'b:ok', 'c:ok', 'd:ok']);
@@ -145,7 +162,9 @@ describe('engine', () => {
     host.on(/echo/, () => ({ code: 1, stdout: `leaked ${secret}`, stderr: `bad ${secret}` }));
     await runPlan(plan([step('s', 'command', { run: 'echo {{ secret.mail_password }}', unless: 'check-s' })]), opts);
     expect(JSON.stringify(events)).not.toContain(secret);
-    const logs = readdirSync(join(dir, 'logs')).map((f) => readFileSync(join(dir, 'logs', f), 'utf8')).join('');
+    const logs = readdirSync(join(dir, 'logs'))
+      .map((f) => readFileSync(join(dir, 'logs', f), 'utf8'))
+      .join('');
     expect(logs).toContain('********');
     expect(logs).not.toContain(secret);
     // but the host did receive the real value
@@ -157,6 +176,8 @@ describe('engine', () => {
     await runPlan(plan([flagStep(host, 'a')]), opts);
     const [name] = readdirSync(join(dir, 'logs'));
     expect(name).toBe('001-a.log');
-    expect(readFileSync(join(dir, "logs", name!), "utf8")).toMatch(/# a: Ensure a \(memo 1\.1, command.*\)\n# run \S+ at \S+\ncheck: check failed: check-a\n.*=> changed/s);
+    expect(readFileSync(join(dir, 'logs', name!), 'utf8')).toMatch(
+      /# a: Ensure a \(memo 1\.1, command.*\)\n# run \S+ at \S+\ncheck: check failed: check-a\n.*=> changed/s,
+    );
   });
 });

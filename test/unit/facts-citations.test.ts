@@ -9,11 +9,16 @@ function filesUnder(...paths: string[]): string[] {
     const abs = join(repoRoot, p);
     if (!statSync(abs).isDirectory()) return [abs];
     return readdirSync(abs, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
   });
 }
-const lines = (files: string[]) => files.flatMap((f) => readFileSync(f, 'utf8').split('\n')
-  .map((text, k) => ({ at: `${relative(repoRoot, f)}:${k + 1}`, text })));
+const lines = (files: string[]) =>
+  files.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .split('\n')
+      .map((text, k) => ({ at: `${relative(repoRoot, f)}:${k + 1}`, text })),
+  );
 
 describe('a repository that stands alone', () => {
   const headings = new Set([...readFileSync(join(repoRoot, 'docs', 'runbook-facts.md'), 'utf8').matchAll(/^## (\d+)[. ]/gm)].map((m) => Number(m[1])));

@@ -28,7 +28,9 @@ describe('JUnit output for both pipelines', () => {
     events.emit({ event: 'step', ...step, id: 'conf', title: 'Ensure main.cf', status: 'ok', role: 'conf' });
     events.emit({ event: 'recap', ok: 1, changed: 1, skipped: 0, failed: 0, durationMs: 3000 });
     const xml = readFileSync(file, 'utf8');
-    expect(xml).toContain('<testcase classname="lab:up.install" name="1.2 Ensure &lt;postfix&gt; is installed" time="1.500"><system-out>changed</system-out></testcase>');
+    expect(xml).toContain(
+      '<testcase classname="lab:up.install" name="1.2 Ensure &lt;postfix&gt; is installed" time="1.500"><system-out>changed</system-out></testcase>',
+    );
     expect(xml).toMatch(/<testsuite name="lab:up.conf" tests="1" failures="0" skipped="0"/);
   });
 });

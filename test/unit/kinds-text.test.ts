@@ -35,9 +35,18 @@ describe('master.cf edits', () => {
   });
 
   it('adds a service with each -o on its own indented line, and is idempotent', () => {
-    const svc = { service: 'submission', type: 'inet' as const, private: 'n', chroot: 'y', command: 'smtpd', args: ['-o syslog_name=postfix/submission', '-o smtpd_tls_security_level=encrypt'] };
+    const svc = {
+      service: 'submission',
+      type: 'inet' as const,
+      private: 'n',
+      chroot: 'y',
+      command: 'smtpd',
+      args: ['-o syslog_name=postfix/submission', '-o smtpd_tls_security_level=encrypt'],
+    };
     const once = editMaster(MASTER, [svc]);
-    expect(once).toMatch(/^submission inet  n       -       y       -       -       smtpd\n  -o syslog_name=postfix\/submission\n  -o smtpd_tls_security_level=encrypt\n$/m);
+    expect(once).toMatch(
+      /^submission inet {2}n {7}- {7}y {7}- {7}- {7}smtpd\n {2}-o syslog_name=postfix\/submission\n {2}-o smtpd_tls_security_level=encrypt\n$/m,
+    );
     expect(editMaster(once, [svc])).toBe(once);
   });
 
@@ -56,25 +65,30 @@ describe('postconf comparison', () => {
   it('reports values that differ, are missing or must go', () => {
     const now = parseSettings('inet_interfaces = localhost\nsmtpd_tls_protocols = !SSLv2,   !SSLv3\nsmtpd_use_tls = yes\nempty =\n');
     expect(now.get('empty')).toBe('');
-    const d = differences({ set: { inet_interfaces: 'all', smtpd_tls_protocols: '!SSLv2, !SSLv3', mynetworks: '127.0.0.0/8' }, remove: ['smtpd_use_tls', 'smtpd_enforce_tls'] }, now);
+    const d = differences(
+      { set: { inet_interfaces: 'all', smtpd_tls_protocols: '!SSLv2, !SSLv3', mynetworks: '127.0.0.0/8' }, remove: ['smtpd_use_tls', 'smtpd_enforce_tls'] },
+      now,
+    );
     // whitespace differences are not differences
     expect(d).toEqual(['inet_interfaces = localhost -> all', 'mynetworks = (default) -> 127.0.0.0/8', 'smtpd_use_tls set, should be removed']);
   });
 
   it('reads main.cf the way postconf -n does: comments, continuation lines, the last setting wins', () => {
-    const m = parseMainCf([
-      '# a comment = not a setting',
-      'smtpd_recipient_restrictions = permit_mynetworks,',
-      '    # an indented comment inside the value is skipped',
-      '    permit_sasl_authenticated,',
-      '\treject_unauth_destination',
-      '',
-      'myhostname = first',
-      'myhostname=mail.lab.example',
-      'smtpd_timeout = ${stress?{10}:{300}}s',
-      'empty =',
-      'header_checks = pcre:/etc/postfix/h # not a comment: # only starts one at the start of a line',
-    ].join('\n'));
+    const m = parseMainCf(
+      [
+        '# a comment = not a setting',
+        'smtpd_recipient_restrictions = permit_mynetworks,',
+        '    # an indented comment inside the value is skipped',
+        '    permit_sasl_authenticated,',
+        '\treject_unauth_destination',
+        '',
+        'myhostname = first',
+        'myhostname=mail.lab.example',
+        'smtpd_timeout = ${stress?{10}:{300}}s',
+        'empty =',
+        'header_checks = pcre:/etc/postfix/h # not a comment: # only starts one at the start of a line',
+      ].join('\n'),
+    );
     expect(Object.fromEntries(m)).toEqual({
       smtpd_recipient_restrictions: 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination',
       myhostname: 'mail.lab.example',

@@ -9,8 +9,18 @@ import { kinds, type KindContext } from '../../src/runbook/kinds/index.js';
 import { FakeHost } from '../helpers/fake-host.js';
 
 function ctx(host: FakeHost, extra: Partial<KindContext> = {}): KindContext {
-  return { stepId: 't', phase: 'check', host, platform: 'debian12', sudo: true, timeoutMs: 5000, artifactsDir: mkdtempSync(join(tmpdir(), 'plab-art-')),
-    log: () => {}, secrets: {}, ...extra };
+  return {
+    stepId: 't',
+    phase: 'check',
+    host,
+    platform: 'debian12',
+    sudo: true,
+    timeoutMs: 5000,
+    artifactsDir: mkdtempSync(join(tmpdir(), 'plab-art-')),
+    log: () => {},
+    secrets: {},
+    ...extra,
+  };
 }
 
 describe('file kind', () => {
@@ -52,7 +62,12 @@ describe('package kind', () => {
   });
 
   it.each([
-    ['debian12', 'dpkg --configure -a', /\/var\/lib\/dpkg\/updates\/\*; if \[ -e "\$1" \] \|\| \[ -n "\$\(dpkg --audit 2>\/dev\/null\)" \]; then .*dpkg --configure -a; fi$/, /^DEBIAN_FRONTEND=noninteractive apt-get/],
+    [
+      'debian12',
+      'dpkg --configure -a',
+      /\/var\/lib\/dpkg\/updates\/\*; if \[ -e "\$1" \] \|\| \[ -n "\$\(dpkg --audit 2>\/dev\/null\)" \]; then .*dpkg --configure -a; fi$/,
+      /^DEBIAN_FRONTEND=noninteractive apt-get/,
+    ],
     ['el7', 'yum-complete-transaction', /\/var\/lib\/yum\/transaction-all\*; if \[ -e "\$1" \]; then .*yum-complete-transaction -y .*fi$/, /^yum -y install/],
   ] as const)('on %s finishes a transaction cut short first, and says so', async (platform, fix, recovery, install) => {
     const host = new FakeHost().on(/installed/, { stdout: 'plab:interrupted\npostfix installed\n' });
@@ -97,13 +112,17 @@ describe('user kind', () => {
 
 describe('command kind', () => {
   it('needs a way to know whether it must run again', () => {
-    expect(kinds.command!.lint!({ run: "x" })).toMatch(/needs "unless", "creates" or "readonly: true"/);
+    expect(kinds.command!.lint!({ run: 'x' })).toMatch(/needs "unless", "creates" or "readonly: true"/);
     expect(kinds.command!.lint!({ run: 'x', creates: '/a' })).toBeUndefined();
   });
 
   it('hands secrets to the command on stdin', async () => {
     const host = new FakeHost();
-    await kinds.command!.apply({ run: 'doveadm pw -p "$MAIL_PASSWORD"', creates: '/x', secret_env: ['mail_password'] }, ctx(host, { secrets: { mail_password: 'zz-secret' } }), { ok: false });
+    await kinds.command!.apply(
+      { run: 'doveadm pw -p "$MAIL_PASSWORD"', creates: '/x', secret_env: ['mail_password'] },
+      ctx(host, { secrets: { mail_password: 'zz-secret' } }),
+      { ok: false },
+    );
     expect(host.execs()[0]).not.toContain('zz-secret');
     expect(host.calls[0]!.opts).toMatchObject({ stdin: 'zz-secret\n' });
   });
@@ -117,7 +136,10 @@ describe('download kind', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       if (req.url === '/p.patch') res.end(body);
-      else { res.statusCode = 404; res.end('gone'); }
+      else {
+        res.statusCode = 404;
+        res.end('gone');
+      }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -134,7 +156,11 @@ describe('download kind', () => {
 
   it('takes the local artifact first, without touching the network', async () => {
     const host = new FakeHost();
-    const c = ctx(host, { fetchUrl: async () => { throw new Error('no network expected'); } });
+    const c = ctx(host, {
+      fetchUrl: async () => {
+        throw new Error('no network expected');
+      },
+    });
     mkdirSync(c.artifactsDir, { recursive: true });
     writeFileSync(join(c.artifactsDir, 'gone.patch'), body);
     await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: good, dest: '/tmp/g' }, c, { ok: false });
@@ -143,11 +169,18 @@ describe('download kind', () => {
 
   it('never installs an unpinned file: shows the sha256 of the local copy, compares the published md5, says how to pin it', async () => {
     const host = new FakeHost();
-    const c = ctx(host, { fetchUrl: async () => { throw new Error('no network expected'); } });
+    const c = ctx(host, {
+      fetchUrl: async () => {
+        throw new Error('no network expected');
+      },
+    });
     mkdirSync(c.artifactsDir, { recursive: true });
     writeFileSync(join(c.artifactsDir, 'gone.patch'), body);
     const md5 = createHash('md5').update(body).digest('hex');
-    for (const [given, says] of [[md5, /matches the one its publisher gave/], ['0'.repeat(32), /NOT the 0{32} its publisher gave: do not trust it/]] as const) {
+    for (const [given, says] of [
+      [md5, /matches the one its publisher gave/],
+      ['0'.repeat(32), /NOT the 0{32} its publisher gave: do not trust it/],
+    ] as const) {
       const err = await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: 'unpinned', md5: given, dest: '/tmp/u' }, c, { ok: false }).catch((e) => e);
       expect(err.message).toMatch(/gone\.patch is not pinned/);
       expect(err.hint).toContain(`sha256 ${good}`);
@@ -159,16 +192,24 @@ describe('download kind', () => {
 
   it('cross-checks a pinned file against its published md5: a wrong copy says so, and a pin contradicting the md5 is refused', async () => {
     const host = new FakeHost();
-    const c = ctx(host, { fetchUrl: async () => { throw new Error('no network expected'); } });
+    const c = ctx(host, {
+      fetchUrl: async () => {
+        throw new Error('no network expected');
+      },
+    });
     mkdirSync(c.artifactsDir, { recursive: true });
     writeFileSync(join(c.artifactsDir, 'gone.patch'), body);
     const md5 = createHash('md5').update(body).digest('hex');
     await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: good, md5, dest: '/tmp/m' }, c, { ok: false });
     expect(host.text('/tmp/m')).toBe('patch content\n');
-    const wrong = await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: 'a'.repeat(64), md5: 'b'.repeat(32), dest: '/tmp/w' }, c, { ok: false }).catch((e) => e);
+    const wrong = await kinds
+      .download!.apply({ url: `${base}/gone.patch`, sha256: 'a'.repeat(64), md5: 'b'.repeat(32), dest: '/tmp/w' }, c, { ok: false })
+      .catch((e) => e);
     expect(wrong.message).toMatch(/has sha256 [0-9a-f]{64}, expected a{64}/);
     expect(wrong.hint).toContain(`Its md5 is ${md5}, NOT the ${'b'.repeat(32)} its publisher gave`);
-    const contradicted = await kinds.download!.apply({ url: `${base}/gone.patch`, sha256: good, md5: 'b'.repeat(32), dest: '/tmp/c' }, c, { ok: false }).catch((e) => e);
+    const contradicted = await kinds
+      .download!.apply({ url: `${base}/gone.patch`, sha256: good, md5: 'b'.repeat(32), dest: '/tmp/c' }, c, { ok: false })
+      .catch((e) => e);
     expect(contradicted.message).toMatch(/matches its pinned sha256 but has md5 [0-9a-f]{32}, not the b{32} its publisher gave/);
     expect(host.files.has('/tmp/w') || host.files.has('/tmp/c')).toBe(false);
   });
@@ -208,7 +249,10 @@ describe('postconf kind', () => {
       return {};
     });
     await kinds.postconf!.apply(p, ctx(host), before);
-    expect(host.execs()).toEqual(['postmulti -i postfix-deux -x postconf -e myhostname=deux.lab.example', 'postmulti -i postfix-deux -x postconf -X smtpd_use_tls']);
+    expect(host.execs()).toEqual([
+      'postmulti -i postfix-deux -x postconf -e myhostname=deux.lab.example',
+      'postmulti -i postfix-deux -x postconf -X smtpd_use_tls',
+    ]);
     expect(await kinds.postconf!.check(p, ctx(host))).toEqual({ ok: true });
   });
 });

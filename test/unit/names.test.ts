@@ -40,8 +40,21 @@ function world() {
   return { dir, home, outside, intact };
 }
 
-const catchErr = (f: () => unknown): Error => { try { f(); } catch (e) { return e as Error; } throw new Error('did not throw'); };
-const rejection = async (p: Promise<unknown>): Promise<Error> => p.then(() => { throw new Error('did not reject'); }, (e: Error) => e);
+const catchErr = (f: () => unknown): Error => {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('did not throw');
+};
+const rejection = async (p: Promise<unknown>): Promise<Error> =>
+  p.then(
+    () => {
+      throw new Error('did not reject');
+    },
+    (e: Error) => e,
+  );
 
 function sshLab(w: { home: string }, name: string): string {
   const file = join(w.home, `${name}.yaml`);
@@ -52,15 +65,18 @@ function sshLab(w: { home: string }, name: string): string {
 describe('the one rule for names', () => {
   const description = (loadSchema('lab') as { properties: { name: { description: string } } }).properties.name.description;
 
-  it.each(['..', '../x', '/abs', 'a/b', 'a\nb', 'a\0b', '', 'Upper', '-x', 'x'.repeat(32)])('refuses the lab name %j with exit 2 and the lab file\'s wording', (bad) => {
-    const e = catchErr(() => checkLabName(bad));
-    expect(e).toBeInstanceOf(InputError);
-    expect((e as InputError).exitCode).toBe(2);
-    expect(e.message).toBe(`--name: ${JSON.stringify(bad)} is not a valid lab name`);
-    expect((e as InputError).hint).toContain(description);
-  });
+  it.each(['..', '../x', '/abs', 'a/b', 'a\nb', 'a\0b', '', 'Upper', '-x', 'x'.repeat(32)])(
+    "refuses the lab name %j with exit 2 and the lab file's wording",
+    (bad) => {
+      const e = catchErr(() => checkLabName(bad));
+      expect(e).toBeInstanceOf(InputError);
+      expect((e as InputError).exitCode).toBe(2);
+      expect(e.message).toBe(`--name: ${JSON.stringify(bad)} is not a valid lab name`);
+      expect((e as InputError).hint).toContain(description);
+    },
+  );
 
-  it('says the same for a lab file\'s name and for --name, and checks --name before any path is made', () => {
+  it("says the same for a lab file's name and for --name, and checks --name before any path is made", () => {
     const w = world();
     const file = join(w.home, 'bad.yaml');
     writeFileSync(file, 'name: "../x"\ndriver: ssh\nplatform: debian12\nhosts: [{ name: mail, address: h, user: root }]\n');
@@ -74,14 +90,18 @@ describe('the one rule for names', () => {
   });
 
   it('refuses snapshot names that could leave the snapshot folder', () => {
-    for (const bad of ['../../etc', '..', 'a/b', '/abs', '.hidden', 'a..b', 'x\ny']) expect(() => checkSnapshotName(bad)).toThrow(/is not a valid snapshot name/);
+    for (const bad of ['../../etc', '..', 'a/b', '/abs', '.hidden', 'a..b', 'x\ny'])
+      expect(() => checkSnapshotName(bad)).toThrow(/is not a valid snapshot name/);
     expect(checkSnapshotName('before-section-4.v2')).toBe('before-section-4.v2');
   });
 
   it('refuses a lab file with two hosts of the same name, at the line of the second', () => {
     const w = world();
     const file = join(w.home, 'two.yaml');
-    writeFileSync(file, 'name: nmtwo\ndriver: ssh\nplatform: debian12\nhosts:\n  - { name: mail, address: a, user: root }\n  - { name: mail, address: b, user: root }\n');
+    writeFileSync(
+      file,
+      'name: nmtwo\ndriver: ssh\nplatform: debian12\nhosts:\n  - { name: mail, address: a, user: root }\n  - { name: mail, address: b, user: root }\n',
+    );
     expect(catchErr(() => loadLab(file)).message).toMatch(/two\.yaml:6:\d+: host name "mail" is used twice \(also hosts\[0\]\)/);
   });
 });
@@ -183,7 +203,7 @@ describe('each removal site refuses to leave its folder', () => {
     expect(existsSync(join(w.outside, 'vagrant_ed25519'))).toBe(false);
   });
 
-  it('image cache pruning removes an unused image\'s link, never what it points to', async () => {
+  it("image cache pruning removes an unused image's link, never what it points to", async () => {
     const w = world();
     const env = { lib: process.env.POSTFIX_LAB_LIB_DIR, cache: process.env.POSTFIX_LAB_CACHE_DIR };
     process.env.POSTFIX_LAB_LIB_DIR = join(w.home, 'lib');
@@ -202,8 +222,10 @@ describe('each removal site refuses to leave its folder', () => {
       w.intact();
       expect(existsSync(join(w.outside, 'image.json'))).toBe(true);
     } finally {
-      if (env.lib === undefined) delete process.env.POSTFIX_LAB_LIB_DIR; else process.env.POSTFIX_LAB_LIB_DIR = env.lib;
-      if (env.cache === undefined) delete process.env.POSTFIX_LAB_CACHE_DIR; else process.env.POSTFIX_LAB_CACHE_DIR = env.cache;
+      if (env.lib === undefined) delete process.env.POSTFIX_LAB_LIB_DIR;
+      else process.env.POSTFIX_LAB_LIB_DIR = env.lib;
+      if (env.cache === undefined) delete process.env.POSTFIX_LAB_CACHE_DIR;
+      else process.env.POSTFIX_LAB_CACHE_DIR = env.cache;
     }
   });
 
@@ -223,7 +245,8 @@ describe('each removal site refuses to leave its folder', () => {
       expect(await rejection(verifiedCache(join(w.outside, 'sentinel')))).toBeInstanceOf(PathOutside);
       w.intact();
     } finally {
-      if (env === undefined) delete process.env.POSTFIX_LAB_CACHE_DIR; else process.env.POSTFIX_LAB_CACHE_DIR = env;
+      if (env === undefined) delete process.env.POSTFIX_LAB_CACHE_DIR;
+      else process.env.POSTFIX_LAB_CACHE_DIR = env;
     }
   });
 });

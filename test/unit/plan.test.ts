@@ -36,7 +36,7 @@ describe('planning', () => {
     expect(makePlan(lab, loadRoles(fixtures), 'el7')).toEqual(el7);
   });
 
-  it('honours when: and the lab\'s sections', () => {
+  it("honours when: and the lab's sections", () => {
     const plan = makePlan(labFile('sections: [1]\nparams: { remote_logging: true }\n'), loadRoles(fixtures));
     expect(plan.roles.map((r) => r.role)).toEqual(['one']);
     expect(plan.roles[0]!.steps.map((s) => s.id)).toContain('remote');
@@ -51,13 +51,55 @@ describe('planning', () => {
   });
 
   it.each([
-    ['an unknown variable', '01-one/role.yaml', (s: string) => s.replace('echo {{ mgr }}', 'echo {{ nope }}'), 'el7', /role\.yaml:\d+:\d+: unknown variable \{\{ nope \}\}/],
-    ['a step with two kinds', '02-two/role.yaml', (s: string) => s.replace('postconf:', 'command: { run: x, unless: y }\n    postconf:'), 'debian12', /role\.yaml:5:5: step "two-a" must have exactly one kind, found command and postconf/],
-    ['a notify without a handler', '02-two/role.yaml', (s: string) => `${s}    notify: [reload]\n`, 'debian12', /role\.yaml:9:14: step "two-a" notifies "reload", which is not a handler/],
-    ['a bad parameter of a kind', '02-two/role.yaml', (s: string) => s.replace('set:', 'sett:'), 'debian12', /role\.yaml:8:17: unknown key "sett" in steps\[0\]\.postconf/],
-    ['a command that cannot tell whether to run', '02-two/role.yaml', (s: string) => s.replace('postconf: { set: { smtpd_client_message_rate_limit: "120" } }', 'command: { run: "make" }'), 'debian12', /step "two-a": a command step needs "unless"/],
-    ['an id used twice', '02-two/role.yaml', (s: string) => s.replace('id: two-a', 'id: pkgs'), 'debian12', /step id "pkgs" is used twice \(also at .*01-one\/role\.yaml:\d+:\d+\)/],
-    ['an unknown key in a step', '02-two/role.yaml', (s: string) => s.replace('section: "2.1"', 'section: "2.1"\n    tittle: x'), 'debian12', /role\.yaml:8:5: unknown key "tittle" in steps\[0\]/],
+    [
+      'an unknown variable',
+      '01-one/role.yaml',
+      (s: string) => s.replace('echo {{ mgr }}', 'echo {{ nope }}'),
+      'el7',
+      /role\.yaml:\d+:\d+: unknown variable \{\{ nope \}\}/,
+    ],
+    [
+      'a step with two kinds',
+      '02-two/role.yaml',
+      (s: string) => s.replace('postconf:', 'command: { run: x, unless: y }\n    postconf:'),
+      'debian12',
+      /role\.yaml:5:5: step "two-a" must have exactly one kind, found command and postconf/,
+    ],
+    [
+      'a notify without a handler',
+      '02-two/role.yaml',
+      (s: string) => `${s}    notify: [reload]\n`,
+      'debian12',
+      /role\.yaml:9:14: step "two-a" notifies "reload", which is not a handler/,
+    ],
+    [
+      'a bad parameter of a kind',
+      '02-two/role.yaml',
+      (s: string) => s.replace('set:', 'sett:'),
+      'debian12',
+      /role\.yaml:8:17: unknown key "sett" in steps\[0\]\.postconf/,
+    ],
+    [
+      'a command that cannot tell whether to run',
+      '02-two/role.yaml',
+      (s: string) => s.replace('postconf: { set: { smtpd_client_message_rate_limit: "120" } }', 'command: { run: "make" }'),
+      'debian12',
+      /step "two-a": a command step needs "unless"/,
+    ],
+    [
+      'an id used twice',
+      '02-two/role.yaml',
+      (s: string) => s.replace('id: two-a', 'id: pkgs'),
+      'debian12',
+      /step id "pkgs" is used twice \(also at .*01-one\/role\.yaml:\d+:\d+\)/,
+    ],
+    [
+      'an unknown key in a step',
+      '02-two/role.yaml',
+      (s: string) => s.replace('section: "2.1"', 'section: "2.1"\n    tittle: x'),
+      'debian12',
+      /role\.yaml:8:5: unknown key "tittle" in steps\[0\]/,
+    ],
   ])('rejects %s with file, line and column', (_, file, edit, platform, msg) => {
     const dir = rolesWith(file, edit);
     expect(() => makePlan(labFile(), loadRoles(dir), platform as 'el7')).toThrow(msg);

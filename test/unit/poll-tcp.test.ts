@@ -22,7 +22,11 @@ describe('pollUntil', () => {
   });
 
   it('stops early when an attempt says why, and when the signal aborts', async () => {
-    expect(await pollUntil((n) => (n === 2 ? stop('the process exited') : undefined), { timeoutMs: 5000, intervalMs: 5 })).toEqual({ ok: false, why: 'the process exited', attempts: 2 });
+    expect(await pollUntil((n) => (n === 2 ? stop('the process exited') : undefined), { timeoutMs: 5000, intervalMs: 5 })).toEqual({
+      ok: false,
+      why: 'the process exited',
+      attempts: 2,
+    });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     const t0 = Date.now();
@@ -32,7 +36,13 @@ describe('pollUntil', () => {
 
   it('doubles the pause up to maxIntervalMs', async () => {
     const at: number[] = [];
-    await pollUntil(() => { at.push(Date.now()); return at.length === 4; }, { timeoutMs: 5000, intervalMs: 40, maxIntervalMs: 100 });
+    await pollUntil(
+      () => {
+        at.push(Date.now());
+        return at.length === 4;
+      },
+      { timeoutMs: 5000, intervalMs: 40, maxIntervalMs: 100 },
+    );
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
     expect(gaps[0]).toBeGreaterThanOrEqual(35);
     expect(gaps[1]).toBeGreaterThanOrEqual(75);
@@ -42,7 +52,9 @@ describe('pollUntil', () => {
 });
 
 const servers: Server[] = [];
-afterEach(() => { for (const s of servers.splice(0)) s.close(); });
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
 async function serve(onConn: (s: Socket) => void): Promise<number> {
   const server = createServer(onConn);
   servers.push(server);
@@ -67,7 +79,10 @@ describe('the TCP client', () => {
   });
 
   it('reads the first words until enough, tells a peer that hangs up from one that stays silent', async () => {
-    const greeter = await serve((s) => { s.write('SSH-2.0-Fake'); setTimeout(() => s.write('\r\nrest\r\n'), 50); });
+    const greeter = await serve((s) => {
+      s.write('SSH-2.0-Fake');
+      setTimeout(() => s.write('\r\nrest\r\n'), 50);
+    });
     const banner = await knock('127.0.0.1', greeter, 2000, (t) => t.includes('\r\n'));
     expect(banner).toEqual({ text: 'SSH-2.0-Fake\r\nrest\r\n', closed: false });
     const hangsUp = await serve((s) => s.end());

@@ -15,9 +15,10 @@ import { FakeHost } from '../helpers/fake-host.js';
 
 /** This machine, through sh -c: the probes' commands as a lab host's shell would run them. */
 const local: Asker = {
-  exec: (command) => new Promise((resolve) => {
-    execFile('sh', ['-c', command], (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  }),
+  exec: (command) =>
+    new Promise((resolve) => {
+      execFile('sh', ['-c', command], (e, stdout, stderr) => resolve({ code: e ? Number((e as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    }),
 };
 
 describe('service probe', () => {
@@ -40,7 +41,11 @@ describe('package probe', () => {
   it('on el7 asks rpm by what provides the name, and reads its first version line', async () => {
     const host = new FakeHost().on(/rpm -q --whatprovides/, { stdout: 'postfix installed 2.10.1-9.el7\nmailx missing\n' });
     const r = await packages(host, { names: ['postfix', 'mailx', 'unanswered'], platform: 'el7' });
-    expect([...r]).toEqual([['postfix', { installed: true, version: '2.10.1-9.el7' }], ['mailx', { installed: false }], ['unanswered', { installed: false }]]);
+    expect([...r]).toEqual([
+      ['postfix', { installed: true, version: '2.10.1-9.el7' }],
+      ['mailx', { installed: false }],
+      ['unanswered', { installed: false }],
+    ]);
     expect(packages.command({ names: ['postfix'], platform: 'el7' })).toMatch(/rpm -q --whatprovides --qf '%\{VERSION\}-%\{RELEASE\}\\n' "\$p"/);
   });
 });
@@ -49,12 +54,17 @@ describe('postconf probes', () => {
   it('-n for the names main.cf sets, through postmulti for another instance', async () => {
     const host = new FakeHost().on(/postconf -n/, { stdout: 'myhostname = mail.lab.example\nrelayhost =\n' });
     const set = await postconfSet(host, { instance: 'postfix-deux', names: ['myhostname', 'relayhost', 'mydomain'] });
-    expect([...set]).toEqual([['myhostname', 'mail.lab.example'], ['relayhost', '']]);
+    expect([...set]).toEqual([
+      ['myhostname', 'mail.lab.example'],
+      ['relayhost', ''],
+    ]);
     expect(host.execs()).toEqual(['postmulti -i postfix-deux -x postconf -n myhostname relayhost mydomain']);
   });
 
-  it('-h (and -x) for the value in effect; an unknown parameter is an error with postconf\'s words', async () => {
-    const host = new FakeHost().on(/-h mail_version/, { stdout: '3.7.11\n' }).on(/-h bogus/, { code: 1, stderr: 'postconf: warning: bogus: unknown parameter\n' });
+  it("-h (and -x) for the value in effect; an unknown parameter is an error with postconf's words", async () => {
+    const host = new FakeHost()
+      .on(/-h mail_version/, { stdout: '3.7.11\n' })
+      .on(/-h bogus/, { code: 1, stderr: 'postconf: warning: bogus: unknown parameter\n' });
     expect(await postconfValue(host, { param: 'mail_version', expand: true })).toEqual({ ok: true, value: '3.7.11' });
     expect(host.execs()[0]).toBe('postconf -x -h mail_version');
     expect(await postconfValue(host, { param: 'bogus' })).toEqual({ ok: false, error: 'postconf: warning: bogus: unknown parameter' });
@@ -72,7 +82,7 @@ describe('file probes', () => {
     expect(await fileSizes(local, [f, join(dir, 'missing')])).toEqual([6, 0]);
   });
 
-  it('text is read through the host\'s file transfer, null when missing', async () => {
+  it("text is read through the host's file transfer, null when missing", async () => {
     const host = new FakeHost();
     host.files.set('/etc/x', { content: Buffer.from('é\n') });
     expect(await fileText(host, '/etc/x')).toBe('é\n');

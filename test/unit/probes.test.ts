@@ -6,7 +6,19 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
-  USER, PASS, b64, H, servers, listen, submissionServer, postscreenServer, relay, tlsServer, sServer, expectNoSecret, useFakeServers,
+  USER,
+  PASS,
+  b64,
+  H,
+  servers,
+  listen,
+  submissionServer,
+  postscreenServer,
+  relay,
+  tlsServer,
+  sServer,
+  expectNoSecret,
+  useFakeServers,
 } from '../helpers/fake-mail-servers.js';
 
 useFakeServers();
@@ -45,7 +57,10 @@ describe('SmtpSession against a Postfix-like submission server', () => {
 
   it('AUTH LOGIN: 235 with the right password, 535 with a wrong one', async () => {
     const { port } = await submissionServer({});
-    for (const [pass, code] of [[PASS, 235], ['nope-nope', 535]] as const) {
+    for (const [pass, code] of [
+      [PASS, 235],
+      ['nope-nope', 535],
+    ] as const) {
       const s = await SmtpSession.connect({ host: H, port, timeoutMs: 3000 });
       await s.ehlo('probe.test');
       await s.starttls();
@@ -118,8 +133,9 @@ describe('postscreen probes', () => {
 
   it('times out with a clear message when the timeout does not exceed the greet wait', async () => {
     const ps = await postscreenServer('screen', 1500);
-    await expect(probePostscreenGreeting({ host: H, port: ps.port, timeoutMs: 300 }))
-      .rejects.toThrow(`no banner within 0.3 s from ${H}:${ps.port} (incomplete: got "220-fake.postscreen ESMTP")`);
+    await expect(probePostscreenGreeting({ host: H, port: ps.port, timeoutMs: 300 })).rejects.toThrow(
+      `no banner within 0.3 s from ${H}:${ps.port} (incomplete: got "220-fake.postscreen ESMTP")`,
+    );
     await expect(probePostscreenGreeting({ host: H, port: ps.port, timeoutMs: 2000, greetWaitMs: 6000 })).rejects.toThrow(/must exceed postscreen_greet_wait/);
   });
 
@@ -127,8 +143,15 @@ describe('postscreen probes', () => {
     const ps = await postscreenServer('screen', 600);
     const r = await probePregreet({ host: H, port: ps.port, timeoutMs: 3000, rcptTo: 'postmaster@fake.lab.test' });
     expect(ps.log.at(-1)?.pregreet).toBe('EHLO pregreet.invalid\r\n');
-    expect(r).toMatchObject({ pregreeted: true, multiline: true, bannerRest: { code: 220 }, ehloReply: { code: 250 },
-      rcptReply: { code: 550, text: '5.5.1 Protocol error' }, closedByServer: false, timedOut: false });
+    expect(r).toMatchObject({
+      pregreeted: true,
+      multiline: true,
+      bannerRest: { code: 220 },
+      ehloReply: { code: 250 },
+      rcptReply: { code: 550, text: '5.5.1 Protocol error' },
+      closedByServer: false,
+      timedOut: false,
+    });
     expect(r.transcript.slice(0, 3)).toEqual(['S: 220-fake.postscreen ESMTP', 'C: EHLO pregreet.invalid', 'S: 220 fake.postscreen ESMTP']);
   });
 
@@ -159,14 +182,20 @@ describe('TLS version probes tell a server alert from a client-side refusal', ()
     }
     expect(srv.errors).toEqual(['ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_UNSUPPORTED_PROTOCOL']);
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-      expect(await probeTlsVersion({ host: H, port: srv.port, starttls: false, version, timeoutMs: 3000 })).toMatchObject({ result: 'accepted', protocol: version });
+      expect(await probeTlsVersion({ host: H, port: srv.port, starttls: false, version, timeoutMs: 3000 })).toMatchObject({
+        result: 'accepted',
+        protocol: version,
+      });
     }
   });
 
   it('a server allowing TLS 1.0 is accepted at TLS 1.0; at the default security level the client refuses by itself', async () => {
     const srv = await tlsServer({ minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' });
     for (const version of ['TLSv1', 'TLSv1.1'] as const) {
-      expect(await probeTlsVersion({ host: H, port: srv.port, starttls: false, version, timeoutMs: 3000 })).toMatchObject({ result: 'accepted', protocol: version });
+      expect(await probeTlsVersion({ host: H, port: srv.port, starttls: false, version, timeoutMs: 3000 })).toMatchObject({
+        result: 'accepted',
+        protocol: version,
+      });
     }
     const strict = await probeTlsVersion({ host: H, port: srv.port, starttls: false, version: 'TLSv1', timeoutMs: 3000, ciphers: 'DEFAULT' });
     expect(strict).toMatchObject({ result: 'client-cannot-offer', code: 'ERR_SSL_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED' });
@@ -180,16 +209,25 @@ describe('TLS version probes tell a server alert from a client-side refusal', ()
     expect(r).toMatchObject({ result: 'client-cannot-offer', code: 'ERR_SSL_NO_PROTOCOLS_AVAILABLE', bytes: { received: 0 } });
     await new Promise((res) => setTimeout(res, 50));
     expect(wire.last().fromClient[0]).not.toBe(0x16);
-    expect(await probeSsl3({ host: H, port: srv.port, starttls: false, timeoutMs: 1000 })).toMatchObject({ result: 'client-cannot-offer', code: 'ERR_TLS_INVALID_PROTOCOL_METHOD' });
+    expect(await probeSsl3({ host: H, port: srv.port, starttls: false, timeoutMs: 1000 })).toMatchObject({
+      result: 'client-cannot-offer',
+      code: 'ERR_TLS_INVALID_PROTOCOL_METHOD',
+    });
   });
 
   it('cross-check against openssl s_server: alert 70 when excluded, accepted at SECLEVEL=0, refused at OpenSSL defaults', async () => {
     const tls12 = await sServer(['-min_protocol', 'TLSv1.2']);
-    expect(await probeTlsVersion({ host: H, port: tls12, starttls: false, version: 'TLSv1', timeoutMs: 3000 }))
-      .toMatchObject({ result: 'refused-by-server', alert: 70, code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' });
+    expect(await probeTlsVersion({ host: H, port: tls12, starttls: false, version: 'TLSv1', timeoutMs: 3000 })).toMatchObject({
+      result: 'refused-by-server',
+      alert: 70,
+      code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+    });
     expect(await probeTlsVersion({ host: H, port: tls12, starttls: false, version: 'TLSv1.2', timeoutMs: 3000 })).toMatchObject({ result: 'accepted' });
     const legacy = await sServer(['-min_protocol', 'TLSv1', '-cipher', 'DEFAULT:@SECLEVEL=0']);
-    expect(await probeTlsVersion({ host: H, port: legacy, starttls: false, version: 'TLSv1', timeoutMs: 3000 })).toMatchObject({ result: 'accepted', protocol: 'TLSv1' });
+    expect(await probeTlsVersion({ host: H, port: legacy, starttls: false, version: 'TLSv1', timeoutMs: 3000 })).toMatchObject({
+      result: 'accepted',
+      protocol: 'TLSv1',
+    });
     // OpenSSL 3 defaults (security level >= 1) cannot sign a TLS 1.0 handshake: the server itself refuses (alert 80 here).
     const dflt = await sServer([]);
     const d = await probeTlsVersion({ host: H, port: dflt, starttls: false, version: 'TLSv1', timeoutMs: 3000 });
@@ -202,7 +240,10 @@ describe('TLS version probes tell a server alert from a client-side refusal', ()
     const refused = await probeTlsVersion({ host: H, port: sub.port, starttls: true, version: 'TLSv1', timeoutMs: 3000 });
     expect(refused).toMatchObject({ result: 'refused-by-server', alert: 70 });
     expect(sub.tlsErrors).toContain('ERR_SSL_UNSUPPORTED_PROTOCOL');
-    expect(await probeTlsVersion({ host: H, port: sub.port, starttls: true, version: 'TLSv1.2', timeoutMs: 3000 })).toMatchObject({ result: 'accepted', protocol: 'TLSv1.2' });
+    expect(await probeTlsVersion({ host: H, port: sub.port, starttls: true, version: 'TLSv1.2', timeoutMs: 3000 })).toMatchObject({
+      result: 'accepted',
+      protocol: 'TLSv1.2',
+    });
     expect(await probeTlsVersion({ host: H, port: sub.port, starttls: false, version: 'TLSv1.2', timeoutMs: 3000 })).toMatchObject({ result: 'error' });
     const hangup = await listen(net.createServer((c) => c.once('data', () => c.destroy())));
     const h = await probeTlsVersion({ host: H, port: hangup, starttls: false, version: 'TLSv1', timeoutMs: 3000 });

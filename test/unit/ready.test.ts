@@ -8,8 +8,17 @@ import { jobScript, wrapCommand } from '../../src/ssh/remote-commands.js';
 import { FakeHost } from '../helpers/fake-host.js';
 
 function ctx(host: FakeHost): KindContext {
-  return { stepId: 'ready-04', phase: 'check', host, platform: 'debian12', sudo: true, timeoutMs: 5000, artifactsDir: mkdtempSync(join(tmpdir(), 'plab-art-')),
-    log: () => {}, secrets: {} };
+  return {
+    stepId: 'ready-04',
+    phase: 'check',
+    host,
+    platform: 'debian12',
+    sudo: true,
+    timeoutMs: 5000,
+    artifactsDir: mkdtempSync(join(tmpdir(), 'plab-art-')),
+    log: () => {},
+    secrets: {},
+  };
 }
 
 const params = {
@@ -23,7 +32,9 @@ const params = {
 
 describe('ready kind', () => {
   it('is ok when every listener answers its banner', async () => {
-    const host = new FakeHost().on(/dev\/tcp/, { stdout: '0 ok 220 mail ESMTP\n1 ok 220 mail ESMTP\n2 ok socket\nunit postfix@- active\nunit dovecot active\n' });
+    const host = new FakeHost().on(/dev\/tcp/, {
+      stdout: '0 ok 220 mail ESMTP\n1 ok 220 mail ESMTP\n2 ok socket\nunit postfix@- active\nunit dovecot active\n',
+    });
     expect(await kinds.ready!.check(params, ctx(host))).toEqual({ ok: true });
     expect(host.execs()[0]).toMatch(/openssl s_client -connect 127\.0\.0\.1:465/);
   });
@@ -31,8 +42,15 @@ describe('ready kind', () => {
   it('says which listener is silent while its unit is active, and restarts only that unit', async () => {
     let restarted = false;
     const host = new FakeHost()
-      .on(/dev\/tcp/, () => ({ stdout: restarted ? '0 ok 220 mail\n1 ok 220 mail\n2 ok socket\n' : '0 no no banner within 5 s\n1 ok 220 mail\n2 ok socket\nunit postfix@- active\nunit dovecot active\n' }))
-      .on(/^systemctl restart/, () => { restarted = true; return {}; });
+      .on(/dev\/tcp/, () => ({
+        stdout: restarted
+          ? '0 ok 220 mail\n1 ok 220 mail\n2 ok socket\n'
+          : '0 no no banner within 5 s\n1 ok 220 mail\n2 ok socket\nunit postfix@- active\nunit dovecot active\n',
+      }))
+      .on(/^systemctl restart/, () => {
+        restarted = true;
+        return {};
+      });
     const before = await kinds.ready!.check(params, ctx(host));
     expect(before).toEqual({ ok: false, detail: 'port 587: no banner within 5 s while postfix@- is active: restarting postfix@-' });
     await kinds.ready!.apply(params, ctx(host), before);
@@ -41,12 +59,15 @@ describe('ready kind', () => {
   });
 
   it('a wrong banner is not ready', async () => {
-    const host = new FakeHost().on(/dev\/tcp/, { stdout: '0 ok 421 service not available\n1 ok 220 x\n2 no no such socket\nunit postfix@- active\nunit dovecot active\n' });
-    expect((await kinds.ready!.check(params, ctx(host))).detail)
-      .toBe('port 587: answered "421 service not available" while postfix@- is active; socket /var/spool/postfix/private/auth: no such socket while dovecot is active: restarting postfix@-, dovecot');
+    const host = new FakeHost().on(/dev\/tcp/, {
+      stdout: '0 ok 421 service not available\n1 ok 220 x\n2 no no such socket\nunit postfix@- active\nunit dovecot active\n',
+    });
+    expect((await kinds.ready!.check(params, ctx(host))).detail).toBe(
+      'port 587: answered "421 service not available" while postfix@- is active; socket /var/spool/postfix/private/auth: no such socket while dovecot is active: restarting postfix@-, dovecot',
+    );
   });
 
-  it('runs after the role\'s handlers', () => {
+  it("runs after the role's handlers", () => {
     expect(kinds.ready!.afterHandlers).toBe(true);
   });
 });
@@ -54,7 +75,7 @@ describe('ready kind', () => {
 describe('remote jobs', () => {
   it('wraps a command so that its process group and exit code are recorded under its name', () => {
     const s = jobScript('apt-get install -y postfix', 'plab-1234abcd-pkgs-1-1', 60_000);
-    expect(s).toContain('timeout -k 2 60 bash -c \'apt-get install -y postfix\' plab-1234abcd-pkgs-1-1 <&0');
+    expect(s).toContain("timeout -k 2 60 bash -c 'apt-get install -y postfix' plab-1234abcd-pkgs-1-1 <&0");
     expect(s).toContain('tee -p -a "$d"/plab-1234abcd-pkgs-1-1.out');
     expect(s).toMatch(/echo \$! > "\$d"\/plab-1234abcd-pkgs-1-1\.pid; wait \$!; rc=\$\?; echo \$rc > "\$d"\/plab-1234abcd-pkgs-1-1\.rc/);
     expect(wrapCommand('true', { sudo: true, job: 'plab-x-y-1-1' })).toMatch(/^exec sudo -n -- bash -c /);

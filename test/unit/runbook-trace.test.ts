@@ -3,8 +3,22 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Role } from '../../src/runbook/load.js';
-import { PLATFORMS, allSteps, hasShellcheck, implementers, isCommandLine, isReason, memo, planFor, roles, stepIds, tmp, trace, walk } from '../helpers/runbook.js';
+import type { Role } from '../../src/runbook/load.js';
+import {
+  PLATFORMS,
+  allSteps,
+  hasShellcheck,
+  implementers,
+  isCommandLine,
+  isReason,
+  memo,
+  planFor,
+  roles,
+  stepIds,
+  tmp,
+  trace,
+  walk,
+} from '../helpers/runbook.js';
 
 describe('runbook: docs/runbook-trace.md', () => {
   it('has rows', () => {
@@ -15,13 +29,17 @@ describe('runbook: docs/runbook-trace.md', () => {
     for (const row of trace) {
       const where = memo.lines.filter((l) => l.text === row.line);
       expect(where.length, `runbook-trace.md:${row.at}: not a memo line: ${row.line}`).toBeGreaterThan(0);
-      expect(where.map((l) => l.section), `runbook-trace.md:${row.at}: ${row.line}`).toContain(row.section);
+      expect(
+        where.map((l) => l.section),
+        `runbook-trace.md:${row.at}: ${row.line}`,
+      ).toContain(row.section);
     }
   });
 
   it('every "# " / "$ " command line of the memo is in the trace, with its section', () => {
     const traced = new Set(trace.map((r) => `${r.section}\t${r.line}`));
-    const missing = memo.lines.filter((l) => isCommandLine(l.text) && !traced.has(`${l.section}\t${l.text}`))
+    const missing = memo.lines
+      .filter((l) => isCommandLine(l.text) && !traced.has(`${l.section}\t${l.text}`))
       .map((l) => `memo line ${l.n} (${l.section}): ${l.text}`);
     expect(missing).toEqual([]);
   });
@@ -37,8 +55,11 @@ describe('runbook: docs/runbook-trace.md', () => {
 });
 
 describe('runbook: shell scripts shipped by the roles', () => {
-  const scripts = roles.flatMap((r: Role) => (existsSync(join(r.dir, 'templates')) ? walk(join(r.dir, 'templates')) : [])
-    .filter((f) => f.endsWith('.sh')).map((f) => ({ role: r, file: f, template: relative(join(r.dir, 'templates'), f) })));
+  const scripts = roles.flatMap((r: Role) =>
+    (existsSync(join(r.dir, 'templates')) ? walk(join(r.dir, 'templates')) : [])
+      .filter((f) => f.endsWith('.sh'))
+      .map((f) => ({ role: r, file: f, template: relative(join(r.dir, 'templates'), f) })),
+  );
 
   /** The script as it lands on the host (variables filled in), from any plan that installs it. */
   function planned(template: string): { content: string; mode?: string } | undefined {

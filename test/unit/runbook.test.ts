@@ -7,8 +7,23 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type RawStep } from '../../src/runbook/load.js';
-import { PLATFORMS, allSteps, commandsOf, compareSections, implementers, labFor, memo, memoText, planFor, rawSteps, roles, stepOf, trace, walk } from '../helpers/runbook.js';
+import type { RawStep } from '../../src/runbook/load.js';
+import {
+  PLATFORMS,
+  allSteps,
+  commandsOf,
+  compareSections,
+  implementers,
+  labFor,
+  memo,
+  memoText,
+  planFor,
+  rawSteps,
+  roles,
+  stepOf,
+  trace,
+  walk,
+} from '../helpers/runbook.js';
 
 describe('runbook: planning', () => {
   for (const platform of PLATFORMS) {
@@ -35,7 +50,10 @@ describe('runbook: planning', () => {
       for (const s of allSteps(planFor(platform, true)).concat(allSteps(planFor(platform, false)))) {
         if (s.kind !== 'command') continue;
         const p = s.params as { unless?: string; creates?: string; readonly?: boolean };
-        expect([p.unless, p.creates, p.readonly === true ? true : undefined].filter((x) => x !== undefined), s.id).toHaveLength(1);
+        expect(
+          [p.unless, p.creates, p.readonly === true ? true : undefined].filter((x) => x !== undefined),
+          s.id,
+        ).toHaveLength(1);
       }
     }
   });
@@ -53,8 +71,10 @@ describe('runbook: planning', () => {
 
   it('secrets are only named through the kinds that take them, never inlined', () => {
     for (const r of roles) {
-      const texts = [readFileSync(join(r.dir, 'role.yaml'), 'utf8'),
-        ...(existsSync(join(r.dir, 'templates')) ? walk(join(r.dir, 'templates')).map((f) => readFileSync(f, 'utf8')) : [])];
+      const texts = [
+        readFileSync(join(r.dir, 'role.yaml'), 'utf8'),
+        ...(existsSync(join(r.dir, 'templates')) ? walk(join(r.dir, 'templates')).map((f) => readFileSync(f, 'utf8')) : []),
+      ];
       for (const t of texts) expect(t).not.toMatch(/\{\{\s*secret\./);
     }
     const user = stepOf(planFor('debian12'), 'mail-user')!;
@@ -74,14 +94,14 @@ describe('runbook: steps describe the memo', () => {
     }
   });
 
-  it('every step names a section the memo has, inside its role\'s section', () => {
+  it("every step names a section the memo has, inside its role's section", () => {
     for (const { role, step } of rawSteps) {
       expect(memo.sections.has(step.section), `${step.id}: section ${step.section}`).toBe(true);
       expect(step.section.split('.')[0], step.id).toBe(String(role.section));
     }
   });
 
-  it('steps follow the memo\'s order within each role', () => {
+  it("steps follow the memo's order within each role", () => {
     for (const r of roles) {
       r.steps.reduce((prev: RawStep | undefined, s) => {
         if (prev) {
@@ -99,7 +119,7 @@ describe('runbook: steps describe the memo', () => {
     }
   });
 
-  it('steps that implement a memo line carry the memo\'s wording', () => {
+  it("steps that implement a memo line carry the memo's wording", () => {
     const named = new Set(trace.flatMap((r) => implementers(r.target)));
     expect(named.size).toBeGreaterThan(40);
     for (const id of named) {
@@ -115,7 +135,11 @@ describe('runbook: steps describe the memo', () => {
     // what replaces a memo line ("replaced: ..."), or (d) what it writes is not written so in the memo: a main.cf
     // setting (name = value) or a removal, a master.cf argument, a package name. Handlers and read-only checks change
     // nothing: they need none.
-    const norm = (t: string) => t.replace(/\s*=\s*/g, ' = ').replace(/\s+/g, ' ').trim();
+    const norm = (t: string) =>
+      t
+        .replace(/\s*=\s*/g, ' = ')
+        .replace(/\s+/g, ' ')
+        .trim();
     const memoLines = memoText.split('\n').map((l) => norm(l.replace(/^\s*[#+$]?\s*/, '')));
     const inMemo = (text: string) => memoLines.some((l) => ` ${l} `.includes(` ${norm(text)} `));
     const values = (v: unknown) => (v && typeof v === 'object' ? Object.values(v) : [v]).map(String);
@@ -124,24 +148,44 @@ describe('runbook: steps describe the memo', () => {
       const ms = st.master as { services?: { args?: string[] }[] } | undefined;
       const pk = st.package as { names?: string[] | Record<string, string[]> } | undefined;
       const names = Array.isArray(pk?.names) ? pk.names : Object.values(pk?.names ?? {}).flat();
-      return !!pc?.remove?.length || Object.entries(pc?.set ?? {}).some(([k, v]) => values(v).some((x) => !inMemo(`${k} = ${x}`)))
-        || (ms?.services ?? []).some((sv) => (sv.args ?? []).some((a) => !inMemo(a)))
-        || names.some((n) => !inMemo(n));
+      return (
+        !!pc?.remove?.length ||
+        Object.entries(pc?.set ?? {}).some(([k, v]) => values(v).some((x) => !inMemo(`${k} = ${x}`))) ||
+        (ms?.services ?? []).some((sv) => (sv.args ?? []).some((a) => !inMemo(a))) ||
+        names.some((n) => !inMemo(n))
+      );
     };
-    const replacing = new Set(trace.filter((r) => /^replaced: /.test(r.target))
-      .flatMap((r) => [...r.target.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]!)));
+    const replacing = new Set(trace.filter((r) => /^replaced: /.test(r.target)).flatMap((r) => [...r.target.matchAll(/`([a-z0-9-]+)`/g)].map((m) => m[1]!)));
     const handlers = new Set(roles.flatMap((r) => r.handlers.map((h) => h.id)));
     const readOnly = (st: RawStep) => (st.command as { readonly?: boolean } | undefined)?.readonly === true;
-    const needWhy = rawSteps.map(({ step }) => step).filter((st) => !handlers.has(st.id) && (
-      (st.platforms?.length === 1 && st.platforms[0] === 'debian12' && !!st.memo)
-      || (!st.memo && !readOnly(st))
-      || replacing.has(st.id)
-      || differs(st)));
+    const needWhy = rawSteps
+      .map(({ step }) => step)
+      .filter(
+        (st) =>
+          !handlers.has(st.id) &&
+          ((st.platforms?.length === 1 && st.platforms[0] === 'debian12' && !!st.memo) || (!st.memo && !readOnly(st)) || replacing.has(st.id) || differs(st)),
+      );
     expect(needWhy.length).toBeGreaterThan(40);
     expect(needWhy.filter((st) => !st.why).map((st) => st.id)).toEqual([]);
     // and the rule sees what the memo gets wrong
-    for (const id of ['el7-vault-repos', 'el7-build-deps', 'debian12-postfix-packages', 'spec-add-patches', 'el7-install-built-postfix',
-      'rsyslog-routing', 'dovecot-pipe-transport', 'dovecot-recipient-limit', 'postfix-sasl', 'submission-services',
-      'postscreen-main', 'debian12-postscreen-denylist-action', 'tls-policy']) expect(needWhy.map((st) => st.id), id).toContain(id);
+    for (const id of [
+      'el7-vault-repos',
+      'el7-build-deps',
+      'debian12-postfix-packages',
+      'spec-add-patches',
+      'el7-install-built-postfix',
+      'rsyslog-routing',
+      'dovecot-pipe-transport',
+      'dovecot-recipient-limit',
+      'postfix-sasl',
+      'submission-services',
+      'postscreen-main',
+      'debian12-postscreen-denylist-action',
+      'tls-policy',
+    ])
+      expect(
+        needWhy.map((st) => st.id),
+        id,
+      ).toContain(id);
   });
 });

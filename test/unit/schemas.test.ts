@@ -15,16 +15,21 @@ const step = (kind: object) => ({ role: 'r', section: 1, title: 't', steps: [{ i
 const check = (kind: string, spec: object) => ({ section: 1, title: 't', [kind]: { target: { title: 't', section: '1.1', hint: 'h', ...spec } } });
 
 describe('schemas', () => {
-  it.each([['role', roleSchema], ['checks', checksSchema]] as const)('schemas/%s.schema.json is the one the registries generate', (name, build) => {
+  it.each([
+    ['role', roleSchema],
+    ['checks', checksSchema],
+  ] as const)('schemas/%s.schema.json is the one the registries generate', (name, build) => {
     const committed = readFileSync(join(repoRoot, 'schemas', `${name}.schema.json`), 'utf8');
     expect(committed === schemaText(build()), 'run `npm run schemas` and commit the result').toBe(true);
   });
 
   it('lists every step kind and every check kind with its own parameters', () => {
     const r = roleSchema() as { $defs: Record<string, { properties?: object }> };
-    for (const [k, def] of Object.entries(kinds)) expect(Object.keys(r.$defs[`kind-${k}`]!.properties!)).toEqual(Object.keys((def.schema as { properties: object }).properties));
+    for (const [k, def] of Object.entries(kinds))
+      expect(Object.keys(r.$defs[`kind-${k}`]!.properties!)).toEqual(Object.keys((def.schema as { properties: object }).properties));
     const c = checksSchema() as { $defs: Record<string, { properties: object }> };
-    for (const [k, def] of Object.entries(checkKinds)) expect(Object.keys(c.$defs[`check-${k}`]!.properties)).toEqual(expect.arrayContaining(Object.keys(def.fields)));
+    for (const [k, def] of Object.entries(checkKinds))
+      expect(Object.keys(c.$defs[`check-${k}`]!.properties)).toEqual(expect.arrayContaining(Object.keys(def.fields)));
   });
 
   it.each([

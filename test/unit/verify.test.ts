@@ -16,8 +16,14 @@ const vars = { hostname: 'mail.lab.example', hostname_deux: 'deux.lab.example', 
 
 function ctx(exec: VerifyContext['exec'] = async () => ({ code: 0, stdout: '', stderr: '' }), ports: Record<number, number> = {}): VerifyContext {
   return {
-    platform: 'debian12', ssh: async () => { throw new Error('no ssh in unit tests'); }, exec,
-    endpoint: (g) => ({ host: '127.0.0.1', port: ports[g] ?? g }), credentials: { user: 'learner', password: 'pw' }, token: () => 'tok-1',
+    platform: 'debian12',
+    ssh: async () => {
+      throw new Error('no ssh in unit tests');
+    },
+    exec,
+    endpoint: (g) => ({ host: '127.0.0.1', port: ports[g] ?? g }),
+    credentials: { user: 'learner', password: 'pw' },
+    token: () => 'tok-1',
   };
 }
 
@@ -33,7 +39,10 @@ function verifyFake(host: FakeHost, checks: string, section?: number) {
   const name = 'aln-verify';
   mkdirSync(join(stateRoot, name));
   const ssh = { name: 'mail', host: '198.18.0.2', port: 22, user: 'vagrant', identityFile: '/nonexistent', sudo: true };
-  writeFileSync(join(stateRoot, name, 'lab.json'), JSON.stringify({ name, driver: 'container', platform: 'debian12', labFile: '', ports: [], ssh, credentialsFile: '' }));
+  writeFileSync(
+    join(stateRoot, name, 'lab.json'),
+    JSON.stringify({ name, driver: 'container', platform: 'debian12', labFile: '', ports: [], ssh, credentialsFile: '' }),
+  );
   writeFileSync(join(stateRoot, name, 'credentials.json'), JSON.stringify({ user: 'learner', password: 'pw' }));
   return verifyLab({ labFile: join(repoRoot, 'labs', 'debian12-container.yaml'), name, section, checksDir: checks, host, stateRoot });
 }
@@ -41,8 +50,14 @@ function verifyFake(host: FakeHost, checks: string, section?: number) {
 function checkFile(section: number, checks: [string, string, string][]): string {
   const byKind = new Map<string, string[]>();
   for (const [kind, key, fields] of checks) {
-    byKind.set(kind, [...(byKind.get(kind) ?? []), `  "${key}":`, `    title: "${key}"`, `    section: "${section}"`, '    hint: h',
-      ...fields.split('; ').map((f) => `    ${f}`)]);
+    byKind.set(kind, [
+      ...(byKind.get(kind) ?? []),
+      `  "${key}":`,
+      `    title: "${key}"`,
+      `    section: "${section}"`,
+      '    hint: h',
+      ...fields.split('; ').map((f) => `    ${f}`),
+    ]);
   }
   return [`section: ${section}`, `title: S${section}`, ...[...byKind].flatMap(([kind, lines]) => [`${kind}:`, ...lines])].join('\n') + '\n';
 }
@@ -64,12 +79,26 @@ describe('check files', () => {
   });
 
   it.each([
-    ['an unknown field of a kind', 'section: 1\ntitle: t\nservice:\n  postfix:\n    title: x\n    section: "1"\n    hint: h\n    activ: true\n', /1-x\.yaml:8:5: unknown key "activ" in service\.postfix/, /active, enabled, unit/],
-    ['a check without a hint', 'section: 1\ntitle: t\ntcp:\n  "25":\n    title: x\n    section: "1"\n    open: true\n', /1-x\.yaml:5:5: missing key "hint" in tcp\.25/, /Add "hint"/],
+    [
+      'an unknown field of a kind',
+      'section: 1\ntitle: t\nservice:\n  postfix:\n    title: x\n    section: "1"\n    hint: h\n    activ: true\n',
+      /1-x\.yaml:8:5: unknown key "activ" in service\.postfix/,
+      /active, enabled, unit/,
+    ],
+    [
+      'a check without a hint',
+      'section: 1\ntitle: t\ntcp:\n  "25":\n    title: x\n    section: "1"\n    open: true\n',
+      /1-x\.yaml:5:5: missing key "hint" in tcp\.25/,
+      /Add "hint"/,
+    ],
     ['an unknown kind', 'section: 1\ntitle: t\nport:\n  "25": {}\n', /1-x\.yaml:3:1: unknown key "port"/, /tcp, smtp, tls/],
   ])('reject %s with file, line and column', (_, yaml, msg, hint) => {
     let err: { message: string; hint: string } | undefined;
-    try { loadChecks('debian12', vars, checksDir(yaml)); } catch (e) { err = e as typeof err; }
+    try {
+      loadChecks('debian12', vars, checksDir(yaml));
+    } catch (e) {
+      err = e as typeof err;
+    }
     expect(err?.message).toMatch(msg);
     expect(err?.hint).toMatch(hint);
   });
@@ -77,13 +106,25 @@ describe('check files', () => {
 
 describe('running checks', () => {
   it('retries a check until it passes or its wait runs out', async () => {
-    const [file] = loadChecks('debian12', vars, checksDir('section: 1\ntitle: t\ncommand:\n  c:\n    title: x\n    section: "1"\n    hint: look\n    run: probe\n    retry: { timeout: 2, interval: 0.1 }\n'));
+    const [file] = loadChecks(
+      'debian12',
+      vars,
+      checksDir(
+        'section: 1\ntitle: t\ncommand:\n  c:\n    title: x\n    section: "1"\n    hint: look\n    run: probe\n    retry: { timeout: 2, interval: 0.1 }\n',
+      ),
+    );
     let calls = 0;
-    const r = await runCheck(file!.checks[0]!, ctx(async () => ({ code: ++calls >= 3 ? 0 : 1, stdout: '', stderr: '' })));
+    const r = await runCheck(
+      file!.checks[0]!,
+      ctx(async () => ({ code: ++calls >= 3 ? 0 : 1, stdout: '', stderr: '' })),
+    );
     expect(r).toMatchObject({ status: 'pass', hint: '' });
     expect(calls).toBe(3);
     calls = -100;
-    const f = await runCheck(file!.checks[0]!, ctx(async () => ({ code: 1, stdout: '', stderr: 'nope' })));
+    const f = await runCheck(
+      file!.checks[0]!,
+      ctx(async () => ({ code: 1, stdout: '', stderr: 'nope' })),
+    );
     expect(f).toMatchObject({ status: 'fail', hint: 'look', message: '`probe` exited 1, expected 0: nope' });
     expect(f.durationMs).toBeGreaterThanOrEqual(1900);
   });
@@ -92,7 +133,13 @@ describe('running checks', () => {
     const server = createServer((s) => s.end('220 hi\r\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const [file] = loadChecks('debian12', vars, checksDir('section: 1\ntitle: t\ntcp:\n  "25":\n    title: open\n    section: "1"\n    hint: h\n    open: true\n  "26":\n    title: closed\n    section: "1"\n    hint: h\n    open: true\n'));
+    const [file] = loadChecks(
+      'debian12',
+      vars,
+      checksDir(
+        'section: 1\ntitle: t\ntcp:\n  "25":\n    title: open\n    section: "1"\n    hint: h\n    open: true\n  "26":\n    title: closed\n    section: "1"\n    hint: h\n    open: true\n',
+      ),
+    );
     const results = await runChecks(file!.checks, ctx(undefined, { 25: port, 26: 1 }));
     server.close();
     expect(results.map((r) => r.status)).toEqual(['pass', 'fail']);
@@ -101,26 +148,57 @@ describe('running checks', () => {
 
   it('verifyLab counts each result under its status: pass, fail and inconclusive, for the chosen section only', async () => {
     const host = new FakeHost().on(/probe-ok/, { code: 0 }).on(/probe-bad/, { code: 1, stderr: 'nope' });
-    const one = checkFile(1, [['command', 'ok', 'run: probe-ok'], ['command', 'bad1', 'run: probe-bad 1'], ['command', 'bad2', 'run: probe-bad 2'],
-      ['tls', '465', 'port: 465; version: SSLv3; expect: refused']]); // this client cannot offer SSLv3: inconclusive
+    const one = checkFile(1, [
+      ['command', 'ok', 'run: probe-ok'],
+      ['command', 'bad1', 'run: probe-bad 1'],
+      ['command', 'bad2', 'run: probe-bad 2'],
+      ['tls', '465', 'port: 465; version: SSLv3; expect: refused'],
+    ]); // this client cannot offer SSLv3: inconclusive
     const two = checkFile(2, [['command', 'other', 'run: probe-bad other']]);
     const dir = checksDir(one, two);
     const report = await verifyFake(host, dir, 1);
     expect(report.results.map((r) => [r.id, r.status])).toEqual([
-      ['1/command/ok', 'pass'], ['1/command/bad1', 'fail'], ['1/command/bad2', 'fail'], ['1/tls/465', 'inconclusive']]);
+      ['1/command/ok', 'pass'],
+      ['1/command/bad1', 'fail'],
+      ['1/command/bad2', 'fail'],
+      ['1/tls/465', 'inconclusive'],
+    ]);
     expect(report.summary).toEqual({ pass: 1, fail: 2, inconclusive: 1 });
-    expect(host.execs().filter((c) => /probe-/.test(c)).sort()).toEqual(['probe-bad 1', 'probe-bad 2', 'probe-ok']);
+    expect(
+      host
+        .execs()
+        .filter((c) => /probe-/.test(c))
+        .sort(),
+    ).toEqual(['probe-bad 1', 'probe-bad 2', 'probe-ok']);
     const all = await verifyFake(new FakeHost(), dir); // every command exits 0 on an unscripted fake host
     expect(all.summary).toEqual({ pass: 4, fail: 0, inconclusive: 1 });
   });
 
   it('reports as text grouped by section, as JSON and as JUnit', async () => {
     const host = new FakeHost().on(/postconf -h .*mail_version/, { stdout: '2.10.1\n' });
-    const report = await verifyFake(host, checksDir('section: 2\ntitle: Logging\npostconf:\n  mail_version:\n    title: version\n    section: "2.1"\n    hint: look here\n    matches: "^3"\n'));
-    expect(formatReport(report)).toMatch(/== 2\. Logging\n  FAIL 2\.1    version \(\d\.\d\ds\)\n         mail_version "2\.10\.1" does not match \/\^3\/\n         hint: look here/);
+    const report = await verifyFake(
+      host,
+      checksDir('section: 2\ntitle: Logging\npostconf:\n  mail_version:\n    title: version\n    section: "2.1"\n    hint: look here\n    matches: "^3"\n'),
+    );
+    expect(formatReport(report)).toMatch(
+      /== 2\. Logging\n {2}FAIL 2\.1 {4}version \(\d\.\d\ds\)\n {9}mail_version "2\.10\.1" does not match \/\^3\/\n {9}hint: look here/,
+    );
     expect(formatReport(report)).toMatch(/verify: 0 pass, 1 fail, 0 inconclusive in /);
     const json = JSON.parse(reportJson(report));
-    expect(json).toEqual({ results: [{ id: '2/postconf/mail_version', section: '2.1', title: 'version', status: 'fail', durationMs: expect.any(Number), message: expect.any(String), hint: 'look here' }], summary: { pass: 0, fail: 1, inconclusive: 0 } });
+    expect(json).toEqual({
+      results: [
+        {
+          id: '2/postconf/mail_version',
+          section: '2.1',
+          title: 'version',
+          status: 'fail',
+          durationMs: expect.any(Number),
+          message: expect.any(String),
+          hint: 'look here',
+        },
+      ],
+      summary: { pass: 0, fail: 1, inconclusive: 0 },
+    });
     expect(reportJunit(report)).toMatch(/<testcase classname="verify\.section-2 Logging" name="2\.1 version" time="[\d.]+"><failure message="mail_version/);
   });
 });

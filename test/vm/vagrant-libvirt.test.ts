@@ -33,7 +33,11 @@ const VM_CACHE = process.getuid?.() === 0 ? '/var/cache/postfix-lab' : join(repo
 const timings: Record<string, number> = {};
 const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
   const t0 = Date.now();
-  try { return await fn(); } finally { timings[name] = (Date.now() - t0) / 1000; }
+  try {
+    return await fn();
+  } finally {
+    timings[name] = (Date.now() - t0) / 1000;
+  }
 };
 const log = (m: string) => process.stderr.write(`[vm] ${m}\n`);
 
@@ -43,7 +47,10 @@ let labFile: string;
 const saved: Record<string, string | undefined> = {};
 
 function setEnv(vars: Record<string, string>): void {
-  for (const [k, v] of Object.entries(vars)) { saved[k] = process.env[k]; process.env[k] = v; }
+  for (const [k, v] of Object.entries(vars)) {
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
 }
 
 let upDone = false;
@@ -91,13 +98,23 @@ beforeAll(async () => {
     POSTFIX_LAB_LIBVIRT_OPTIONS: JSON.stringify(env.vagrantOptions),
   });
   labFile = join(work, 'lab.yaml');
-  writeFileSync(labFile, [
-    'name: vmtest', 'driver: vagrant', 'platform: debian12',
-    'ports:', '  - { guest: 25, host: 16525 }', '  - { guest: 587, host: 16587 }', '  - { guest: 465, host: 16465 }', '  - { guest: 10025, host: 26025 }',
-    `sections: [${sections.join(', ')}]`,
-    'vagrant: { provider: libvirt, memory: 1536, cpus: 2 }',
-    `params: { artifacts: ${join(repo, 'artifacts')} }`, '',
-  ].join('\n'));
+  writeFileSync(
+    labFile,
+    [
+      'name: vmtest',
+      'driver: vagrant',
+      'platform: debian12',
+      'ports:',
+      '  - { guest: 25, host: 16525 }',
+      '  - { guest: 587, host: 16587 }',
+      '  - { guest: 465, host: 16465 }',
+      '  - { guest: 10025, host: 26025 }',
+      `sections: [${sections.join(', ')}]`,
+      'vagrant: { provider: libvirt, memory: 1536, cpus: 2 }',
+      `params: { artifacts: ${join(repo, 'artifacts')} }`,
+      '',
+    ].join('\n'),
+  );
   log(`fixture ${work}, roles ${rolesDir}`);
 });
 
@@ -105,9 +122,19 @@ afterAll(async () => {
   if (!env) return;
   const left = await timed('teardown', () => env.stop());
   if (left.length) log(`teardown had to remove: ${left.join('; ')}`);
-  for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
-  log(`timings (s): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
-  const slow = [...stepMs].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)}`);
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  log(
+    `timings (s): ${Object.entries(timings)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}`,
+  );
+  const slow = [...stepMs]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([id, ms]) => `${id} ${(ms / 1000).toFixed(1)}`);
   log(`steps: ${stepMs.length}, ${(stepMs.reduce((a, [, ms]) => a + ms, 0) / 1000).toFixed(0)} s in all; slowest (s): ${slow.join(', ')}`);
   expect(processesUsing(work)).toEqual([]);
   expect(existsSync(`/run/netns/${env.netns}`)).toBe(false);
@@ -116,68 +143,100 @@ afterAll(async () => {
 describe('vagrant driver on libvirt (TCG), end to end', () => {
   // Cold under TCG: ~150 s quiet, ~300 s with other suites running for the base image alone; the whole box a few
   // minutes more. 25 minutes keeps 2x over a busy cold build; a cached box takes seconds.
-  it('builds the debian12 box, or takes it from the cache when none of its inputs changed', async () => {
-    const box = await timed('box (build or cache)', () => buildBox({ platform: 'debian12', provider: 'libvirt', accelerator: 'tcg', progress: log }));
-    log(`box ${box.built ? 'built' : 'from the cache'} in ${box.seconds.toFixed(0)} s: ${box.file}`);
-    expect(box.sha256).toMatch(/^[0-9a-f]{64}$/);
-  }, 25 * MIN);
+  it(
+    'builds the debian12 box, or takes it from the cache when none of its inputs changed',
+    async () => {
+      const box = await timed('box (build or cache)', () => buildBox({ platform: 'debian12', provider: 'libvirt', accelerator: 'tcg', progress: log }));
+      log(`box ${box.built ? 'built' : 'from the cache'} in ${box.seconds.toFixed(0)} s: ${box.file}`);
+      expect(box.sha256).toMatch(/^[0-9a-f]{64}$/);
+    },
+    25 * MIN,
+  );
 
-  it('lab:up adds the box, boots it and provisions it', async () => {
-    const recap = await timed('lab:up (box build + vagrant up + provisioning)', () =>
-      labUp({ labFile, rolesDir, events: events(), connect: (t, s) => connectWithProxy(t, s.knownHostsFile) }));
-    expect(recap.error?.message ?? '').toBe('');
-    expect(recap).toMatchObject({ failed: 0 });
-    expect(recap.changed).toBeGreaterThan(0);
-    expect(env.refused).toEqual([]);
-    // Vagrant replaced the box's insecure key with a key of its own for this lab.
-    const [st] = await labStatus({ name: 'vmtest', events: new Emitter() });
-    expect(st).toMatchObject({ state: 'running', driver: 'vagrant', ssh: { user: 'vagrant', port: 22 } });
-    expect(st?.ssh?.identityFile).toContain(join(work, 'home', 'vmtest', 'driver'));
-    expect(st?.ssh?.host).toMatch(/^198\.19\.253\.\d+$/);
-    upDone = true;
-  }, (6 + 4 * sections.length) * MIN);
+  it(
+    'lab:up adds the box, boots it and provisions it',
+    async () => {
+      const recap = await timed('lab:up (box build + vagrant up + provisioning)', () =>
+        labUp({ labFile, rolesDir, events: events(), connect: (t, s) => connectWithProxy(t, s.knownHostsFile) }),
+      );
+      expect(recap.error?.message ?? '').toBe('');
+      expect(recap).toMatchObject({ failed: 0 });
+      expect(recap.changed).toBeGreaterThan(0);
+      expect(env.refused).toEqual([]);
+      // Vagrant replaced the box's insecure key with a key of its own for this lab.
+      const [st] = await labStatus({ name: 'vmtest', events: new Emitter() });
+      expect(st).toMatchObject({ state: 'running', driver: 'vagrant', ssh: { user: 'vagrant', port: 22 } });
+      expect(st?.ssh?.identityFile).toContain(join(work, 'home', 'vmtest', 'driver'));
+      expect(st?.ssh?.host).toMatch(/^198\.19\.253\.\d+$/);
+      upDone = true;
+    },
+    (6 + 4 * sections.length) * MIN,
+  );
 
-  it('lab:halt stops the VM; lab:up boots the same VM again and changes nothing', async () => {
-    expect(upDone).toBe(true);
-    await timed('lab:halt', () => labLifecycle('halt', { labFile, events: events() }));
-    expect((await labStatus({ name: 'vmtest', events: new Emitter() }))[0]).toMatchObject({ state: 'stopped', detail: 'vagrant: shutoff' });
-    const recap = await timed('lab:up of the halted VM', () => labUp({ labFile, rolesDir, events: events(), connect: (t, s) => connectWithProxy(t, s.knownHostsFile) }));
-    expect(recap).toMatchObject({ failed: 0, changed: 0 });
-  }, 6 * MIN);
+  it(
+    'lab:halt stops the VM; lab:up boots the same VM again and changes nothing',
+    async () => {
+      expect(upDone).toBe(true);
+      await timed('lab:halt', () => labLifecycle('halt', { labFile, events: events() }));
+      expect((await labStatus({ name: 'vmtest', events: new Emitter() }))[0]).toMatchObject({ state: 'stopped', detail: 'vagrant: shutoff' });
+      const recap = await timed('lab:up of the halted VM', () =>
+        labUp({ labFile, rolesDir, events: events(), connect: (t, s) => connectWithProxy(t, s.knownHostsFile) }),
+      );
+      expect(recap).toMatchObject({ failed: 0, changed: 0 });
+    },
+    6 * MIN,
+  );
 
-  it.skipIf(fixtureRoles)('verify passes against the VM', async () => {
-    expect(upDone).toBe(true);
-    const report = await timed('verify', () => verifyLab({ labFile, section: sections.length === 1 ? sections[0] : undefined }));
-    const failed = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status} ${r.message}`);
-    expect(failed).toEqual([]);
-    expect(report.summary.pass).toBeGreaterThan(0);
-  }, 4 * MIN);
+  it.skipIf(fixtureRoles)(
+    'verify passes against the VM',
+    async () => {
+      expect(upDone).toBe(true);
+      const report = await timed('verify', () => verifyLab({ labFile, section: sections.length === 1 ? sections[0] : undefined }));
+      const failed = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status} ${r.message}`);
+      expect(failed).toEqual([]);
+      expect(report.summary.pass).toBeGreaterThan(0);
+    },
+    4 * MIN,
+  );
 
-  it('saves a snapshot and restores it; SSH answers again after the restore', async () => {
-    expect(upDone).toBe(true);
-    const d = await getDriver('vagrant');
-    const c = ctx();
-    expect(await timed('snapshot save', () => d.snapshot!(c, 'save', 'provisioned'))).toEqual(['provisioned']);
-    const target = (await d.status(c)).ssh!;
-    const mark = '/home/vagrant/after-snapshot';
-    const h1 = await connectSsh(target, { knownHostsFile: c.state.knownHostsFile });
-    await h1.exec(`touch ${mark} && sync`);
-    await h1.close();
-    expect(await timed('snapshot restore', () => d.snapshot!(c, 'restore', 'provisioned'))).toEqual(['provisioned']);
-    const h2 = await connectSsh(target, { knownHostsFile: c.state.knownHostsFile });
-    try {
-      expect((await h2.exec(`test -e ${mark}; echo $?`)).stdout.trim()).toBe('1');
-    } finally {
-      await h2.close();
-    }
-  }, 3 * MIN);
+  it(
+    'saves a snapshot and restores it; SSH answers again after the restore',
+    async () => {
+      expect(upDone).toBe(true);
+      const d = await getDriver('vagrant');
+      const c = ctx();
+      expect(await timed('snapshot save', () => d.snapshot!(c, 'save', 'provisioned'))).toEqual(['provisioned']);
+      const target = (await d.status(c)).ssh!;
+      const mark = '/home/vagrant/after-snapshot';
+      const h1 = await connectSsh(target, { knownHostsFile: c.state.knownHostsFile });
+      await h1.exec(`touch ${mark} && sync`);
+      await h1.close();
+      expect(await timed('snapshot restore', () => d.snapshot!(c, 'restore', 'provisioned'))).toEqual(['provisioned']);
+      const h2 = await connectSsh(target, { knownHostsFile: c.state.knownHostsFile });
+      try {
+        expect((await h2.exec(`test -e ${mark}; echo $?`)).stdout.trim()).toBe('1');
+      } finally {
+        await h2.close();
+      }
+    },
+    3 * MIN,
+  );
 
-  it('lab:down destroys the VM and its disk', async () => {
-    await timed('lab:down', () => labLifecycle('down', { labFile, events: events() }));
-    expect(env.virsh('list', '--all', '--name').trim()).toBe('');
-    // Only the box's base volume stays in the pool (shared by labs of the same box); the suite removes it.
-    expect(env.virsh('vol-list', 'plab-vmtest').split('\n').filter((l) => l.includes('postfix-lab-vmtest'))).toEqual([]);
-    expect(await labStatus({ events: new Emitter() })).toEqual([]);
-    rmSync(join(work, 'home', 'vmtest'), { recursive: true, force: true });
-  }, 3 * MIN);
+  it(
+    'lab:down destroys the VM and its disk',
+    async () => {
+      await timed('lab:down', () => labLifecycle('down', { labFile, events: events() }));
+      expect(env.virsh('list', '--all', '--name').trim()).toBe('');
+      // Only the box's base volume stays in the pool (shared by labs of the same box); the suite removes it.
+      expect(
+        env
+          .virsh('vol-list', 'plab-vmtest')
+          .split('\n')
+          .filter((l) => l.includes('postfix-lab-vmtest')),
+      ).toEqual([]);
+      expect(await labStatus({ events: new Emitter() })).toEqual([]);
+      rmSync(join(work, 'home', 'vmtest'), { recursive: true, force: true });
+    },
+    3 * MIN,
+  );
 });

@@ -9,10 +9,22 @@ import { isSnapshotName } from '../../lab/names.js';
 import { mountsUnder, passwdEntry, removeTree, run, unmountAll } from './sys.js';
 
 /** `home`: the state home the lab lives in; every removal below is proven inside it. */
-export interface DiskLayout { home: string; upper: string; work: string; root: string; snapshots: string }
+export interface DiskLayout {
+  home: string;
+  upper: string;
+  work: string;
+  root: string;
+  snapshots: string;
+}
 
 export function layout(driverDir: string, home: string): DiskLayout {
-  return { home, upper: join(driverDir, 'disk', 'upper'), work: join(driverDir, 'disk', 'work'), root: join(driverDir, 'root'), snapshots: join(driverDir, 'snapshots') };
+  return {
+    home,
+    upper: join(driverDir, 'disk', 'upper'),
+    work: join(driverDir, 'disk', 'work'),
+    root: join(driverDir, 'root'),
+    snapshots: join(driverDir, 'snapshots'),
+  };
 }
 
 export const diskExists = (d: DiskLayout) => existsSync(d.upper);
@@ -21,8 +33,10 @@ export const isMounted = (d: DiskLayout) => mountsUnder(d.root).length > 0;
 export async function mountDisk(lower: string, d: DiskLayout): Promise<void> {
   for (const p of [lower, d.upper, d.work, d.root]) {
     if (/[,:\s\\]/.test(p)) {
-      throw new InputError(`the path ${p} cannot be used in an overlay mount (it has a comma, colon, space or backslash)`,
-        'Point POSTFIX_LAB_HOME at a folder whose path has none of these characters.');
+      throw new InputError(
+        `the path ${p} cannot be used in an overlay mount (it has a comma, colon, space or backslash)`,
+        'Point POSTFIX_LAB_HOME at a folder whose path has none of these characters.',
+      );
     }
   }
   for (const p of [d.upper, d.work, d.root]) mkdirSync(p, { recursive: true, mode: 0o755 });
@@ -46,7 +60,8 @@ export function nspawnLockName(d: DiskLayout): string {
  */
 export function prepareDisk(d: DiskLayout, o: { publicKey: string; hostname: string; first: boolean }): void {
   const v = passwdEntry(d.root, 'vagrant');
-  if (!v) throw new LabError('the lab\'s disk has no "vagrant" user', 'The lab disk is damaged: run `npm run lab:down` and `npm run lab:up` to make it afresh.');
+  if (!v)
+    throw new LabError('the lab\'s disk has no "vagrant" user', 'The lab disk is damaged: run `npm run lab:down` and `npm run lab:up` to make it afresh.');
   const ssh = join(d.root, v.home, '.ssh');
   mkdirSync(ssh, { recursive: true, mode: 0o700 });
   chownSync(ssh, v.uid, v.gid);
@@ -64,7 +79,11 @@ export function prepareDisk(d: DiskLayout, o: { publicKey: string; hostname: str
 // ---------------------------------------------------------------- snapshots
 
 export function listSnapshots(d: DiskLayout): string[] {
-  return existsSync(d.snapshots) ? readdirSync(d.snapshots).filter((n) => isSnapshotName(n) && existsSync(join(d.snapshots, n, 'upper'))).sort() : [];
+  return existsSync(d.snapshots)
+    ? readdirSync(d.snapshots)
+        .filter((n) => isSnapshotName(n) && existsSync(join(d.snapshots, n, 'upper')))
+        .sort()
+    : [];
 }
 
 /** Copy the (unmounted) upper layer; `cp -a` keeps owners, modes, xattrs and overlay whiteouts. */

@@ -26,7 +26,10 @@ const files = () => ({
   log: join(paths.run, 'forwarder.log'),
 });
 
-interface State { pid: number; labs: Record<string, { addr: string; watch: number; ports: [number, number][] }> }
+interface State {
+  pid: number;
+  labs: Record<string, { addr: string; watch: number; ports: [number, number][] }>;
+}
 
 function readState(): State | undefined {
   try {
@@ -55,7 +58,9 @@ export async function checkPorts(ports: PortForward[], labFile: string): Promise
   for (const p of ports) {
     await new Promise<void>((resolve, reject) => {
       const s = createServer();
-      s.once('error', (e: NodeJS.ErrnoException) => reject(portInUse(p, labFile, e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${e.code ?? e.message})`)));
+      s.once('error', (e: NodeJS.ErrnoException) =>
+        reject(portInUse(p, labFile, e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${e.code ?? e.message})`)),
+      );
       s.listen({ host: '127.0.0.1', port: p.host, exclusive: true }, () => s.close(() => resolve()));
     });
   }
@@ -73,9 +78,18 @@ async function ensureRunning(): Promise<number> {
   closeSync(log);
   const msg = await new Promise<{ ready?: boolean; error?: string }>((resolve) => {
     const timer = setTimeout(() => resolve({ error: 'no answer within 10 s' }), 10_000);
-    child.once('message', (m) => { clearTimeout(timer); resolve(m as { ready?: boolean }); });
-    child.once('exit', (code) => { clearTimeout(timer); resolve({ error: `exited with ${code}` }); });
-    child.once('error', (e) => { clearTimeout(timer); resolve({ error: e.message }); });
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m as { ready?: boolean });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ error: `exited with ${code}` });
+    });
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      resolve({ error: e.message });
+    });
   });
   if (!msg.ready || !child.pid) throw new LabError(`the port forwarder did not start: ${msg.error}`, `See ${f.log}; run \`npm run lab:up\` again.`);
   writeFileSync(f.pid, `${child.pid}\n`);
@@ -84,7 +98,13 @@ async function ensureRunning(): Promise<number> {
   return child.pid;
 }
 
-interface Reply { ok?: boolean; error?: string; port?: number; pid?: number; empty?: boolean }
+interface Reply {
+  ok?: boolean;
+  error?: string;
+  port?: number;
+  pid?: number;
+  empty?: boolean;
+}
 
 /** One request over the control socket. */
 function request(msg: Record<string, unknown>): Promise<Reply> {
@@ -93,10 +113,16 @@ function request(msg: Record<string, unknown>): Promise<Reply> {
     let buf = '';
     c.setTimeout(10_000, () => c.destroy(new Error('no answer within 10 s')));
     c.on('connect', () => c.write(JSON.stringify(msg) + '\n'));
-    c.on('data', (d) => { buf += d; });
+    c.on('data', (d) => {
+      buf += d;
+    });
     c.on('error', reject);
     c.on('close', () => {
-      try { resolve(JSON.parse(buf)); } catch { reject(new Error(`no reply (${buf.trim() || 'connection closed'})`)); }
+      try {
+        resolve(JSON.parse(buf));
+      } catch {
+        reject(new Error(`no reply (${buf.trim() || 'connection closed'})`));
+      }
     });
   });
 }
@@ -133,6 +159,5 @@ export async function stopForwarder(dir: string): Promise<void> {
     if (!pid || !readState()?.labs[dir]) return;
     const reply = await request({ op: 'remove', key: dir }).catch(() => undefined);
     if (reply?.empty) await waitExit(pid, 3000); // the next lab:up starts a new one, not this exiting one
-
   });
 }

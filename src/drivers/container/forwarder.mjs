@@ -39,37 +39,57 @@ const drop = (key) => {
 const quit = () => {
   for (const k of [...labs.keys()]) drop(k);
   // a clean exit leaves nothing under /run (this program's copy included: it is loaded)
-  for (const f of [stateFile, sock, pidFile, logFile, process.argv[1] ?? '']) { try { fs.rmSync(f, { force: true }); } catch { /* gone */ } }
+  for (const f of [stateFile, sock, pidFile, logFile, process.argv[1] ?? '']) {
+    try {
+      fs.rmSync(f, { force: true });
+    } catch {
+      /* gone */
+    }
+  }
   process.exit(0);
 };
 
 /** @param {Extract<Request, { op: 'add' }>} m @returns {Promise<Reply>} */
-const add = (m) => new Promise((resolve) => {
-  drop(m.key);
-  /** @type {Lab} */
-  const l = { addr: m.addr, watch: m.watch, ports: m.ports, servers: [], conns: new Set() };
-  let pending = m.ports.length;
-  let failed = false;
-  for (const [host, guest] of m.ports) {
-    const srv = net.createServer({ noDelay: true }, (c) => {
-      const u = net.connect({ host: l.addr, port: guest, noDelay: true });
-      l.conns.add(c); l.conns.add(u);
-      const end = () => { c.destroy(); u.destroy(); l.conns.delete(c); l.conns.delete(u); };
-      c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
-      c.pipe(u); u.pipe(c);
-    });
-    l.servers.push(srv);
-    srv.on('error', (/** @type {NodeJS.ErrnoException} */ e) => {
-      if (failed) return;
-      failed = true;
-      for (const s of l.servers) s.close();
-      resolve({ error: e.code || String(e), port: host });
-    });
-    srv.listen({ host: '127.0.0.1', port: host, exclusive: true }, () => {
-      if (--pending === 0 && !failed) { labs.set(m.key, l); resolve({ ok: true }); }
-    });
-  }
-});
+const add = (m) =>
+  new Promise((resolve) => {
+    drop(m.key);
+    /** @type {Lab} */
+    const l = { addr: m.addr, watch: m.watch, ports: m.ports, servers: [], conns: new Set() };
+    let pending = m.ports.length;
+    let failed = false;
+    for (const [host, guest] of m.ports) {
+      const srv = net.createServer({ noDelay: true }, (c) => {
+        const u = net.connect({ host: l.addr, port: guest, noDelay: true });
+        l.conns.add(c);
+        l.conns.add(u);
+        const end = () => {
+          c.destroy();
+          u.destroy();
+          l.conns.delete(c);
+          l.conns.delete(u);
+        };
+        c.on('error', end);
+        u.on('error', end);
+        c.on('close', end);
+        u.on('close', end);
+        c.pipe(u);
+        u.pipe(c);
+      });
+      l.servers.push(srv);
+      srv.on('error', (/** @type {NodeJS.ErrnoException} */ e) => {
+        if (failed) return;
+        failed = true;
+        for (const s of l.servers) s.close();
+        resolve({ error: e.code || String(e), port: host });
+      });
+      srv.listen({ host: '127.0.0.1', port: host, exclusive: true }, () => {
+        if (--pending === 0 && !failed) {
+          labs.set(m.key, l);
+          resolve({ ok: true });
+        }
+      });
+    }
+  });
 
 const control = net.createServer((c) => {
   let buf = '';
@@ -100,9 +120,20 @@ process.on('SIGINT', quit);
 process.on('SIGHUP', () => {});
 setInterval(() => {
   let changed = false;
-  for (const [k, l] of labs) { try { process.kill(l.watch, 0); } catch { drop(k); changed = true; } }
+  for (const [k, l] of labs) {
+    try {
+      process.kill(l.watch, 0);
+    } catch {
+      drop(k);
+      changed = true;
+    }
+  }
   if (changed) save();
   if (!labs.size) quit();
 }, 1000);
 fs.rmSync(sock, { force: true });
-control.listen(sock, () => { save(); process.send?.({ ready: true }); process.disconnect?.(); });
+control.listen(sock, () => {
+  save();
+  process.send?.({ ready: true });
+  process.disconnect?.();
+});

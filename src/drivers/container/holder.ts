@@ -5,10 +5,19 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 
-export interface PortHolder { pid: number; command: string; address: string }
+export interface PortHolder {
+  pid: number;
+  command: string;
+  address: string;
+}
 
 function hexAddr(h: string): string {
-  if (h.length === 8) return h.match(/../g)!.reverse().map((x) => Number.parseInt(x, 16)).join('.');
+  if (h.length === 8)
+    return h
+      .match(/../g)!
+      .reverse()
+      .map((x) => Number.parseInt(x, 16))
+      .join('.');
   return /^0+$/.test(h) ? '::' : h === '00000000000000000000000001000000' ? '::1' : `[${h}]`;
 }
 
@@ -17,7 +26,11 @@ function listeningInodes(port: number): Map<string, string> {
   const out = new Map<string, string>();
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
-    try { text = readFileSync(f, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
     for (const line of text.split('\n').slice(1)) {
       const c = line.trim().split(/\s+/);
       const [addr, p] = (c[1] ?? '').split(':');
@@ -34,14 +47,26 @@ export function portHolder(port: number): PortHolder | undefined {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     let fds: string[];
-    try { fds = readdirSync(`/proc/${d}/fd`); } catch { continue; }
+    try {
+      fds = readdirSync(`/proc/${d}/fd`);
+    } catch {
+      continue;
+    }
     for (const fd of fds) {
       let link = '';
-      try { link = readlinkSync(`/proc/${d}/fd/${fd}`); } catch { continue; }
+      try {
+        link = readlinkSync(`/proc/${d}/fd/${fd}`);
+      } catch {
+        continue;
+      }
       const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
       if (!inode || !inodes.has(inode)) continue;
       let args: string[] = [];
-      try { args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean); } catch { /* gone */ }
+      try {
+        args = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      } catch {
+        /* gone */
+      }
       const command = args.length ? [basename(args[0]!), ...args.slice(1)].join(' ').slice(0, 120) : '?';
       return { pid: Number(d), command, address: inodes.get(inode)! };
     }

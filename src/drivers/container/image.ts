@@ -5,7 +5,20 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
@@ -23,7 +36,12 @@ export const PACKAGES = ['openssh-server', 'sudo', 'systemd-sysv', 'dbus', 'libp
 /** Bump when the recipe changes in a way the bake script below does not show. */
 const RECIPE_VERSION = 1;
 
-export interface BaseImage { key: string; rootfs: string; tarball: string; mirror: string }
+export interface BaseImage {
+  key: string;
+  rootfs: string;
+  tarball: string;
+  mirror: string;
+}
 
 /** The URL the lab's apt uses (through the proxy): the mirror, always over http (the proxy may fetch over https). */
 export function labMirrorUrl(mirror: string): string {
@@ -58,7 +76,10 @@ export function resolveMirror(lab: Lab): string {
   const m = lab.container.mirror;
   if (m === undefined) return hostMirror();
   if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(m)) {
-    throw new InputError(`${lab.file}: container.mirror "${m}" is not an http(s) URL`, 'Set container.mirror to a Debian mirror such as http://deb.debian.org/debian, or leave it out to use the host\'s mirror.');
+    throw new InputError(
+      `${lab.file}: container.mirror "${m}" is not an http(s) URL`,
+      "Set container.mirror to a Debian mirror such as http://deb.debian.org/debian, or leave it out to use the host's mirror.",
+    );
   }
   return m.replace(/\/+$/, '');
 }
@@ -68,7 +89,15 @@ function imagePaths(key: string, cacheDir = paths.cache, libDir = paths.lib) {
   const lib = join(libDir, 'images');
   const cache = join(cacheDir, 'images');
   const dir = join(lib, key);
-  return { lib, cache, dir, rootfs: join(dir, 'rootfs'), marker: join(dir, 'image.json'), tarball: join(cache, `${key}.tar.zst`), tmp: join(lib, `${key}.tmp`) };
+  return {
+    lib,
+    cache,
+    dir,
+    rootfs: join(dir, 'rootfs'),
+    marker: join(dir, 'image.json'),
+    tarball: join(cache, `${key}.tar.zst`),
+    tmp: join(lib, `${key}.tmp`),
+  };
 }
 
 export function imageForKey(key: string): BaseImage | undefined {
@@ -77,7 +106,13 @@ export function imageForKey(key: string): BaseImage | undefined {
   return meta ? { key, rootfs: p.rootfs, tarball: p.tarball, mirror: meta.mirror } : undefined;
 }
 
-export interface ImageOptions { mirror: string; progress: (m: string) => void; signal?: AbortSignal; cacheDir?: string; libDir?: string }
+export interface ImageOptions {
+  mirror: string;
+  progress: (m: string) => void;
+  signal?: AbortSignal;
+  cacheDir?: string;
+  libDir?: string;
+}
 
 /** The unpacked base image for this mirror: already there, unpacked from the cached tarball, or built. */
 export async function ensureBaseImage(o: ImageOptions): Promise<BaseImage> {
@@ -100,7 +135,10 @@ export async function ensureBaseImage(o: ImageOptions): Promise<BaseImage> {
     } else {
       await build(key, o, rootfs, p.tarball, p.lib);
     }
-    writeFileSync(join(p.tmp, 'image.json'), JSON.stringify({ key, mirror: o.mirror, suite: SUITE, packages: PACKAGES, created: new Date().toISOString() }, null, 2) + '\n');
+    writeFileSync(
+      join(p.tmp, 'image.json'),
+      JSON.stringify({ key, mirror: o.mirror, suite: SUITE, packages: PACKAGES, created: new Date().toISOString() }, null, 2) + '\n',
+    );
     await removeTree(p.lib, p.dir);
     renameSync(p.tmp, p.dir);
     return done();
@@ -120,12 +158,29 @@ async function build(key: string, o: ImageOptions, rootfs: string, tarball: stri
     if (!m?.[1]) return;
     if (m[1] === 'Retrieving' && ++fetched % 25 === 0) o.progress(`base image: downloaded ${fetched} packages`);
     // debootstrap unpacks and configures twice (required, then base packages): only ever move forward
-    const next = ({ Retrieving: [10, 'downloading packages'], Validating: [10, 'downloading packages'], Extracting: [40, 'extracting'], Installing: [50, 'installing the core'], Unpacking: [60, 'unpacking packages'], Configuring: [75, 'configuring packages'], 'Base system installed': [90, 'baking the Vagrant-style box'] } as Record<string, [number, string]>)[m[1]];
-    if (next && next[0] > percent) o.progress(`base image: ${next[1]} (${(percent = next[0])}%)`);
+    const next = (
+      {
+        Retrieving: [10, 'downloading packages'],
+        Validating: [10, 'downloading packages'],
+        Extracting: [40, 'extracting'],
+        Installing: [50, 'installing the core'],
+        Unpacking: [60, 'unpacking packages'],
+        Configuring: [75, 'configuring packages'],
+        'Base system installed': [90, 'baking the Vagrant-style box'],
+      } as Record<string, [number, string]>
+    )[m[1]];
+    if (next && next[0] > percent) {
+      percent = next[0];
+      o.progress(`base image: ${next[1]} (${percent}%)`);
+    }
   };
   const args = ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, rootfs, o.mirror];
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('debootstrap', args, { stdio: ['ignore', 'pipe', 'pipe'], signal: o.signal, env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/sbin:/bin`, LC_ALL: 'C' } });
+    const child = spawn('debootstrap', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal: o.signal,
+      env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/sbin:/bin`, LC_ALL: 'C' },
+    });
     let buf = '';
     const feed = (d: Buffer) => {
       buf += d.toString();
@@ -138,7 +193,10 @@ async function build(key: string, o: ImageOptions, rootfs: string, tarball: stri
     child.on('error', reject);
     child.on('close', (c) => resolve(c ?? 1));
   }).catch((e: unknown) => {
-    throw new LabError(`building the base image was interrupted or could not start debootstrap: ${String(e)}`, 'Run `npm run lab:up` again; the build starts over.');
+    throw new LabError(
+      `building the base image was interrupted or could not start debootstrap: ${String(e)}`,
+      'Run `npm run lab:up` again; the build starts over.',
+    );
   });
   if (code !== 0) {
     throw new LabError(
@@ -159,7 +217,10 @@ async function build(key: string, o: ImageOptions, rootfs: string, tarball: stri
  * (package list, mirror, bake script) makes a new image, and the old ones would pile up.
  */
 export async function pruneImages(keep: Set<string>, idleMs = 24 * 3600_000): Promise<void> {
-  const old = (f: string) => { const st = statSync(f, { throwIfNoEntry: false }); return !st || Date.now() - st.mtimeMs > idleMs; };
+  const old = (f: string) => {
+    const st = statSync(f, { throwIfNoEntry: false });
+    return !st || Date.now() - st.mtimeMs > idleMs;
+  };
   const { lib: libImages, cache: cacheImages } = imagePaths('');
   for (const key of existsSync(libImages) ? readdirSync(libImages) : []) {
     const p = imagePaths(key);
@@ -198,12 +259,24 @@ async function unpack(tarball: string, rootfs: string): Promise<void> {
   const modes: { path: string; mode: number; uid?: number; gid?: number }[] = [];
   const z = spawn('zstd', ['-q', '-d', '-c', tarball], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    await pipeline(z.stdout, tar.x({
-      cwd: rootfs, preservePaths: true, preserveOwner: true, chmod: true, processUmask: 0,
-      onReadEntry: (e) => { if (e.type !== 'SymbolicLink' && e.mode !== undefined) modes.push({ path: e.path, mode: e.mode, uid: e.uid, gid: e.gid }); },
-    }));
+    await pipeline(
+      z.stdout,
+      tar.x({
+        cwd: rootfs,
+        preservePaths: true,
+        preserveOwner: true,
+        chmod: true,
+        processUmask: 0,
+        onReadEntry: (e) => {
+          if (e.type !== 'SymbolicLink' && e.mode !== undefined) modes.push({ path: e.path, mode: e.mode, uid: e.uid, gid: e.gid });
+        },
+      }),
+    );
   } catch (e) {
-    throw new LabError(`the cached base image ${tarball} could not be unpacked: ${String(e)}`, `Delete ${tarball} and run \`npm run lab:up\` again to rebuild it.`);
+    throw new LabError(
+      `the cached base image ${tarball} could not be unpacked: ${String(e)}`,
+      `Delete ${tarball} and run \`npm run lab:up\` again to rebuild it.`,
+    );
   }
   for (const m of modes) {
     const p = join(rootfs, m.path);

@@ -88,7 +88,10 @@ async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list',
     }
     if (action === 'restore' && !listSnapshots(r.disk).includes(snap)) {
       const have = listSnapshots(r.disk);
-      throw new InputError(`lab ${r.name} has no snapshot "${snap}"`, have.length ? `Its snapshots: ${have.join(', ')}.` : 'Take one first: snapshot save NAME.');
+      throw new InputError(
+        `lab ${r.name} has no snapshot "${snap}"`,
+        have.length ? `Its snapshots: ${have.join(', ')}.` : 'Take one first: snapshot save NAME.',
+      );
     }
     if (i.state !== 'stopped') {
       ctx.progress(`stopping ${r.name} for the snapshot`);

@@ -11,14 +11,35 @@ import { provenInside, removeInside } from '../../lab/names.js';
 import { diskExists, isMounted, layout, mountDisk, nspawnLockName, prepareDisk, unmountDisk, type DiskLayout } from './disk.js';
 import { checkPorts, forwarderPid, startForwarder, stopForwarder } from './forward.js';
 import { ensureBaseImage, imageForKey, imageKey, pruneImages, type BaseImage } from './image.js';
-import { checkOwner, linkExists, lookup, netnsExists, netnsName, networkDown, networkRefresh, networkUp, registeredStateDirs, registryEntry, type Allocation } from './network.js';
+import {
+  checkOwner,
+  linkExists,
+  lookup,
+  netnsExists,
+  netnsName,
+  networkDown,
+  networkRefresh,
+  networkUp,
+  registeredStateDirs,
+  registryEntry,
+  type Allocation,
+} from './network.js';
 import { proxyReady } from './proxy.js';
 import { boot, consoleTail, nspawnPid, runtimeTraces, shutdown, waitForSsh } from './nspawn.js';
 import { run, unmountAll, withLock } from './sys.js';
 import { isAlive } from '../local/processes.js';
 
 /** `home`: the state home (POSTFIX_LAB_HOME); whatever the driver removes is proven inside it. */
-export interface LabRef { name: string; netns: string; home: string; dir: string; stateDir: string; metaFile: string; disk: DiskLayout; keyFile: string }
+export interface LabRef {
+  name: string;
+  netns: string;
+  home: string;
+  dir: string;
+  stateDir: string;
+  metaFile: string;
+  disk: DiskLayout;
+  keyFile: string;
+}
 
 export interface Meta {
   name: string;
@@ -55,7 +76,13 @@ export function ownAllocation(r: LabRef): Allocation | undefined {
   return registryEntry(r.netns)?.stateDir === r.stateDir ? lookup(r.netns) : undefined;
 }
 
-export interface Inspection { state: LabRunState; detail?: string; meta?: Meta; alloc?: Allocation; pid?: number }
+export interface Inspection {
+  state: LabRunState;
+  detail?: string;
+  meta?: Meta;
+  alloc?: Allocation;
+  pid?: number;
+}
 
 export function inspect(r: LabRef): Inspection {
   const meta = readMeta(r);
@@ -102,11 +129,12 @@ export async function installationKey(r: LabRef): Promise<{ privateKey: string; 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   // labs coming up side by side must agree on one key pair
-  if (!existsSync(r.keyFile) || !existsSync(`${r.keyFile}.pub`)) await withLock(`keys-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`, async () => {
-    if (existsSync(r.keyFile) && existsSync(`${r.keyFile}.pub`)) return;
-    for (const f of [r.keyFile, `${r.keyFile}.pub`]) removeInside(r.home, f);
-    await run`ssh-keygen -q -t ed25519 -N ${''} -C ${'postfix-lab vagrant (this installation)'} -f ${r.keyFile}`;
-  });
+  if (!existsSync(r.keyFile) || !existsSync(`${r.keyFile}.pub`))
+    await withLock(`keys-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`, async () => {
+      if (existsSync(r.keyFile) && existsSync(`${r.keyFile}.pub`)) return;
+      for (const f of [r.keyFile, `${r.keyFile}.pub`]) removeInside(r.home, f);
+      await run`ssh-keygen -q -t ed25519 -N ${''} -C ${'postfix-lab vagrant (this installation)'} -f ${r.keyFile}`;
+    });
   chmodSync(r.keyFile, 0o600);
   return { privateKey: r.keyFile, publicKey: readFileSync(`${r.keyFile}.pub`, 'utf8') };
 }
@@ -117,7 +145,12 @@ export function sshTarget(lab: Pick<Lab, 'params'>, alloc: Allocation, keyFile: 
 
 const bootTimeoutMs = () => Number(process.env.POSTFIX_LAB_BOOT_TIMEOUT_S ?? 120) * 1000;
 
-export interface StartOptions { lab: Lab; mirror: string; progress: (m: string) => void; signal?: AbortSignal }
+export interface StartOptions {
+  lab: Lab;
+  mirror: string;
+  progress: (m: string) => void;
+  signal?: AbortSignal;
+}
 
 async function baseFor(meta: Meta | undefined, o: StartOptions): Promise<BaseImage> {
   if (!meta) {
@@ -130,8 +163,10 @@ async function baseFor(meta: Meta | undefined, o: StartOptions): Promise<BaseIma
   const have = imageForKey(meta.baseKey);
   if (have) return have;
   if (imageKey(meta.mirror) === meta.baseKey) return ensureBaseImage({ mirror: meta.mirror, progress: o.progress, signal: o.signal });
-  throw new LabError(`the base image this lab's disk was made from (${meta.baseKey}) is gone`,
-    'Its disk cannot be used without it: run `npm run lab:down` and `npm run lab:up` to make the lab afresh.');
+  throw new LabError(
+    `the base image this lab's disk was made from (${meta.baseKey}) is gone`,
+    'Its disk cannot be used without it: run `npm run lab:down` and `npm run lab:up` to make the lab afresh.',
+  );
 }
 
 /** Bring a lab that is not running up: disk, network, nspawn, forwarders; wait for sshd. Call under the lab lock. */
@@ -154,7 +189,9 @@ export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Alloca
     meta.lockFile = nspawnLockName(r.disk);
     writeMeta(r, meta);
     alloc = await networkUp(r.netns, r.name, r.stateDir, meta.mirror);
-    o.progress(`booting ${r.name} at ${alloc.labAddr}${o.lab.ports.length ? `, ports ${o.lab.ports.map((p) => `127.0.0.1:${p.host}->${p.guest}`).join(' ')}` : ''}`);
+    o.progress(
+      `booting ${r.name} at ${alloc.labAddr}${o.lab.ports.length ? `, ports ${o.lab.ports.map((p) => `127.0.0.1:${p.host}->${p.guest}`).join(' ')}` : ''}`,
+    );
     pid = boot({ dir: r.dir, root: r.disk.root, machine: r.name, netns: r.netns });
   } catch (e) {
     await stopRuntime(r, false).catch(() => undefined);
@@ -163,7 +200,10 @@ export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Alloca
   const started = pid;
   // the forwarder (a Node process) starts while the lab boots
   const [forwarder, ready] = await Promise.all([
-    startForwarder(r.dir, alloc.labAddr, o.lab.ports, pid, o.lab.file).then(() => undefined, (e: unknown) => e),
+    startForwarder(r.dir, alloc.labAddr, o.lab.ports, pid, o.lab.file).then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
     waitForSsh(alloc.labAddr, { timeoutMs: bootTimeoutMs(), alive: () => isAlive(started), signal: o.signal }),
   ]);
   if (forwarder) {
@@ -202,8 +242,10 @@ export async function resume(r: LabRef, i: Inspection, o: StartOptions): Promise
   const ready = await waitForSsh(alloc.labAddr, { timeoutMs: bootTimeoutMs(), alive: () => isAlive(pid), signal: o.signal });
   if (!ready.ok) {
     if (ready.why === 'interrupted') throw interrupted(r);
-    throw new LabError(`lab ${r.name} runs but ${ready.why}. Last lines of its console:\n${consoleTail(r.dir)}`,
-      'Run `npm run lab:halt` and `npm run lab:up` to boot it again, or `npm run lab:down` to remove it.');
+    throw new LabError(
+      `lab ${r.name} runs but ${ready.why}. Last lines of its console:\n${consoleTail(r.dir)}`,
+      'Run `npm run lab:halt` and `npm run lab:up` to boot it again, or `npm run lab:down` to remove it.',
+    );
   }
   await networkRefresh(r.netns);
   await proxyReady();
@@ -211,8 +253,11 @@ export async function resume(r: LabRef, i: Inspection, o: StartOptions): Promise
   return alloc;
 }
 
-const interrupted = (r: LabRef) => new LabError(`lab:up was interrupted while ${r.name} was booting`,
-  'The lab keeps booting: run `npm run lab:up` again to continue, or `npm run lab:down` to remove it.');
+const interrupted = (r: LabRef) =>
+  new LabError(
+    `lab:up was interrupted while ${r.name} was booting`,
+    'The lab keeps booting: run `npm run lab:up` again to continue, or `npm run lab:down` to remove it.',
+  );
 
 export function assertDebian12(lab: Lab): void {
   if (lab.platform !== 'debian12') {

@@ -29,8 +29,16 @@ export interface Allocation {
   labAddr: string;
 }
 
-interface Entry { index: number; name: string; stateDir: string; mirror: string; active: boolean }
-interface Registry { labs: Record<string, Entry> }
+interface Entry {
+  index: number;
+  name: string;
+  stateDir: string;
+  mirror: string;
+  active: boolean;
+}
+interface Registry {
+  labs: Record<string, Entry>;
+}
 
 const registryFile = () => join(paths.lib, 'network.json');
 const readRegistry = (): Registry => readJson<Registry>(registryFile()) ?? { labs: {} };
@@ -40,8 +48,10 @@ function writeRegistry(r: Registry): void {
 }
 
 /** The mirrors the proxy must serve: those of the labs that run, and their security mirrors. */
-const activeMirrors = (reg: Registry) => Object.values(reg.labs).filter((e) => e.active)
-  .flatMap((e) => [e.mirror, securityMirror(e.mirror)].filter((m): m is string => !!m));
+const activeMirrors = (reg: Registry) =>
+  Object.values(reg.labs)
+    .filter((e) => e.active)
+    .flatMap((e) => [e.mirror, securityMirror(e.mirror)].filter((m): m is string => !!m));
 
 const ip4 = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
@@ -71,7 +81,9 @@ function reserve(reg: Registry, netns: string, name: string, stateDir: string, m
   let index = 0;
   while (used.has(index)) index++;
   if (index >= SLOTS) throw new InputError('no free address block left in 198.18.0.0/15', 'Take some labs down (npm run lab:down).');
-  return (reg.labs[netns] = { index, name, stateDir, mirror, active: false });
+  const entry = { index, name, stateDir, mirror, active: false };
+  reg.labs[netns] = entry;
+  return entry;
 }
 
 /**
@@ -130,7 +142,11 @@ async function sharedDown(): Promise<void> {
   await probe`ip addr del ${PROXY_ADDR}/32 dev lo`;
   // nspawn's bookkeeping under /run (it cannot remove it itself where /run is not tmpfs)
   for (const d of ['locks', 'propagate', 'unix-export', '']) {
-    try { rmdirSync(join('/run/systemd/nspawn', d)); } catch { /* not empty or absent */ }
+    try {
+      rmdirSync(join('/run/systemd/nspawn', d));
+    } catch {
+      /* not empty or absent */
+    }
   }
 }
 
@@ -154,10 +170,14 @@ export async function networkUp(netns: string, name: string, stateDir: string, m
   });
   if (netnsExists(a.netns)) await run`ip netns del ${a.netns}`;
   if (linkExists(a.veth)) await run`ip link del ${a.veth}`;
-  await runWithInput(`netns add ${a.netns}\nlink add ${a.veth} type veth peer name eth0 netns ${a.netns}\naddr add ${a.hostAddr}/30 dev ${a.veth}\nlink set ${a.veth} up\n`)`ip -batch -`;
+  await runWithInput(
+    `netns add ${a.netns}\nlink add ${a.veth} type veth peer name eth0 netns ${a.netns}\naddr add ${a.hostAddr}/30 dev ${a.veth}\nlink set ${a.veth} up\n`,
+  )`ip -batch -`;
   setSysctl(`/proc/sys/net/ipv4/conf/${a.veth}/forwarding`, '0'); // (the nft forward chain drops it anyway)
   setSysctl(`/proc/sys/net/ipv6/conf/${a.veth}/disable_ipv6`, '1');
-  await runWithInput(`link set lo up\naddr add ${a.labAddr}/30 dev eth0\nlink set eth0 up\nroute add ${PROXY_ADDR}/32 via ${a.hostAddr} dev eth0\n`)`ip -n ${a.netns} -batch -`;
+  await runWithInput(
+    `link set lo up\naddr add ${a.labAddr}/30 dev eth0\nlink set eth0 up\nroute add ${PROXY_ADDR}/32 via ${a.hostAddr} dev eth0\n`,
+  )`ip -n ${a.netns} -batch -`;
   // systemd raises this to 512 at boot on a VM; in a container /proc/sys is read-only, and a new namespace starts
   // at 10. With 10, journald drops lines it forwards to rsyslog in a burst ("Forwarding to syslog missed N
   // messages"), and /var/log/maillog misses deliveries. It is per network namespace: set it in the lab's.

@@ -53,13 +53,20 @@ export function cgroupPids(netns: string): number[] {
     for (const d of cgroupTree(cg)) {
       try {
         for (const p of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (p) pids.add(Number(p));
-      } catch { /* removed meanwhile */ }
+      } catch {
+        /* removed meanwhile */
+      }
     }
   }
   return [...pids];
 }
 
-export interface BootSpec { dir: string; root: string; machine: string; netns: string }
+export interface BootSpec {
+  dir: string;
+  root: string;
+  machine: string;
+  netns: string;
+}
 
 /** Start nspawn detached; returns its PID (the same process all the way: sh moves itself, then execs nspawn). */
 export function boot(b: BootSpec): number {
@@ -67,9 +74,18 @@ export function boot(b: BootSpec): number {
   const cgroups = labCgroups(b.netns);
   const script = `set -e\nfor g in ${cgroups.map(sh).join(' ')}; do mkdir -p "$g"; echo $$ > "$g/cgroup.procs"; done\nexec "$0" "$@"`;
   const args = [
-    '-q', '-b', '--console=read-only', '-D', b.root, '-M', b.machine,
-    '--register=no', '--keep-unit', marker(b.netns),
-    '--resolv-conf=off', '--link-journal=no',
+    '-q',
+    '-b',
+    '--console=read-only',
+    '-D',
+    b.root,
+    '-M',
+    b.machine,
+    '--register=no',
+    '--keep-unit',
+    marker(b.netns),
+    '--resolv-conf=off',
+    '--link-journal=no',
   ];
   const out = openSync(f.console, 'w', 0o600);
   const child = spawn('/bin/sh', ['-c', script, 'systemd-nspawn', ...args], {
@@ -84,12 +100,23 @@ export function boot(b: BootSpec): number {
   return child.pid;
 }
 
-export interface WaitOptions { timeoutMs: number; alive: () => boolean; signal?: AbortSignal }
+export interface WaitOptions {
+  timeoutMs: number;
+  alive: () => boolean;
+  signal?: AbortSignal;
+}
 
 export type WaitResult = { ok: true } | { ok: false; why: string };
 
 export async function waitForSsh(host: string, o: WaitOptions): Promise<WaitResult> {
-  const r = await sshd(host, 22, { timeoutMs: o.timeoutMs, intervalMs: 50, bannerTimeoutMs: 1000, alive: o.alive, gone: 'systemd-nspawn exited', signal: o.signal });
+  const r = await sshd(host, 22, {
+    timeoutMs: o.timeoutMs,
+    intervalMs: 50,
+    bannerTimeoutMs: 1000,
+    alive: o.alive,
+    gone: 'systemd-nspawn exited',
+    signal: o.signal,
+  });
   if (r.ok) return { ok: true };
   if (r.why === 'aborted') return { ok: false, why: 'interrupted' };
   return { ok: false, why: r.why === 'timeout' ? `sshd did not answer on ${host}:22 within ${Math.round(o.timeoutMs / 1000)} s` : r.why };
@@ -100,8 +127,14 @@ export function consoleTail(dir: string, lines = 25): string {
   try {
     const text = readFileSync(files(dir).console, 'utf8')
       // eslint-disable-next-line no-control-regex
-      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
-    return text.split('\n').filter((l) => l.trim()).slice(-lines).map((l) => `  | ${l}`).join('\n');
+      .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
+      .replace(/\r/g, '');
+    return text
+      .split('\n')
+      .filter((l) => l.trim())
+      .slice(-lines)
+      .map((l) => `  | ${l}`)
+      .join('\n');
   } catch {
     return '  (no console log)';
   }
@@ -109,7 +142,11 @@ export function consoleTail(dir: string, lines = 25): string {
 
 function killAll(pids: number[]): void {
   for (const p of pids) {
-    try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -120,7 +157,11 @@ function killAll(pids: number[]): void {
 export async function shutdown(b: { home: string; dir: string; netns: string; machine: string; lockFile?: string }, timeoutMs = 20_000): Promise<void> {
   const pid = nspawnPid(b.dir, b.netns);
   if (pid) {
-    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
     if (!(await waitExit(pid, timeoutMs))) {
       killAll(cgroupPids(b.netns)); // the container first: SIGKILL on nspawn alone would orphan it
       await waitExit(pid, 5000);
@@ -135,9 +176,17 @@ export async function shutdown(b: { home: string; dir: string; netns: string; ma
   }
   for (const cg of labCgroups(b.netns)) {
     for (const d of cgroupTree(cg)) {
-      try { rmdirSync(d); } catch { /* busy or gone */ }
+      try {
+        rmdirSync(d);
+      } catch {
+        /* busy or gone */
+      }
     }
-    try { rmdirSync(join(cg, '..')); } catch { /* other labs */ }
+    try {
+      rmdirSync(join(cg, '..'));
+    } catch {
+      /* other labs */
+    }
   }
   removeInside(b.home, files(b.dir).pid);
   for (const d of ['propagate', 'unix-export']) removeInside(join(NSPAWN_RUN, d), join(NSPAWN_RUN, d, b.machine));

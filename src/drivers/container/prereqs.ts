@@ -8,16 +8,20 @@ import { LabError } from '../../errors.js';
 import { probe, requireRoot, run } from './sys.js';
 import { sbinPath } from '../local/commands.js';
 
-export interface Requirement { command: string; pkg: string; why: string }
+export interface Requirement {
+  command: string;
+  pkg: string;
+  why: string;
+}
 
 export const REQUIREMENTS: Requirement[] = [
   { command: 'debootstrap', pkg: 'debootstrap', why: 'builds the Debian 12 base image' },
   { command: 'systemd-nspawn', pkg: 'systemd-container', why: 'boots the lab with systemd inside' },
   { command: 'ip', pkg: 'iproute2', why: 'network namespace and veth pair' },
   { command: 'zstd', pkg: 'zstd', why: 'compresses the cached base image' },
-  { command: 'apt-cacher-ng', pkg: 'apt-cacher-ng', why: 'caching package proxy, the lab\'s only way out' },
+  { command: 'apt-cacher-ng', pkg: 'apt-cacher-ng', why: "caching package proxy, the lab's only way out" },
   { command: 'nft', pkg: 'nftables', why: 'keeps the lab away from everything but the proxy' },
-  { command: 'ssh-keygen', pkg: 'openssh-client', why: 'makes this installation\'s key pair' },
+  { command: 'ssh-keygen', pkg: 'openssh-client', why: "makes this installation's key pair" },
   { command: 'setpriv', pkg: 'util-linux', why: 'runs the proxy without root' },
 ];
 
@@ -86,7 +90,10 @@ export async function ensurePrerequisites(progress: (m: string) => void): Promis
   }
   const still = missingRequirements();
   if (still.length) {
-    throw new LabError(`still missing after installing: ${still.map((m) => m.command).join(', ')}`, 'Install those packages by hand, or use `driver: vagrant`.');
+    throw new LabError(
+      `still missing after installing: ${still.map((m) => m.command).join(', ')}`,
+      'Install those packages by hand, or use `driver: vagrant`.',
+    );
   }
   checked = true;
 }

@@ -98,7 +98,11 @@ export async function proxyReady(timeoutMs = 15_000): Promise<void> {
   const up = await pollUntil(async () => (await answers(500)) || (proxyPid() ? undefined : stop('apt-cacher-ng exited')), { timeoutMs, intervalMs: 25 });
   if (up.ok) return;
   let tail = '';
-  try { tail = readFileSync(join(f.log, 'postfix-lab-proxy.out'), 'utf8').trim().split('\n').slice(-6).join('\n'); } catch { /* no log */ }
+  try {
+    tail = readFileSync(join(f.log, 'postfix-lab-proxy.out'), 'utf8').trim().split('\n').slice(-6).join('\n');
+  } catch {
+    /* no log */
+  }
   throw new LabError(
     `the package proxy (apt-cacher-ng) did not start on ${PROXY_ADDR}:${PROXY_PORT}${tail ? `:\n${tail}` : ''}`,
     `Is something else using port ${PROXY_PORT} on all addresses (e.g. the system's own apt-cacher-ng: \`systemctl disable --now apt-cacher-ng\`)? Its log is in ${f.log}.`,
@@ -112,4 +116,3 @@ export async function stopProxy(): Promise<void> {
   if (pid) await terminate(pid);
   for (const p of [f.pid, f.state, f.runDir]) removeInside(paths.run, p);
 }
-

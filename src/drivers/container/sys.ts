@@ -12,15 +12,20 @@ import { provenInside } from '../../lab/names.js';
 /** Machine-wide folders (shared by every state root on this machine). Overridable for tests and benchmarks. */
 export const paths = {
   /** Base image tarballs and the package proxy's cache: survive everything, rebuilt on demand. */
-  get cache(): string { return process.env.POSTFIX_LAB_CACHE_DIR ?? '/var/cache/postfix-lab'; },
+  get cache(): string {
+    return process.env.POSTFIX_LAB_CACHE_DIR ?? '/var/cache/postfix-lab';
+  },
   /** Unpacked base images (read-only lower layers), network registry, proxy config. */
-  get lib(): string { return process.env.POSTFIX_LAB_LIB_DIR ?? '/var/lib/postfix-lab'; },
+  get lib(): string {
+    return process.env.POSTFIX_LAB_LIB_DIR ?? '/var/lib/postfix-lab';
+  },
   /** Runtime files (locks, proxy pid); removed when the last lab stops. */
   run: '/run/postfix-lab',
 };
 
-const HINT = 'This is a host command the container driver runs as root; the lines above say why it failed. '
-  + 'Run `npm run lab:status`, then `npm run lab:down` to clean up, and try again.';
+const HINT =
+  'This is a host command the container driver runs as root; the lines above say why it failed. ' +
+  'Run `npm run lab:status`, then `npm run lab:down` to clean up, and try again.';
 const local = commands({ hint: HINT, cLocale: true });
 
 /** Run a command (arguments are quoted by zx); a failure becomes a LabError with the command's output and a hint. */
@@ -44,8 +49,15 @@ export function requireRoot(): void {
 /** A user's entry in ROOT/etc/passwd (the host's with ROOT "/", a lab's with its root folder). */
 export function passwdEntry(root: string, user: string): { uid: number; gid: number; home: string } | undefined {
   let text: string;
-  try { text = readFileSync(join(root, 'etc/passwd'), 'utf8'); } catch { return undefined; }
-  const f = text.split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
+  try {
+    text = readFileSync(join(root, 'etc/passwd'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const f = text
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`))
+    ?.split(':');
   return f && f.length >= 6 ? { uid: Number(f[2]), gid: Number(f[3]), home: f[5] || `/home/${user}` } : undefined;
 }
 
@@ -94,6 +106,13 @@ export function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 600_
   return lock(join(dir, `${name}.lock`), fn, {
     timeoutMs,
     // leave nothing under /run when idle: these only succeed when empty
-    after: () => { try { rmdirSync(dir); rmdirSync(paths.run); } catch { /* still in use */ } },
+    after: () => {
+      try {
+        rmdirSync(dir);
+        rmdirSync(paths.run);
+      } catch {
+        /* still in use */
+      }
+    },
   });
 }

@@ -23,7 +23,11 @@ export interface LocalOptions {
   cLocale?: boolean;
 }
 
-export interface LocalResult { code: number; stdout: string; stderr: string }
+export interface LocalResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 type Template = TemplateStringsArray;
 /** The template of `$\`${argv}\``: an argument list, each element quoted by zx. */
@@ -46,7 +50,14 @@ function lineSplitter(onLine: (l: string) => void): { push(chunk: Buffer | strin
 
 async function exec(o: LocalOptions, pieces: Template, args: unknown[]): Promise<LocalResult> {
   const env = o.env ?? process.env;
-  const p = $({ quiet: true, nothrow: true, cwd: o.cwd, signal: o.signal, input: o.input, env: { ...env, PATH: `${sbinPath}:${env.PATH ?? ''}`, ...(o.cLocale ? { LC_ALL: 'C' } : {}) } })(pieces, ...args);
+  const p = $({
+    quiet: true,
+    nothrow: true,
+    cwd: o.cwd,
+    signal: o.signal,
+    input: o.input,
+    env: { ...env, PATH: `${sbinPath}:${env.PATH ?? ''}`, ...(o.cLocale ? { LC_ALL: 'C' } : {}) },
+  })(pieces, ...args);
   const split = o.onLine ? [lineSplitter(o.onLine), lineSplitter(o.onLine)] : [];
   p.stdout.on('data', (c: Buffer) => split[0]?.push(c));
   p.stderr.on('data', (c: Buffer) => split[1]?.push(c));
@@ -57,7 +68,10 @@ async function exec(o: LocalOptions, pieces: Template, args: unknown[]): Promise
 
 /** The last lines of a failed command's output (stdout, then stderr): where tools say why they stopped. */
 export function why(r: LocalResult, lines = 12): string {
-  const all = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  const all = `${r.stdout}\n${r.stderr}`
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
   return all.slice(-lines).join('\n');
 }
 

@@ -33,7 +33,11 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, o: LockOpt
     try {
       return await fn();
     } finally {
-      try { unlinkSync(file); } catch { /* already gone */ }
+      try {
+        unlinkSync(file);
+      } catch {
+        /* already gone */
+      }
       o.after?.();
     }
   } finally {
@@ -67,15 +71,24 @@ async function acquire(file: string, o: LockOptions): Promise<void> {
       if (code === 'ENOENT') continue; // the folder was just removed by another command going idle
       if (code !== 'EEXIST') throw e;
       let owner = 0;
-      try { owner = Number.parseInt(readFileSync(file, 'utf8'), 10); } catch { /* being written or just removed */ }
+      try {
+        owner = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      } catch {
+        /* being written or just removed */
+      }
       if (owner && !isAlive(owner)) {
         removeInside(dirname(file), file);
         continue;
       }
-      if (owner && !told) { told = true; o.onWait?.(owner); }
+      if (owner && !told) {
+        told = true;
+        o.onWait?.(owner);
+      }
       if (Date.now() > end) {
-        throw new LabError(`timed out waiting for the lock ${file} (held by PID ${owner})`,
-          'Another postfix-lab command is working on the same lab, box or network; wait for it, or remove the lock file if that process is gone.');
+        throw new LabError(
+          `timed out waiting for the lock ${file} (held by PID ${owner})`,
+          'Another postfix-lab command is working on the same lab, box or network; wait for it, or remove the lock file if that process is gone.',
+        );
       }
       await sleep(o.pollMs ?? 20);
     }

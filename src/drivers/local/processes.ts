@@ -49,8 +49,16 @@ export async function waitExit(pid: number, ms: number): Promise<boolean> {
 
 /** SIGTERM, then SIGKILL after `ms`. Only call with a PID checked by ourPid(). */
 export async function terminate(pid: number, ms = 5000): Promise<void> {
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
   if (await waitExit(pid, ms)) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
   await waitExit(pid, 2000);
 }

@@ -24,6 +24,8 @@ export interface SshWait {
 
 /** Polls sshd until it gives its banner; the banner, or why not ('timeout', 'aborted', or `gone`). */
 export function waitForSsh(host: string, port: number, o: SshWait): Promise<PollResult<string>> {
-  return pollUntil(async () => (await sshBanner(host, port, o.bannerTimeoutMs)) ?? (o.alive && !o.alive() ? stop(o.gone ?? 'the lab host is gone') : undefined),
-    { timeoutMs: o.timeoutMs, intervalMs: o.intervalMs, maxIntervalMs: o.maxIntervalMs, signal: o.signal });
+  return pollUntil(
+    async () => (await sshBanner(host, port, o.bannerTimeoutMs)) ?? (o.alive && !o.alive() ? stop(o.gone ?? 'the lab host is gone') : undefined),
+    { timeoutMs: o.timeoutMs, intervalMs: o.intervalMs, maxIntervalMs: o.maxIntervalMs, signal: o.signal },
+  );
 }

@@ -31,7 +31,13 @@ export interface BoxOptions {
   signal?: AbortSignal;
 }
 
-export interface BoxResult { name: string; file: string; sha256: string; built: boolean; seconds: number }
+export interface BoxResult {
+  name: string;
+  file: string;
+  sha256: string;
+  built: boolean;
+  seconds: number;
+}
 
 /** The templates every box shares, and a platform's data for them (bento's layout). */
 const templatesDir = join(packerDir, 'templates');
@@ -41,25 +47,35 @@ export const osVars = (platform: Platform): string => join(packerDir, 'os_pkrvar
 export function packerSource(platform: Platform, provider: Provider): string {
   if (provider === 'libvirt') return 'qemu.vm';
   if (platform === 'el7') return 'virtualbox-iso.vm';
-  throw new InputError('the debian12 box is built from a disk image with QEMU and exists for the libvirt provider only',
-    'Use `vagrant: { provider: libvirt }` for debian12, platform el7 for VirtualBox, or `driver: container` for debian12 without a hypervisor.');
+  throw new InputError(
+    'the debian12 box is built from a disk image with QEMU and exists for the libvirt provider only',
+    'Use `vagrant: { provider: libvirt }` for debian12, platform el7 for VirtualBox, or `driver: container` for debian12 without a hypervisor.',
+  );
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)])).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]))
+    .sort();
 }
 
 /** Everything that goes into a platform's box, hashed: templates, var file, kickstart, scripts, and the input image. */
 export function recipeKey(platform: Platform, provider: Provider, inputChecksum: string): string {
-  const files = [...filesUnder(templatesDir), osVars(platform), ...filesUnder(join(packerDir, 'scripts')),
-    ...(platform === 'el7' ? [join(packerDir, 'http', 'ks.cfg')] : [])];
+  const files = [
+    ...filesUnder(templatesDir),
+    osVars(platform),
+    ...filesUnder(join(packerDir, 'scripts')),
+    ...(platform === 'el7' ? [join(packerDir, 'http', 'ks.cfg')] : []),
+  ];
   return sha256(platform, provider, inputChecksum, ...files.flatMap((f) => [relative(packerDir, f), readFileSync(f)])).slice(0, 16);
 }
 
 /** One build per box at a time on this machine (a second lab:up waits for the first, however long it takes). */
 const withBoxLock = <T>(name: string, progress: (m: string) => void, fn: () => Promise<T>): Promise<T> =>
   withLock(join(cacheDir('locks'), `${name}.lock`), fn, {
-    timeoutMs: Number.POSITIVE_INFINITY, pollMs: 2000, onWait: (pid) => progress(`another build of this box is running (pid ${pid}): waiting for it`),
+    timeoutMs: Number.POSITIVE_INFINITY,
+    pollMs: 2000,
+    onWait: (pid) => progress(`another build of this box is running (pid ${pid}): waiting for it`),
   });
 
 async function packer(args: string[], progress: (m: string) => void, signal?: AbortSignal): Promise<void> {
@@ -77,8 +93,10 @@ async function packer(args: string[], progress: (m: string) => void, signal?: Ab
   });
   if (r.code !== 0) {
     const errors = tail.filter((l) => /error|fail|timeout/i.test(l)).slice(-8);
-    throw new LabError(`\`packer ${args.join(' ')}\` failed (exit ${r.code}):\n${(errors.length ? errors : tail.slice(-12)).join('\n') || why(r)}`,
-      'The lines above are Packer\'s. Run again with PACKER_LOG=1 for details; a cached input that went bad is rebuilt with --rebuild.');
+    throw new LabError(
+      `\`packer ${args.join(' ')}\` failed (exit ${r.code}):\n${(errors.length ? errors : tail.slice(-12)).join('\n') || why(r)}`,
+      "The lines above are Packer's. Run again with PACKER_LOG=1 for details; a cached input that went bad is rebuilt with --rebuild.",
+    );
   }
 }
 
@@ -109,13 +127,32 @@ export async function buildBox(o: BoxOptions): Promise<BoxResult> {
     const vars = ['-var', `iso_url=${input.path}`, '-var', `iso_checksum=${input.checksum}`];
     o.progress(`packer build ${source} (accelerator ${accel}${accel === 'tcg' ? ': a few minutes' : ''})`);
     try {
-      await packer(['build', '-force', '-color=false', `-only=${source}`, `-var-file=${osVars(o.platform)}`, ...vars,
-        '-var', `accelerator=${accel}`, '-var', `output_directory=${join(work, 'output')}`, '-var', `box_directory=${join(work, 'box')}`,
-        templatesDir], o.progress, o.signal);
+      await packer(
+        [
+          'build',
+          '-force',
+          '-color=false',
+          `-only=${source}`,
+          `-var-file=${osVars(o.platform)}`,
+          ...vars,
+          '-var',
+          `accelerator=${accel}`,
+          '-var',
+          `output_directory=${join(work, 'output')}`,
+          '-var',
+          `box_directory=${join(work, 'box')}`,
+          templatesDir,
+        ],
+        o.progress,
+        o.signal,
+      );
       const built = readdirSync(join(work, 'box')).find((f) => f.endsWith('.box'));
-      if (!built) throw new LabError(`packer finished but left no .box file in ${join(work, 'box')}`, 'This is a bug in the template\'s vagrant post-processor.');
+      if (!built)
+        throw new LabError(`packer finished but left no .box file in ${join(work, 'box')}`, "This is a bug in the template's vagrant post-processor.");
       const sum = await storeCache(join(work, 'box', built), file);
-      o.progress(`box built in ${Math.round((Date.now() - started) / 1000)} s: ${Math.round(statSync(file).size / 2 ** 20)} MiB, sha256 ${sum.slice(0, 12)}...`);
+      o.progress(
+        `box built in ${Math.round((Date.now() - started) / 1000)} s: ${Math.round(statSync(file).size / 2 ** 20)} MiB, sha256 ${sum.slice(0, 12)}...`,
+      );
       return { name, file, sha256: sum, built: true, seconds: (Date.now() - started) / 1000 };
     } finally {
       removeInside(cacheDir(), work);

@@ -64,7 +64,10 @@ export function pkrvars(file: string): Record<string, string> {
   return out;
 }
 
-export interface Iso { path: string; checksum: string }
+export interface Iso {
+  path: string;
+  checksum: string;
+}
 
 /** The el7 installer ISO: given (--iso), cached, or downloaded with progress; always checked against the pinned sha256. */
 export async function el7Iso(progress: (m: string) => void, given?: string, signal?: AbortSignal): Promise<Iso> {
@@ -120,7 +123,11 @@ const BASE_SCRIPT = join(packerDir, 'scripts', 'debian12-base-image.sh');
 /** The Vagrant user's setup, which the base image script runs in its chroot: part of the image's recipe. */
 const VAGRANT_SCRIPT = join(packerDir, 'scripts', '_common', 'vagrant.sh');
 
-export interface BaseImage { path: string; checksum: string; key: string }
+export interface BaseImage {
+  path: string;
+  checksum: string;
+  key: string;
+}
 
 /** The debian12 base qcow2, keyed by its recipe (script + mirrors + size): from the cache, or made with debootstrap. */
 export async function debian12Base(progress: (m: string) => void, signal?: AbortSignal): Promise<BaseImage> {
@@ -139,12 +146,16 @@ export async function debian12Base(progress: (m: string) => void, signal?: Abort
   const started = Date.now();
   const r = await probe(['sh', BASE_SCRIPT, tmp, mirror, security ?? '', size], {
     signal,
-    onLine: (l) => { if (l.startsWith('== ')) progress(`base image: ${l.slice(3)}`); },
+    onLine: (l) => {
+      if (l.startsWith('== ')) progress(`base image: ${l.slice(3)}`);
+    },
   });
   if (r.code !== 0 || !existsSync(tmp)) {
     removeInside(cacheDir(), tmp);
-    throw new LabError(`building the debian12 base image failed (exit ${r.code}):\n${why(r)}`,
-      `Check that the mirror ${mirror} answers (POSTFIX_LAB_MIRROR overrides the one from /etc/apt/sources.list*), then run again.`);
+    throw new LabError(
+      `building the debian12 base image failed (exit ${r.code}):\n${why(r)}`,
+      `Check that the mirror ${mirror} answers (POSTFIX_LAB_MIRROR overrides the one from /etc/apt/sources.list*), then run again.`,
+    );
   }
   const sum = await storeCache(tmp, path);
   progress(`base image ready in ${Math.round((Date.now() - started) / 1000)} s: ${Math.round(statSync(path).size / 2 ** 20)} MiB`);

@@ -23,7 +23,14 @@ function vctx(ctx: DriverContext): VagrantCtx {
 async function target(ctx: DriverContext, v: VagrantCtx): Promise<SshTarget> {
   const c = await sshConfig(v);
   await waitForSsh(c, 120_000, ctx.signal);
-  return { name: ctx.lab.params.hostname.split('.')[0] ?? 'mail', host: c.host, port: c.port, user: c.user, identityFile: c.identityFile, sudo: c.user !== 'root' };
+  return {
+    name: ctx.lab.params.hostname.split('.')[0] ?? 'mail',
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    identityFile: c.identityFile,
+    sudo: c.user !== 'root',
+  };
 }
 
 async function up(ctx: DriverContext): Promise<UpResult> {
@@ -68,7 +75,12 @@ async function status(ctx: DriverContext): Promise<LabStatus> {
   if (!existsSync(v.paths.settingsFile)) return base;
   const vs = await machineState(v);
   const state = runState(vs);
-  const ssh = state === 'running' ? await sshConfig(v).then((c) => ({ name: ctx.lab.params.hostname.split('.')[0] ?? 'mail', ...c, sudo: c.user !== 'root' })).catch(() => undefined) : undefined;
+  const ssh =
+    state === 'running'
+      ? await sshConfig(v)
+          .then((c) => ({ name: ctx.lab.params.hostname.split('.')[0] ?? 'mail', ...c, sudo: c.user !== 'root' }))
+          .catch(() => undefined)
+      : undefined;
   return { ...base, state, ssh, detail: `vagrant: ${vs}` };
 }
 

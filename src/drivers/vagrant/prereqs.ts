@@ -11,7 +11,10 @@ const SBIN = '/usr/local/sbin:/usr/sbin:/sbin';
 const has = (cmd: string) => onPath(cmd) || onPath(cmd, SBIN);
 const OR_CONTAINER = 'Or run the lab without a hypervisor: set `driver: container` in the lab file (platform debian12).';
 
-export interface Missing { what: string; install: string }
+export interface Missing {
+  what: string;
+  install: string;
+}
 
 export const VAGRANT: Missing = {
   what: 'Vagrant',
@@ -23,12 +26,14 @@ export const VIRTUALBOX: Missing = {
 };
 export const LIBVIRT: Missing = {
   what: 'the vagrant-libvirt plugin',
-  install: 'Install it with libvirt and QEMU (Debian/Ubuntu: `apt-get install vagrant-libvirt libvirt-daemon-system qemu-system-x86`; ' +
+  install:
+    'Install it with libvirt and QEMU (Debian/Ubuntu: `apt-get install vagrant-libvirt libvirt-daemon-system qemu-system-x86`; ' +
     'elsewhere: `vagrant plugin install vagrant-libvirt`), or set `vagrant: { provider: virtualbox }` in the lab file.',
 };
 export const PACKER: Missing = {
   what: 'Packer',
-  install: 'Install Packer to build the box (Debian/Ubuntu: `apt-get install packer`; elsewhere: https://developer.hashicorp.com/packer/install), ' +
+  install:
+    'Install Packer to build the box (Debian/Ubuntu: `apt-get install packer`; elsewhere: https://developer.hashicorp.com/packer/install), ' +
     'or add a box you already have: `vagrant box add --name BOX FILE.box`.',
 };
 
@@ -62,8 +67,15 @@ export function checkPacker(purpose = 'building the box'): void {
 
 /** Tools the debian12 base image needs (root, Debian/Ubuntu host). */
 export function checkImageTools(): void {
-  const tools: [string, string][] = [['debootstrap', 'debootstrap'], ['sfdisk', 'fdisk'], ['losetup', 'mount'], ['partx', 'util-linux'],
-    ['mkfs.ext4', 'e2fsprogs'], ['qemu-img', 'qemu-utils'], ['qemu-system-x86_64', 'qemu-system-x86']];
+  const tools: [string, string][] = [
+    ['debootstrap', 'debootstrap'],
+    ['sfdisk', 'fdisk'],
+    ['losetup', 'mount'],
+    ['partx', 'util-linux'],
+    ['mkfs.ext4', 'e2fsprogs'],
+    ['qemu-img', 'qemu-utils'],
+    ['qemu-system-x86_64', 'qemu-system-x86'],
+  ];
   const missing = tools.filter(([c]) => !has(c));
   if (missing.length) {
     const pkgs = [...new Set(missing.map(([, p]) => p))].join(' ');
@@ -74,8 +86,11 @@ export function checkImageTools(): void {
     );
   }
   if (process.getuid?.() !== 0) {
-    throw new LabError('building the debian12 base image needs root (debootstrap, loop devices, mounts)',
-      'Run `npm run box:build -- --platform debian12 --provider libvirt` as root once; the box it adds is then there for every lab.', 2);
+    throw new LabError(
+      'building the debian12 base image needs root (debootstrap, loop devices, mounts)',
+      'Run `npm run box:build -- --platform debian12 --provider libvirt` as root once; the box it adds is then there for every lab.',
+      2,
+    );
   }
 }
 

@@ -39,7 +39,10 @@ export const DEFAULT_BOXES: Record<Platform, string> = {
 export function accelerator(env: NodeJS.ProcessEnv = process.env): Accelerator {
   const a = env.POSTFIX_LAB_ACCEL ?? 'tcg';
   if (a === 'tcg' || a === 'kvm' || a === 'hvf' || a === 'whpx') return a;
-  throw new InputError(`POSTFIX_LAB_ACCEL=${a} is not an accelerator`, 'Use tcg (software, works everywhere), kvm (Linux with working /dev/kvm), hvf (macOS) or whpx (Windows).');
+  throw new InputError(
+    `POSTFIX_LAB_ACCEL=${a} is not an accelerator`,
+    'Use tcg (software, works everywhere), kvm (Linux with working /dev/kvm), hvf (macOS) or whpx (Windows).',
+  );
 }
 
 /** libvirt options: the accelerator's, then POSTFIX_LAB_LIBVIRT_OPTIONS (a JSON object) over them. */
@@ -54,11 +57,16 @@ export function libvirtOptions(env: NodeJS.ProcessEnv = process.env): VagrantSet
   } catch {
     extra = undefined;
   }
-  const ok = typeof extra === 'object' && extra !== null && !Array.isArray(extra) &&
+  const ok =
+    typeof extra === 'object' &&
+    extra !== null &&
+    !Array.isArray(extra) &&
     Object.entries(extra).every(([k, v]) => /^[a-z_]+$/.test(k) && ['string', 'number', 'boolean'].includes(typeof v));
   if (!ok) {
-    throw new InputError('POSTFIX_LAB_LIBVIRT_OPTIONS is not a JSON object of vagrant-libvirt options',
-      'Example: POSTFIX_LAB_LIBVIRT_OPTIONS=\'{"storage_pool_name":"default","management_network_address":"192.168.121.0/24"}\'.');
+    throw new InputError(
+      'POSTFIX_LAB_LIBVIRT_OPTIONS is not a JSON object of vagrant-libvirt options',
+      'Example: POSTFIX_LAB_LIBVIRT_OPTIONS=\'{"storage_pool_name":"default","management_network_address":"192.168.121.0/24"}\'.',
+    );
   }
   return { ...base, ...(extra as VagrantSettings['libvirt']) };
 }

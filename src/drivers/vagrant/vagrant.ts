@@ -12,7 +12,7 @@ export interface VagrantCtx {
   signal?: AbortSignal;
 }
 
-const HINT = 'The lines above are Vagrant\'s. `npm run lab:status` shows the lab; `npm run lab:down` removes it so that `npm run lab:up` starts afresh.';
+const HINT = "The lines above are Vagrant's. `npm run lab:status` shows the lab; `npm run lab:down` removes it so that `npm run lab:up` starts afresh.";
 
 /** Progress lines worth showing from `vagrant up/halt/destroy/snapshot`: Vagrant's own "==> default: ..." lines. */
 function progressLine(ctx: VagrantCtx): (line: string) => void {
@@ -34,10 +34,13 @@ export async function vagrant(ctx: VagrantCtx, args: string[], o: Pick<LocalOpti
 
 /** machine-readable lines: timestamp,target,type,data... (commas in data escaped as %!(VAGRANT_COMMA)). */
 export function machineReadable(out: string): { target: string; type: string; data: string[] }[] {
-  return out.split('\n').filter(Boolean).map((l) => {
-    const [, target = '', type = '', ...data] = l.split(',');
-    return { target, type, data: data.map((d) => d.replace(/%!\(VAGRANT_COMMA\)/g, ',').replace(/\\n/g, '\n')) };
-  });
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [, target = '', type = '', ...data] = l.split(',');
+      return { target, type, data: data.map((d) => d.replace(/%!\(VAGRANT_COMMA\)/g, ',').replace(/\\n/g, '\n')) };
+    });
 }
 
 /** Vagrant's state name for the lab's machine ("running", "shutoff", "poweroff", "not_created", ...). */
@@ -56,7 +59,12 @@ export function runState(vagrantState: string): LabRunState {
   return 'unknown';
 }
 
-export interface SshConfig { host: string; port: number; user: string; identityFile: string }
+export interface SshConfig {
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+}
 
 /** Parse `vagrant ssh-config` (OpenSSH client config syntax). */
 export function parseSshConfig(out: string): SshConfig | undefined {
@@ -83,8 +91,10 @@ export async function sshConfig(ctx: VagrantCtx): Promise<SshConfig> {
 export async function waitForSsh(c: Pick<SshConfig, 'host' | 'port'>, timeoutMs = 120_000, signal?: AbortSignal): Promise<string> {
   const r = await sshd(c.host, c.port, { timeoutMs, intervalMs: 500, maxIntervalMs: 4000, bannerTimeoutMs: 3000, signal });
   if (r.ok) return r.value;
-  throw new LabError(`the lab host's SSH (${c.host}:${c.port}) did not answer within ${Math.round(timeoutMs / 1000)} s`,
-    'The VM runs but sshd does not answer: look at it with `vagrant ssh` (VAGRANT_CWD=vagrant, VAGRANT_DOTFILE_PATH=.lab/NAME/driver/vagrant), or `npm run lab:down` and `npm run lab:up`.');
+  throw new LabError(
+    `the lab host's SSH (${c.host}:${c.port}) did not answer within ${Math.round(timeoutMs / 1000)} s`,
+    'The VM runs but sshd does not answer: look at it with `vagrant ssh` (VAGRANT_CWD=vagrant, VAGRANT_DOTFILE_PATH=.lab/NAME/driver/vagrant), or `npm run lab:down` and `npm run lab:up`.',
+  );
 }
 
 /** Snapshot names as `vagrant snapshot list` prints them. */

@@ -45,7 +45,12 @@ function main(p: CommandParams): RunCommand {
 async function runMain(p: CommandParams, ctx: KindContext): Promise<void> {
   const values = (p.secret_env ?? []).map((n) => {
     const v = ctx.secrets[n];
-    if (v === undefined) throw new StepError(ctx.stepId, `secret "${n}" is not defined for this lab`, 'Secrets are generated into .lab/<name>/credentials.json on the first lab:up.');
+    if (v === undefined)
+      throw new StepError(
+        ctx.stepId,
+        `secret "${n}" is not defined for this lab`,
+        'Secrets are generated into .lab/<name>/credentials.json on the first lab:up.',
+      );
     return v;
   });
   await perform(ctx, main(p), { stdin: values.length ? values.join('\n') + '\n' : undefined });
@@ -70,7 +75,8 @@ export const command = defineKind<CommandParams>({
   },
   lint(p) {
     const n = [p.unless, p.creates, p.readonly, p.always].filter((x) => x !== undefined && x !== false).length;
-    if (n === 0) return 'a command step needs "unless", "creates" or "readonly: true" (or, for handlers, "always: true"), so that a second run knows whether it must run again';
+    if (n === 0)
+      return 'a command step needs "unless", "creates" or "readonly: true" (or, for handlers, "always: true"), so that a second run knows whether it must run again';
     if (n > 1) return 'use only one of "unless", "creates", "readonly" and "always"';
     return undefined;
   },

@@ -8,13 +8,32 @@ import { run, type KindContext } from './types.js';
 
 /** A command on the host; `stdinShown` says what goes to its stdin, in words (never a secret). */
 /** `learner: ''`: nothing a learner types (the engine's own housekeeping). */
-export interface RunCommand { run: string; sudo?: boolean; stdinShown?: string; learner?: string }
+export interface RunCommand {
+  run: string;
+  sudo?: boolean;
+  stdinShown?: string;
+  learner?: string;
+}
 /** A file read whole (through the Host's file transfer); `learner`: what a person would type to see the same. */
-export interface ReadCommand { read: string; learner?: string }
+export interface ReadCommand {
+  read: string;
+  learner?: string;
+}
 /** A file written whole; content undefined when it is computed at apply time from what the file holds (line, master). */
-export interface PutCommand { put: string; content?: string; mode?: string; owner?: string; group?: string; shown: string; learner?: string }
+export interface PutCommand {
+  put: string;
+  content?: string;
+  mode?: string;
+  owner?: string;
+  group?: string;
+  shown: string;
+  learner?: string;
+}
 export type Command = RunCommand | ReadCommand | PutCommand;
-export interface Commands { check: Command[]; apply: Command[] }
+export interface Commands {
+  check: Command[];
+  apply: Command[];
+}
 
 /** The dry-run line of a command. */
 export function describeCommand(c: Command): string {
@@ -44,12 +63,22 @@ export function learnerLines(c: Command): string[] {
 }
 
 /** Runs one entry of a kind's list (stdin and content supplied at run time where the list only names them). */
-export async function perform(ctx: KindContext, c: RunCommand | PutCommand, at: { stdin?: string; content?: string | Buffer; allowFail?: boolean } = {}): Promise<void> {
+export async function perform(
+  ctx: KindContext,
+  c: RunCommand | PutCommand,
+  at: { stdin?: string; content?: string | Buffer; allowFail?: boolean } = {},
+): Promise<void> {
   if ('run' in c) {
     await run(ctx, c.run, { stdin: at.stdin, sudo: c.sudo, allowFail: at.allowFail });
     return;
   }
   const content = at.content ?? c.content;
   if (content === undefined) throw new Error(`no content for ${c.put}`);
-  await ctx.host.put(c.put, content, { sudo: ctx.sudo, mode: c.mode ? Number.parseInt(c.mode, 8) : undefined, owner: c.owner, group: c.group, job: ctx.job?.() });
+  await ctx.host.put(c.put, content, {
+    sudo: ctx.sudo,
+    mode: c.mode ? Number.parseInt(c.mode, 8) : undefined,
+    owner: c.owner,
+    group: c.group,
+    job: ctx.job?.(),
+  });
 }

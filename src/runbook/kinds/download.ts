@@ -50,12 +50,18 @@ function md5Says(p: DownloadParams, data: Buffer): string {
 function checkPinned(p: DownloadParams, ctx: KindContext, data: Buffer, what: string, howto: string, from = ''): void {
   const got = sha(data);
   if (got !== p.sha256) {
-    throw new StepError(ctx.stepId, `${what} has sha256 ${got}, expected ${p.sha256}${from}`,
-      `It is not the pinned file. ${md5Says(p, data)}${p.md5 ? ' ' : ''}Replace it with the right one, or delete it so that it is downloaded again. ${howto}`);
+    throw new StepError(
+      ctx.stepId,
+      `${what} has sha256 ${got}, expected ${p.sha256}${from}`,
+      `It is not the pinned file. ${md5Says(p, data)}${p.md5 ? ' ' : ''}Replace it with the right one, or delete it so that it is downloaded again. ${howto}`,
+    );
   }
   if (p.md5 && md5(data) !== p.md5) {
-    throw new StepError(ctx.stepId, `${what}${from} matches its pinned sha256 but has md5 ${md5(data)}, not the ${p.md5} its publisher gave`,
-      'The runbook\'s sha256 pin and the published md5 disagree: one of them is wrong. Check both against their sources before using this file.');
+    throw new StepError(
+      ctx.stepId,
+      `${what}${from} matches its pinned sha256 but has md5 ${md5(data)}, not the ${p.md5} its publisher gave`,
+      "The runbook's sha256 pin and the published md5 disagree: one of them is wrong. Check both against their sources before using this file.",
+    );
   }
 }
 
@@ -63,9 +69,12 @@ function checkPinned(p: DownloadParams, ctx: KindContext, data: Buffer, what: st
 function refuseUnpinned(p: DownloadParams, ctx: KindContext, data: Buffer, where: string): never {
   const got = sha(data);
   const published = md5Says(p, data) || 'No hash of it was ever published: compare it with a copy you trust.';
-  throw new StepError(ctx.stepId, `${fileName(p)} is not pinned: the runbook has no sha256 for it, and your lab file does not pin it`,
+  throw new StepError(
+    ctx.stepId,
+    `${fileName(p)} is not pinned: the runbook has no sha256 for it, and your lab file does not pin it`,
     `${where} has sha256 ${got}. ${published} If you trust it, pin it in your lab file:\n  pins:\n    ${fileName(p)}: ${got}\n` +
-    'then run `npm run lab:up` again: it resumes at this step.');
+      'then run `npm run lab:up` again: it resumes at this step.',
+  );
 }
 
 function readLocal(path: string): Buffer | undefined {
@@ -101,13 +110,18 @@ async function obtain(p: DownloadParams, ctx: KindContext): Promise<Buffer> {
   try {
     mkdirSync(ctx.artifactsDir, { recursive: true });
     writeFileSync(local, data); // an unpinned one is kept for inspection, and still refused until pinned
-  } catch { /* the cache is a convenience */ }
+  } catch {
+    /* the cache is a convenience */
+  }
   if (unpinned) refuseUnpinned(p, ctx, data, `The copy downloaded from ${p.url} (saved as ${local})`);
   return data;
 }
 
 const upload = (p: DownloadParams): PutCommand => ({
-  put: p.dest, mode: p.mode ?? '0644', owner: p.owner, group: p.group,
+  put: p.dest,
+  mode: p.mode ?? '0644',
+  owner: p.owner,
+  group: p.group,
   shown: `take artifacts/${fileName(p)} or fetch ${p.url}, verify sha256 (${p.sha256 === UNPINNED ? 'unpinned: lab:up shows the hash to pin in the lab file' : p.sha256}), upload to ${p.dest}`,
   learner: `sudo curl -fL -o ${sh(p.dest)} ${sh(p.url)} && sudo chmod ${p.mode ?? '0644'} ${sh(p.dest)}`,
 });
@@ -120,8 +134,16 @@ export const download = defineKind<DownloadParams>({
     required: ['url', 'sha256', 'dest'],
     properties: {
       url: { type: 'string', pattern: '^(https?|ftp)://' },
-      sha256: { type: 'string', pattern: '^([0-9a-f]{64}|unpinned)$', description: 'The sha256 of the file (64 lower-case hex digits), or "unpinned" when no trustworthy hash exists: the lab file then pins it (pins:).' },
-      md5: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'The md5 its publisher gave, if any: shown when the file is unpinned, and must match a pinned one too.' },
+      sha256: {
+        type: 'string',
+        pattern: '^([0-9a-f]{64}|unpinned)$',
+        description: 'The sha256 of the file (64 lower-case hex digits), or "unpinned" when no trustworthy hash exists: the lab file then pins it (pins:).',
+      },
+      md5: {
+        type: 'string',
+        pattern: '^[0-9a-f]{32}$',
+        description: 'The md5 its publisher gave, if any: shown when the file is unpinned, and must match a pinned one too.',
+      },
       dest: { type: 'string', pattern: '^/' },
       file: { type: 'string', pattern: '^[^/]+$' },
       mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },
@@ -135,13 +157,23 @@ export const download = defineKind<DownloadParams>({
     if (!pin) return p;
     if (p.sha256 === UNPINNED) return { ...p, sha256: pin.sha256 };
     if (p.sha256 !== pin.sha256) {
-      throw new InputError(`${pin.at}: pins.${fileName(p)} is ${pin.sha256}, but ${c.at} pins ${fileName(p)} to ${p.sha256}`,
-        `The runbook's own pin wins: remove ${fileName(p)} from pins in ${c.labFile}, and check where your copy came from.`);
+      throw new InputError(
+        `${pin.at}: pins.${fileName(p)} is ${pin.sha256}, but ${c.at} pins ${fileName(p)} to ${p.sha256}`,
+        `The runbook's own pin wins: remove ${fileName(p)} from pins in ${c.labFile}, and check where your copy came from.`,
+      );
     }
     return p;
   },
   commands: (p) => ({
-    check: [{ run: sumCommand(p), learner: p.sha256 === UNPINNED ? `sha256sum ${sh(p.dest)}  # unpinned: lab:up shows the hash to pin in the lab file` : `echo ${sh(`${p.sha256}  ${p.dest}`)} | sha256sum -c -` }],
+    check: [
+      {
+        run: sumCommand(p),
+        learner:
+          p.sha256 === UNPINNED
+            ? `sha256sum ${sh(p.dest)}  # unpinned: lab:up shows the hash to pin in the lab file`
+            : `echo ${sh(`${p.sha256}  ${p.dest}`)} | sha256sum -c -`,
+      },
+    ],
     apply: [upload(p)],
   }),
   async check(p, ctx) {

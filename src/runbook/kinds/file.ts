@@ -28,8 +28,13 @@ export const file = defineKind<FileParams>({
   lint: (p) => (typeof p.content !== 'string' ? 'a file step needs "template" (a file under the role\'s templates/) or "content"' : undefined),
   commands: (p) => ({
     check: readCommands(p.path, p),
-    apply: writeCommands(p.path, p, p.backup ?? true,
-      `write ${p.path}${p.template ? ` from ${p.template}` : ''}${p.mode ? ` mode ${p.mode}` : ''}${p.owner ? ` owner ${p.owner}` : ''}`, p.content),
+    apply: writeCommands(
+      p.path,
+      p,
+      p.backup ?? true,
+      `write ${p.path}${p.template ? ` from ${p.template}` : ''}${p.mode ? ` mode ${p.mode}` : ''}${p.owner ? ` owner ${p.owner}` : ''}`,
+      p.content,
+    ),
   }),
   async check(p, ctx) {
     const current = await readText(ctx, p.path);

@@ -11,6 +11,7 @@ import { service } from './service.js';
 import type { StepKind } from './types.js';
 import { user } from './user.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: a registry of kinds, each with its own parameter type
 export const kinds: Record<string, StepKind<any>> = {
   command,
   package: pkg,

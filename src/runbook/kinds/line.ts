@@ -38,7 +38,9 @@ export function editLines(content: string, p: LineParams): string {
   } else if (p.insertafter) {
     const after = new RegExp(p.insertafter);
     let at = -1;
-    lines.forEach((l, i) => { if (after.test(l)) at = i; });
+    lines.forEach((l, i) => {
+      if (after.test(l)) at = i;
+    });
     out = at >= 0 ? [...lines.slice(0, at + 1), line, ...lines.slice(at + 1)] : [...lines, line];
   } else {
     out = [...lines, line];
@@ -66,7 +68,12 @@ export const line = defineKind<LineParams>({
     if ((p.state ?? 'present') === 'present' && p.line === undefined) return 'a line step needs "line" (or state: absent with "regexp")';
     if (p.state === 'absent' && !p.regexp && p.line === undefined) return 'state: absent needs "regexp" or "line"';
     for (const r of [p.regexp, p.insertafter]) {
-      if (r) try { new RegExp(r); } catch (e) { return `invalid regular expression ${JSON.stringify(r)}: ${(e as Error).message}`; }
+      if (r)
+        try {
+          new RegExp(r);
+        } catch (e) {
+          return `invalid regular expression ${JSON.stringify(r)}: ${(e as Error).message}`;
+        }
     }
     if (p.regexp && p.line !== undefined && !new RegExp(p.regexp).test(p.line)) {
       return `"line" does not match "regexp", so a second run would add it again; make the regexp match the new line too`;
@@ -74,7 +81,10 @@ export const line = defineKind<LineParams>({
     return undefined;
   },
   commands(p) {
-    const what = p.state === 'absent' ? `remove lines matching ${p.regexp ?? p.line}` : `ensure line ${JSON.stringify(p.line)}${p.regexp ? ` (replacing /${p.regexp}/)` : ''}`;
+    const what =
+      p.state === 'absent'
+        ? `remove lines matching ${p.regexp ?? p.line}`
+        : `ensure line ${JSON.stringify(p.line)}${p.regexp ? ` (replacing /${p.regexp}/)` : ''}`;
     return { check: readCommands(p.path, {}), apply: writeCommands(p.path, {}, p.backup ?? true, `${what} in ${p.path}`) };
   },
   async check(p, ctx) {

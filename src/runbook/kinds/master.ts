@@ -23,7 +23,11 @@ export interface MasterParams {
   backup?: boolean;
 }
 
-interface Entry { start: number; end: number; fields: string[] }
+interface Entry {
+  start: number;
+  end: number;
+  fields: string[];
+}
 
 /** Entries of master.cf: a line starting in column 0 opens one; indented lines continue it. */
 export function parseMaster(text: string): { lines: string[]; entries: Entry[] } {
@@ -48,7 +52,17 @@ export function renderService(s: MasterService): string[] {
   return [head.replace(/\s+$/, ''), ...(s.args ?? []).map((a) => `  ${a}`)];
 }
 
-const tokens = (s: MasterService) => [s.service, s.type, s.private ?? '-', s.unpriv ?? '-', s.chroot ?? '-', s.wakeup ?? '-', s.maxproc ?? '-', s.command, ...(s.args ?? []).flatMap((a) => a.trim().split(/\s+/))];
+const tokens = (s: MasterService) => [
+  s.service,
+  s.type,
+  s.private ?? '-',
+  s.unpriv ?? '-',
+  s.chroot ?? '-',
+  s.wakeup ?? '-',
+  s.maxproc ?? '-',
+  s.command,
+  ...(s.args ?? []).flatMap((a) => a.trim().split(/\s+/)),
+];
 
 export function editMaster(text: string, services: MasterService[]): string {
   let { lines, entries } = parseMaster(text);
@@ -96,7 +110,14 @@ export const master = defineKind<MasterParams>({
             wakeup: { type: 'string', pattern: '^(-|\\d+\\??)$' },
             maxproc: { type: 'string', pattern: '^(-|\\d+)$' },
             command: { type: 'string', minLength: 1 },
-            args: { type: 'array', items: { type: 'string', pattern: '^-o [a-z0-9_]+=\\S*$|^[^\\s:]' , description: 'Each argument is "-o name=value" (no explanatory text: it would become an smtpd argument).' } },
+            args: {
+              type: 'array',
+              items: {
+                type: 'string',
+                pattern: '^-o [a-z0-9_]+=\\S*$|^[^\\s:]',
+                description: 'Each argument is "-o name=value" (no explanatory text: it would become an smtpd argument).',
+              },
+            },
             state: { enum: ['present', 'absent'] },
           },
         },
@@ -109,7 +130,8 @@ export const master = defineKind<MasterParams>({
   },
   async check(p, ctx) {
     const current = await readText(ctx, masterPath(p));
-    if (current === null) throw new StepError(ctx.stepId, `${masterPath(p)} does not exist`, 'Postfix (or the instance) must be installed before its master.cf is edited.');
+    if (current === null)
+      throw new StepError(ctx.stepId, `${masterPath(p)} does not exist`, 'Postfix (or the instance) must be installed before its master.cf is edited.');
     const next = editMaster(current, p.services);
     return next === current ? { ok: true } : { ok: false, detail: `${masterPath(p)} needs a change`, diff: unifiedDiff(masterPath(p), current, next) };
   },

@@ -25,8 +25,9 @@ const INTERRUPTED: Record<Platform, { glob: string; fix: string; recover: string
   el7: {
     glob: '/var/lib/yum/transaction-all*',
     fix: 'yum-complete-transaction',
-    recover: 'if command -v yum-complete-transaction >/dev/null; then yum-complete-transaction -y || yum-complete-transaction -y --cleanup-only; '
-      + 'else echo "postfix-lab: yum-complete-transaction (yum-utils) is missing: yum goes on without it" >&2; fi',
+    recover:
+      'if command -v yum-complete-transaction >/dev/null; then yum-complete-transaction -y || yum-complete-transaction -y --cleanup-only; ' +
+      'else echo "postfix-lab: yum-complete-transaction (yum-utils) is missing: yum goes on without it" >&2; fi',
   },
 };
 export const INTERRUPTED_MARK = 'plab:interrupted';
@@ -36,7 +37,10 @@ function interruptedProbe(platform: Platform, names: string[]): string {
   const probe = `set -- ${INTERRUPTED[platform].glob}; [ -e "$1" ] && echo ${INTERRUPTED_MARK}; `;
   if (platform === 'el7') return probe;
   // A package of this step left unpacked or half-configured by a dpkg run that did not finish.
-  return probe + `dpkg-query -W -f='\${Status}\\n' ${names.map(sh).join(' ')} 2>/dev/null | grep -qE ' (unpacked|half-configured|half-installed|triggers-awaited|triggers-pending)$' && echo ${INTERRUPTED_MARK}; `;
+  return (
+    probe +
+    `dpkg-query -W -f='\${Status}\\n' ${names.map(sh).join(' ')} 2>/dev/null | grep -qE ' (unpacked|half-configured|half-installed|triggers-awaited|triggers-pending)$' && echo ${INTERRUPTED_MARK}; `
+  );
 }
 
 /**
@@ -45,22 +49,30 @@ function interruptedProbe(platform: Platform, names: string[]): string {
  */
 function recover(platform: Platform): RunCommand {
   const i = INTERRUPTED[platform];
-  return { run: `set -- ${i.glob}; if [ -e "$1" ]${i.also ? ` || ${i.also}` : ''}; then echo "postfix-lab: the package manager was interrupted earlier: ${i.fix}"; ${i.recover}; fi`, learner: '' };
+  return {
+    run: `set -- ${i.glob}; if [ -e "$1" ]${i.also ? ` || ${i.also}` : ''}; then echo "postfix-lab: the package manager was interrupted earlier: ${i.fix}"; ${i.recover}; fi`,
+    learner: '',
+  };
 }
 
 function change(names: string[], state: 'present' | 'absent', platform: Platform): RunCommand {
   const list = names.map(sh).join(' ');
-  if (platform === 'el7') return ({ run: state === 'present' ? `yum -y install ${list}` : `yum -y remove ${list}` });
+  if (platform === 'el7') return { run: state === 'present' ? `yum -y install ${list}` : `yum -y remove ${list}` };
   // Lock::Timeout: wait for another apt/dpkg (unattended-upgrades, a command of an earlier run) instead of failing.
   const apt = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=120';
-  return (state === 'present'
-    ? { run: `${apt} install --no-install-recommends ${list} || { ${apt} update && ${apt} install --no-install-recommends ${list}; }`,
-      learner: `sudo apt-get install -y --no-install-recommends ${list}` }
-    : { run: `${apt} purge ${list}`, learner: `sudo apt-get purge -y ${list}` });
+  return state === 'present'
+    ? {
+        run: `${apt} install --no-install-recommends ${list} || { ${apt} update && ${apt} install --no-install-recommends ${list}; }`,
+        learner: `sudo apt-get install -y --no-install-recommends ${list}`,
+      }
+    : { run: `${apt} purge ${list}`, learner: `sudo apt-get purge -y ${list}` };
 }
 
-const query = (p: PackageParams, platform: Platform): RunCommand =>
-  ({ run: interruptedProbe(platform, p.names) + packages.command({ names: p.names, platform }), sudo: false, learner: packages.command({ names: p.names, platform }) });
+const query = (p: PackageParams, platform: Platform): RunCommand => ({
+  run: interruptedProbe(platform, p.names) + packages.command({ names: p.names, platform }),
+  sudo: false,
+  learner: packages.command({ names: p.names, platform }),
+});
 
 export const pkg = defineKind<PackageParams>({
   name: 'package',
@@ -80,7 +92,8 @@ export const pkg = defineKind<PackageParams>({
     const now = packages.parse({ ...res, stdout: lines.filter((l) => l !== INTERRUPTED_MARK).join('\n') }, { names: p.names, platform: ctx.platform });
     const wrong = p.names.filter((n) => now.get(n)?.installed !== ((p.state ?? 'present') === 'present'));
     const interrupted = lines.includes(INTERRUPTED_MARK) // (once, though both probes may have printed it)
-      ? `the package manager was interrupted earlier (a transaction cut short): recovering with ${INTERRUPTED[ctx.platform].fix} first` : '';
+      ? `the package manager was interrupted earlier (a transaction cut short): recovering with ${INTERRUPTED[ctx.platform].fix} first`
+      : '';
     const differs = wrong.length ? `${wrong.join(', ')} ${(p.state ?? 'present') === 'present' ? 'not installed' : 'installed'}` : '';
     return !differs && !interrupted ? { ok: true } : { ok: false, detail: [differs, interrupted].filter(Boolean).join('; ') };
   },

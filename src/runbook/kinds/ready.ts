@@ -48,7 +48,12 @@ function probeAll(p: ReadyParams): string {
   ].join('\n');
 }
 
-interface Finding { listener: Listener; ok: boolean; answered: boolean; got: string }
+interface Finding {
+  listener: Listener;
+  ok: boolean;
+  answered: boolean;
+  got: string;
+}
 
 async function look(p: ReadyParams, ctx: KindContext): Promise<{ findings: Finding[]; units: Map<string, string> }> {
   const res = await run(ctx, probeAll(p), { allowFail: true });
@@ -72,9 +77,12 @@ export const ready = defineKind<ReadyParams>({
     required: ['listeners'],
     properties: {
       listeners: {
-        type: 'array', minItems: 1,
+        type: 'array',
+        minItems: 1,
         items: {
-          type: 'object', additionalProperties: false, required: ['unit'],
+          type: 'object',
+          additionalProperties: false,
+          required: ['unit'],
           properties: {
             port: { type: 'integer', minimum: 1, maximum: 65535 },
             socket: { type: 'string', pattern: '^/' },
@@ -87,7 +95,10 @@ export const ready = defineKind<ReadyParams>({
       within: { type: 'integer', minimum: 1, maximum: 120 },
     },
   },
-  lint: (p) => p.listeners.map((l) => ((l.port === undefined) === (l.socket === undefined) ? 'a ready listener names either a port or a socket' : undefined)).find(Boolean),
+  lint: (p) =>
+    p.listeners
+      .map((l) => ((l.port === undefined) === (l.socket === undefined) ? 'a ready listener names either a port or a socket' : undefined))
+      .find(Boolean),
   commands(p) {
     const units = [...new Set(p.listeners.map((l) => l.unit))];
     return {
@@ -99,8 +110,16 @@ export const ready = defineKind<ReadyParams>({
     const { findings, units } = await look(p, ctx);
     const bad = findings.filter((f) => !f.ok);
     if (!bad.length) return { ok: true };
-    return { ok: false, detail: bad.map((f) => `${what(f.listener)}: ${f.answered ? `answered "${f.got}"` : f.got} `
-      + `while ${f.listener.unit} is ${units.get(f.listener.unit) || 'unknown'}`).join('; ') + `: restarting ${[...new Set(bad.map((f) => f.listener.unit))].join(', ')}` };
+    return {
+      ok: false,
+      detail:
+        bad
+          .map(
+            (f) =>
+              `${what(f.listener)}: ${f.answered ? `answered "${f.got}"` : f.got} ` + `while ${f.listener.unit} is ${units.get(f.listener.unit) || 'unknown'}`,
+          )
+          .join('; ') + `: restarting ${[...new Set(bad.map((f) => f.listener.unit))].join(', ')}`,
+    };
   },
   async apply(p, ctx) {
     const { findings } = await look(p, ctx);

@@ -5,7 +5,11 @@ import { asker, type KindContext } from './types.js';
 import { fileStat, fileText } from '../../probes/file.js';
 import { type Command, perform, type PutCommand, type RunCommand } from './commands.js';
 
-export interface Attrs { mode?: string; owner?: string; group?: string }
+export interface Attrs {
+  mode?: string;
+  owner?: string;
+  group?: string;
+}
 
 export async function readText(ctx: KindContext, path: string): Promise<string | null> {
   return fileText(ctx.host, path, ctx.sudo);
@@ -26,7 +30,11 @@ export async function attrDiffs(ctx: KindContext, path: string, want: Attrs): Pr
 
 export function unifiedDiff(path: string, before: string | null, after: string): string {
   return createTwoFilesPatch(before === null ? '/dev/null' : `${path}.orig`, path, before ?? '', after, '', '', { context: 2 })
-    .split('\n').slice(1).map((l) => (l.startsWith('---') || l.startsWith('+++') ? l.trimEnd() : l)).join('\n').trimEnd();
+    .split('\n')
+    .slice(1)
+    .map((l) => (l.startsWith('---') || l.startsWith('+++') ? l.trimEnd() : l))
+    .join('\n')
+    .trimEnd();
 }
 
 /** How a file is checked: read whole, and its attributes when the step sets any. */
@@ -36,7 +44,10 @@ export function readCommands(path: string, want: Attrs): Command[] {
 
 /** How a file is written: the original kept once as PATH.orig, then the whole file with its attributes. */
 export function writeCommands(path: string, want: Attrs, backup: boolean, shown: string, content?: string): (RunCommand | PutCommand)[] {
-  const keep: RunCommand = { run: `if [ -e ${sh(path)} ] && [ ! -e ${sh(path + '.orig')} ]; then cp -p ${sh(path)} ${sh(path + '.orig')}; fi`, learner: `sudo cp -pn ${sh(path)} ${sh(path + '.orig')}` };
+  const keep: RunCommand = {
+    run: `if [ -e ${sh(path)} ] && [ ! -e ${sh(path + '.orig')} ]; then cp -p ${sh(path)} ${sh(path + '.orig')}; fi`,
+    learner: `sudo cp -pn ${sh(path)} ${sh(path + '.orig')}`,
+  };
   return [...(backup ? [keep] : []), { put: path, content, mode: want.mode, owner: want.owner, group: want.group, shown }];
 }
 

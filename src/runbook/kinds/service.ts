@@ -23,7 +23,10 @@ function actions(p: ServiceParams): { cmd: RunCommand; needed(enabled: string, a
   return out;
 }
 
-const todo = (p: ServiceParams, now: { enabled: string; active: string }) => actions(p).filter((a) => a.needed(now.enabled, now.active)).map((a) => a.cmd);
+const todo = (p: ServiceParams, now: { enabled: string; active: string }) =>
+  actions(p)
+    .filter((a) => a.needed(now.enabled, now.active))
+    .map((a) => a.cmd);
 const current = (p: ServiceParams, ctx: KindContext) => serviceState(asker(ctx), p.name);
 
 export const service = defineKind<ServiceParams>({

@@ -86,8 +86,11 @@ export async function run(ctx: KindContext, command: string, opts: { allowFail?:
   });
   if (res.code !== 0 && !opts.allowFail) {
     const tail = (res.stderr || res.stdout).trim().split('\n').slice(-5).join('\n');
-    throw new StepError(ctx.stepId, `command failed (exit ${res.code}${exitWords(res.code)}): ${command}${tail ? `\n${tail}` : ''}`,
-      'The step log under .lab/<name>/logs/ has the full output.');
+    throw new StepError(
+      ctx.stepId,
+      `command failed (exit ${res.code}${exitWords(res.code)}): ${command}${tail ? `\n${tail}` : ''}`,
+      'The step log under .lab/<name>/logs/ has the full output.',
+    );
   }
   return res;
 }

@@ -15,15 +15,27 @@ export interface UserParams {
 }
 
 function create(p: UserParams): string {
-  const opts = [p.system ? '--system' : '', '--create-home', p.home ? `--home-dir ${sh(p.home)}` : '', p.shell ? `--shell ${sh(p.shell)}` : '',
-    p.groups?.length ? `--groups ${sh(p.groups.join(','))}` : ''].filter(Boolean).join(' ');
+  const opts = [
+    p.system ? '--system' : '',
+    '--create-home',
+    p.home ? `--home-dir ${sh(p.home)}` : '',
+    p.shell ? `--shell ${sh(p.shell)}` : '',
+    p.groups?.length ? `--groups ${sh(p.groups.join(','))}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   return `useradd ${opts} ${sh(p.name)}`;
 }
 
 function secret(p: UserParams, ctx: KindContext): string | undefined {
   if (!p.password_secret) return undefined;
   const v = ctx.secrets[p.password_secret];
-  if (v === undefined) throw new StepError(ctx.stepId, `secret "${p.password_secret}" is not defined for this lab`, 'Secrets are generated into .lab/<name>/credentials.json on the first lab:up.');
+  if (v === undefined)
+    throw new StepError(
+      ctx.stepId,
+      `secret "${p.password_secret}" is not defined for this lab`,
+      'Secrets are generated into .lab/<name>/credentials.json on the first lab:up.',
+    );
   return v;
 }
 
@@ -33,9 +45,16 @@ const passwordMatches = (name: string) =>
   `h=$(getent shadow ${sh(name)} | cut -d: -f2); perl -e 'chomp(my $pw = <STDIN>); exit(crypt($pw, $ARGV[0]) eq $ARGV[0] ? 0 : 1)' "$h"`;
 
 const exists = (p: UserParams): RunCommand => ({ run: `getent passwd ${sh(p.name)} >/dev/null`, sudo: false });
-const samePassword = (p: UserParams): RunCommand =>
-  ({ run: `sh -c ${sh(passwordMatches(p.name))}`, stdinShown: `the secret ${p.password_secret}`, learner: `sudo passwd --status ${sh(p.name)}` });
-const setPassword = (p: UserParams): RunCommand => ({ run: 'chpasswd', stdinShown: `${p.name}:<secret ${p.password_secret}>`, learner: `sudo passwd ${sh(p.name)}` });
+const samePassword = (p: UserParams): RunCommand => ({
+  run: `sh -c ${sh(passwordMatches(p.name))}`,
+  stdinShown: `the secret ${p.password_secret}`,
+  learner: `sudo passwd --status ${sh(p.name)}`,
+});
+const setPassword = (p: UserParams): RunCommand => ({
+  run: 'chpasswd',
+  stdinShown: `${p.name}:<secret ${p.password_secret}>`,
+  learner: `sudo passwd ${sh(p.name)}`,
+});
 
 export const user = defineKind<UserParams>({
   name: 'user',

@@ -4,7 +4,12 @@ import { pollUntil } from '../../probes/poll.js';
 import { fail, pass, type CheckKind } from '../types.js';
 import { openSession } from './smtp.js';
 
-export interface DeliverySpec { port: number; to: string; log: string; wait?: number }
+export interface DeliverySpec {
+  port: number;
+  to: string;
+  log: string;
+  wait?: number;
+}
 
 /** Where the log line went instead: if journald has it, it was lost on its way to rsyslog. */
 async function inJournal(ctx: { exec(cmd: string): Promise<{ stdout: string }> }, queueId: string): Promise<string> {
@@ -29,7 +34,11 @@ export const delivery: CheckKind<DeliverySpec> = {
       await session.ehlo('probe.lab.invalid');
       const auth = await session.authPlain(ctx.credentials.user, ctx.credentials.password);
       if (auth.code !== 235) return fail(`AUTH as the lab user answered ${auth.code} ${auth.text}`);
-      const steps: [string, number][] = [[`MAIL FROM:<${ctx.credentials.user}@probe.lab.invalid>`, 250], [`RCPT TO:<${s.to}>`, 250], ['DATA', 354]];
+      const steps: [string, number][] = [
+        [`MAIL FROM:<${ctx.credentials.user}@probe.lab.invalid>`, 250],
+        [`RCPT TO:<${s.to}>`, 250],
+        ['DATA', 354],
+      ];
       for (const [line, code] of steps) {
         const r = await session.command(line);
         if (r.code !== code) return fail(`${line} answered ${r.code} ${r.text}`);
@@ -45,11 +54,14 @@ export const delivery: CheckKind<DeliverySpec> = {
     const user = s.to.split('@')[0]!;
     const find = `grep -rl -- ${sh(token)} /var/mail/${sh(user)} /var/spool/mail/${sh(user)} /home/${sh(user)}/Maildir /home/${sh(user)}/mail 2>/dev/null | head -1`;
     let box = '';
-    const done = await pollUntil(async () => {
-      box = (await ctx.exec(find)).stdout.trim();
-      const logged = queueId ? (await ctx.exec(`grep -E -m1 -- ${sh(`${queueId}: .*status=sent`)} ${sh(s.log)}`)).stdout.trim() : '';
-      return box && (logged || !queueId) ? { box, logged } : undefined;
-    }, { timeoutMs: (s.wait ?? 15) * 1000, intervalMs: 500 });
+    const done = await pollUntil(
+      async () => {
+        box = (await ctx.exec(find)).stdout.trim();
+        const logged = queueId ? (await ctx.exec(`grep -E -m1 -- ${sh(`${queueId}: .*status=sent`)} ${sh(s.log)}`)).stdout.trim() : '';
+        return box && (logged || !queueId) ? { box, logged } : undefined;
+      },
+      { timeoutMs: (s.wait ?? 15) * 1000, intervalMs: 500 },
+    );
     if (done.ok) return pass(`delivered to ${done.value.box}; ${done.value.logged.replace(/^.*?: /, '').slice(0, 160)}`);
     if (!box) return fail(`message ${queueId || token} did not reach ${user}'s mailbox within ${s.wait ?? 15} s`);
     return fail(`the message is in ${box}, but ${s.log} has no "status=sent" line for ${queueId}${await inJournal(ctx, queueId)}`);

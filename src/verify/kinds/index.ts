@@ -8,6 +8,7 @@ import { smtp } from './smtp.js';
 import { tcp } from './tcp.js';
 import { tls } from './tls.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: a registry of kinds, each with its own parameter type
 export const checkKinds: Record<string, CheckKind<any>> = {
   tcp,
   smtp,

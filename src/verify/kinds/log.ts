@@ -55,10 +55,13 @@ export const log: CheckKind<LogSpec> = {
     if (s.connect) await touch(ctx.endpoint(s.connect));
     const pattern = (s.expect ?? token).replace(/\{\{\s*token\s*\}\}/g, token);
     const newLines = (f: string, i: number) => `tail -c +${(before[i] ?? 0) + 1} ${sh(f)} 2>/dev/null | grep -E -m1 -- ${sh(pattern)}`;
-    const found = await pollUntil(async () => {
-      const r = await ctx.exec(newLines(s.file, 0));
-      return r.code === 0 && r.stdout.trim();
-    }, { timeoutMs: (s.wait ?? 5) * 1000, intervalMs: 250 });
+    const found = await pollUntil(
+      async () => {
+        const r = await ctx.exec(newLines(s.file, 0));
+        return r.code === 0 && r.stdout.trim();
+      },
+      { timeoutMs: (s.wait ?? 5) * 1000, intervalMs: 250 },
+    );
     if (!found.ok) return fail(`no new line matching /${pattern}/ in ${s.file} within ${s.wait ?? 5} s`);
     for (const [i, f] of (s.absent_in ?? []).entries()) {
       const r = await ctx.exec(newLines(f, i + 1));

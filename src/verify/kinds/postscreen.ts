@@ -10,7 +10,10 @@ import { postconfValue } from '../../probes/postconf.js';
 import { probePostscreenGreeting, probePregreet } from '../probes/index.js';
 import { asker, fail, pass, type CheckKind } from '../types.js';
 
-export interface PostscreenSpec { port: number; log: string }
+export interface PostscreenSpec {
+  port: number;
+  log: string;
+}
 
 function seconds(v: string): number {
   const m = /^(\d+)([smhdw]?)$/.exec(v.trim());
@@ -31,7 +34,11 @@ export const postscreen: CheckKind<PostscreenSpec> = {
       const r = await postconfValue(lab, { param, expand: true });
       return r.ok ? r.value.trim() : '';
     };
-    const [waitRaw = '6s', cacheMap, [size = 0]] = await Promise.all([value('postscreen_greet_wait').then((v) => v || '6s'), value('postscreen_cache_map'), fileSizes(lab, [s.log])]);
+    const [waitRaw = '6s', cacheMap, [size = 0]] = await Promise.all([
+      value('postscreen_greet_wait').then((v) => v || '6s'),
+      value('postscreen_cache_map'),
+      fileSizes(lab, [s.log]),
+    ]);
     const greetWaitMs = seconds(waitRaw) * 1000;
     // postscreen holds its cache locked while it runs: the deletion waits for the lock, which a reload releases
     // (the old postscreen exits; the next connection starts a new one, after the deletion).
@@ -46,10 +53,13 @@ export const postscreen: CheckKind<PostscreenSpec> = {
     }
     if (greeting.pauseMs < greetWaitMs - 1000) return fail(`the greeting paused ${greeting.pauseMs} ms, less than postscreen_greet_wait ${waitRaw}`);
     if (!pre.pregreeted) return fail(`could not talk before the greeting: ${pre.detail}`);
-    const logged = await pollUntil(async () => {
-      const r = await ctx.exec(`tail -c +${size + 1} ${sh(s.log)} | grep -E -m1 'PREGREET [0-9]+ after'`);
-      return r.code === 0 && r.stdout.trim();
-    }, { timeoutMs: 5000, intervalMs: 250 });
+    const logged = await pollUntil(
+      async () => {
+        const r = await ctx.exec(`tail -c +${size + 1} ${sh(s.log)} | grep -E -m1 'PREGREET [0-9]+ after'`);
+        return r.code === 0 && r.stdout.trim();
+      },
+      { timeoutMs: 5000, intervalMs: 250 },
+    );
     if (!logged.ok) return fail(`the early EHLO was not logged as PREGREET in ${s.log}`);
     return pass(`220- then ${greeting.pauseMs} ms pause (greet_wait ${waitRaw}); ${logged.value.replace(/^.*postscreen\[\d+\]: /, '')}`);
   },

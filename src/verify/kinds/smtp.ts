@@ -54,7 +54,8 @@ export const smtp: CheckKind<SmtpSpec> = {
           const r = await session.ehlo(step.ehlo);
           seen.push(`EHLO -> ${r.code} ${r.capabilities.join(',')}${r.authMechanisms.length ? ` AUTH ${r.authMechanisms.join(' ')}` : ''}`);
           if (r.code !== 250) return fail(`EHLO answered ${r.code} ${r.text}`);
-          for (const h of step.has ?? []) if (!offers(r, h)) return fail(`EHLO${session.tls ? ' after TLS' : ''} does not offer ${h} (offers ${r.lines.slice(1).join(', ')})`);
+          for (const h of step.has ?? [])
+            if (!offers(r, h)) return fail(`EHLO${session.tls ? ' after TLS' : ''} does not offer ${h} (offers ${r.lines.slice(1).join(', ')})`);
           for (const l of step.lacks ?? []) if (offers(r, l)) return fail(`EHLO${session.tls ? ' after TLS' : ''} offers ${l}, which it must not`);
         } else if ('starttls' in step) {
           const t = await session.starttls();
@@ -70,7 +71,9 @@ export const smtp: CheckKind<SmtpSpec> = {
           const r = step.auth.mechanism === 'plain' ? await session.authPlain(ctx.credentials.user, pw) : await session.authLogin(ctx.credentials.user, pw);
           seen.push(`AUTH ${step.auth.mechanism.toUpperCase()} (${step.auth.password} password) -> ${r.code}`);
           if (!new RegExp(step.expect).test(`${r.code} ${r.text}`)) {
-            return fail(`AUTH ${step.auth.mechanism.toUpperCase()} with the ${step.auth.password === 'lab' ? "lab user's" : 'a wrong'} password answered "${r.code} ${r.text}", expected /${step.expect}/`);
+            return fail(
+              `AUTH ${step.auth.mechanism.toUpperCase()} with the ${step.auth.password === 'lab' ? "lab user's" : 'a wrong'} password answered "${r.code} ${r.text}", expected /${step.expect}/`,
+            );
           }
         }
       }

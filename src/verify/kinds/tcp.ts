@@ -26,7 +26,9 @@ export const tcp: CheckKind<{ port?: number; open: boolean }> = {
     if (open === s.open) return pass(`port ${where} is ${open ? 'open' : 'closed'}`);
     // Closed from outside but listening inside: the way in (the lab's forwarded port) is what is broken.
     const inside = !open && s.open ? await portListening(asker(ctx), s.port ?? Number(target)).catch(() => undefined) : undefined;
-    const why = inside ? `; inside the lab host something listens on ${s.port ?? target}, so the way in (ports: in the lab file, a firewall) is what fails` : '';
+    const why = inside
+      ? `; inside the lab host something listens on ${s.port ?? target}, so the way in (ports: in the lab file, a firewall) is what fails`
+      : '';
     return fail(`port ${where} is ${open ? 'open' : 'closed'}, expected ${s.open ? 'open' : 'closed'}${why}`);
   },
 };

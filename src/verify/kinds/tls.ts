@@ -32,7 +32,9 @@ export const tls: CheckKind<TlsSpec> = {
     version: { enum: ['SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] },
     expect: { enum: ['accepted', 'refused'] },
     fallback: {
-      type: 'object', additionalProperties: false, required: ['param', 'matches'],
+      type: 'object',
+      additionalProperties: false,
+      required: ['param', 'matches'],
       properties: { param: { type: 'string' }, instance: { type: 'string' }, matches: { type: 'string' } },
     },
   },
@@ -43,7 +45,9 @@ export const tls: CheckKind<TlsSpec> = {
     const o = s.version === 'SSLv3' ? await probeSsl3(base) : await probeTlsVersion({ ...base, version: s.version });
     const what = `${s.version} on ${s.port}${s.starttls ? ' (STARTTLS)' : ''}`;
     if (o.result === 'accepted') {
-      return s.expect === 'accepted' ? pass(`${what} accepted (${o.protocol ?? ''} ${o.cipher ?? ''})`.trim()) : fail(`${what} was accepted: the server must refuse it`);
+      return s.expect === 'accepted'
+        ? pass(`${what} accepted (${o.protocol ?? ''} ${o.cipher ?? ''})`.trim())
+        : fail(`${what} was accepted: the server must refuse it`);
     }
     if (o.result === 'refused-by-server') {
       if (s.expect === 'accepted') return fail(`${what} refused by the server (alert ${o.alert ?? '?'}): ${o.detail}`);

@@ -147,10 +147,8 @@ export function tlsHandshake(
       () => fail(new ProbeError('timeout', ep, `no TLS handshake within ${seconds(timeoutMs)} with ${ep}`, { bytes: bytes() })),
       timeoutMs,
     );
-    const onError = (e: Error): void =>
-      fail(new ProbeError('tls', ep, `TLS handshake with ${ep} failed: ${tlsErrText(e)}`, { cause: e, bytes: bytes() }));
-    const onClose = (): void =>
-      fail(new ProbeError('closed', ep, `${ep} closed the connection during the TLS handshake (no TLS alert)`, { bytes: bytes() }));
+    const onError = (e: Error): void => fail(new ProbeError('tls', ep, `TLS handshake with ${ep} failed: ${tlsErrText(e)}`, { cause: e, bytes: bytes() }));
+    const onClose = (): void => fail(new ProbeError('closed', ep, `${ep} closed the connection during the TLS handshake (no TLS alert)`, { bytes: bytes() }));
     const onSecure = (): void => {
       finish();
       socket.on('error', () => undefined); // later errors surface through the session's reader

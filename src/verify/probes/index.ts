@@ -2,4 +2,11 @@
 export { ProbeError, type ProbeErrorKind, type TlsInfo, type HandshakeBytes } from './common.js';
 export { SmtpSession, type Banner, type CommandReply, type ConnectOptions, type EhloReply, type Reply } from './smtp.js';
 export { probeSsl3, probeTlsVersion, type TlsVersion, type TlsVersionOutcome, type TlsVersionProbe, type TlsVersionResult } from './tls-version.js';
-export { probePostscreenGreeting, probePregreet, type PostscreenGreeting, type PregreetOutcome, type PregreetProbe, type PostscreenProbe } from './postscreen.js';
+export {
+  probePostscreenGreeting,
+  probePregreet,
+  type PostscreenGreeting,
+  type PregreetOutcome,
+  type PregreetProbe,
+  type PostscreenProbe,
+} from './postscreen.js';

@@ -96,8 +96,7 @@ export class LineReader {
   private push(s: string): void {
     const at = performance.now();
     this.partial += s;
-    let i: number;
-    while ((i = this.partial.indexOf('\n')) >= 0) {
+    for (let i = this.partial.indexOf('\n'); i >= 0; i = this.partial.indexOf('\n')) {
       const line = this.partial.slice(0, i);
       this.queue.push({ text: line.endsWith('\r') ? line.slice(0, -1) : line, at });
       this.partial = this.partial.slice(i + 1);

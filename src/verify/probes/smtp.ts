@@ -153,7 +153,8 @@ export class SmtpSession {
       if (l === 'closed') throw this.closedError(what);
       const text = this.redactor.text(l.text);
       const p = parseReplyLine(text);
-      if (!p) throw this.fail('protocol', `${this.endpoint} sent a line that is no SMTP reply while we waited for ${what}: ${JSON.stringify(text.slice(0, 200))}`);
+      if (!p)
+        throw this.fail('protocol', `${this.endpoint} sent a line that is no SMTP reply while we waited for ${what}: ${JSON.stringify(text.slice(0, 200))}`);
       if (!raw.length) first = l.at - this.startedAt;
       raw.push(text);
       lines.push(p.text);

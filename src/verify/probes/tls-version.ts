@@ -77,7 +77,9 @@ const ALERTS: Record<string, number> = {
  * at its default security level, which cannot sign a TLS 1.0/1.1 handshake (SHA-1) even when the version is allowed.
  */
 function alertName(alert: number | undefined): string {
-  const name = Object.entries(ALERTS).find(([, n]) => n === alert)?.[0]?.toLowerCase();
+  const name = Object.entries(ALERTS)
+    .find(([, n]) => n === alert)?.[0]
+    ?.toLowerCase();
   return name ? ` (${name})` : '';
 }
 

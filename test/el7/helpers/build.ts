@@ -24,7 +24,11 @@ const RECIPE = [MAKEFILES, DIRS.join(' '), SLEEP_STANDIN, 'stock: patch -R the V
 /** A cold build takes about 3 minutes on 2 busy cores; give each stage far more before calling it hung. */
 export const BUILD_TIMEOUT_MS = 1_800_000;
 
-export interface Built { dir: string; cold: boolean; seconds: number }
+export interface Built {
+  dir: string;
+  cold: boolean;
+  seconds: number;
+}
 
 export function built(sources: string, log: (l: string) => void = () => {}): Built {
   const started = Date.now();
@@ -44,7 +48,10 @@ export function built(sources: string, log: (l: string) => void = () => {}): Bui
     };
     must('makefiles', `${MAKEFILES} >/dev/null`);
     must(`make update in ${DIRS.join(' ')} (with VDA)`, make(DIRS));
-    const put = (from: string, to: string) => { mkdirSync(join(tmp, to, '..'), { recursive: true }); copyFileSync(join(tree, from), join(tmp, to)); };
+    const put = (from: string, to: string) => {
+      mkdirSync(join(tmp, to, '..'), { recursive: true });
+      copyFileSync(join(tree, from), join(tmp, to));
+    };
     put('libexec/virtual', 'vda/libexec/virtual');
     put('bin/postconf', 'vda/bin/postconf');
     for (const f of ['main.cf', 'master.cf', 'postmulti-script']) put(`conf/${f}`, `conf/${f}`);

@@ -27,7 +27,12 @@ export function el7Plan(): Plan {
   return makePlan({ ...lab, params: { ...lab.params, build_user: BUILD_USER } }, roles, 'el7');
 }
 
-export interface StepRun { before?: Ran; applied?: Ran; after?: Ran; changed: boolean }
+export interface StepRun {
+  before?: Ran;
+  applied?: Ran;
+  after?: Ran;
+  changed: boolean;
+}
 
 export class Section1 {
   readonly home = scratchHome();
@@ -105,8 +110,11 @@ export class Section1 {
     copyFileSync(join(this.sources, TARBALL), join(src, TARBALL));
     asBuildUser(this.home, `chmod -R u+w ${src}`);
     const out = join(this.home, 'srpm-out');
-    const r = asBuildUser(this.home, `rpmbuild -bs --define '_sourcedir ${src}' --define '_srcrpmdir ${out}' --define 'dist .el7' ${src}/postfix.spec`
-      + ` && cp ${out}/postfix-2.10.1-7.el7.src.rpm '${this.dest('srpm-download')}'`);
+    const r = asBuildUser(
+      this.home,
+      `rpmbuild -bs --define '_sourcedir ${src}' --define '_srcrpmdir ${out}' --define 'dist .el7' ${src}/postfix.spec` +
+        ` && cp ${out}/postfix-2.10.1-7.el7.src.rpm '${this.dest('srpm-download')}'`,
+    );
     rmSync(src, { recursive: true, force: true });
     return r;
   }
@@ -129,7 +137,9 @@ export class Section1 {
 
   /** Every section-1 step up to the patched, prepared tree; throws at the first that fails. */
   prepareAll(): void {
-    const must = (what: string, r: Ran | undefined) => { if (r && r.code !== 0) throw new Error(`${what} failed:\n${r.out}`); };
+    const must = (what: string, r: Ran | undefined) => {
+      if (r && r.code !== 0) throw new Error(`${what} failed:\n${r.out}`);
+    };
     must('rpmbuild-tree', this.command('rpmbuild-tree').applied);
     this.file('rpmmacros', DEBIAN_ONLY_MACROS);
     this.file('patch-dry-run-script');

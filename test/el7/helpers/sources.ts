@@ -16,11 +16,13 @@ export const VDA_STANDIN = 'postfix-vda-v13-refresh-pld.patch';
 
 /** Where the sources are: $POSTFIX_LAB_EL7_SOURCES when set, else ../shared/fixtures/el7-sources or artifacts/el7-sources. */
 export function findSources(): { dir?: string; missing: string } {
-  const candidates = process.env.POSTFIX_LAB_EL7_SOURCES ? [process.env.POSTFIX_LAB_EL7_SOURCES]
+  const candidates = process.env.POSTFIX_LAB_EL7_SOURCES
+    ? [process.env.POSTFIX_LAB_EL7_SOURCES]
     : [join(repoRoot, '..', 'shared', 'fixtures', 'el7-sources'), join(repoRoot, 'artifacts', 'el7-sources')];
   const dir = candidates.find((c) => [TARBALL, VDA_STANDIN, join(EL7_DIR, 'postfix.spec')].every((f) => existsSync(join(c, f))));
-  const missing = `the el7 sources (${TARBALL}, ${VDA_STANDIN}, ${EL7_DIR}/ with the EL7 2.10.1-7 spec and patches) are not in `
-    + `${candidates.join(' or ')}: put them in artifacts/el7-sources/ or set POSTFIX_LAB_EL7_SOURCES`;
+  const missing =
+    `the el7 sources (${TARBALL}, ${VDA_STANDIN}, ${EL7_DIR}/ with the EL7 2.10.1-7 spec and patches) are not in ` +
+    `${candidates.join(' or ')}: put them in artifacts/el7-sources/ or set POSTFIX_LAB_EL7_SOURCES`;
   return { dir, missing };
 }
 
@@ -41,7 +43,9 @@ export function cannotRun(): string | undefined {
 /** Create the build user once (idempotent): a system account with no password and no home of its own. */
 export function ensureBuildUser(): void {
   if (spawnSync('id', ['-u', BUILD_USER]).status === 0) return;
-  const r = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/bash', BUILD_USER], { encoding: 'utf8' });
+  const r = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/bash', BUILD_USER], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0 && spawnSync('id', ['-u', BUILD_USER]).status !== 0) throw new Error(`useradd ${BUILD_USER} failed: ${r.stderr}`);
 }
 
@@ -60,12 +64,21 @@ export function scratchHome(prefix = 'plab-el7-'): string {
   return home;
 }
 
-export interface Ran { code: number; stdout: string; stderr: string; out: string }
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+  out: string;
+}
 
 /** Run a shell command as the build user with HOME=home (what sudo -H -u does on the lab host), in a clean environment. */
 export function asBuildUser(home: string, cmd: string, opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Ran {
   const env = Object.entries({ HOME: home, PATH: opts.env?.PATH ?? PATH, LC_ALL: 'C', USER: BUILD_USER, ...opts.env }).map(([k, v]) => `${k}=${v}`);
-  const r = spawnSync('runuser', ['-u', BUILD_USER, '--', 'env', '-i', ...env, 'bash', '-c', cmd], { cwd: home, encoding: 'utf8', timeout: opts.timeoutMs ?? 600_000 });
+  const r = spawnSync('runuser', ['-u', BUILD_USER, '--', 'env', '-i', ...env, 'bash', '-c', cmd], {
+    cwd: home,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 600_000,
+  });
   const code = r.status ?? 1;
   return { code, stdout: r.stdout, stderr: r.stderr, out: `${r.stdout}${r.stderr}` };
 }
@@ -74,7 +87,13 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 
 /** A key for build outputs: the hashes of every source file and of the recipe (flags, stand-in patches). */
 export function sourcesKey(dir: string, recipe: string): string {
-  const files = [TARBALL, VDA_STANDIN, ...readdirSync(join(dir, EL7_DIR)).sort().map((f) => join(EL7_DIR, f))];
+  const files = [
+    TARBALL,
+    VDA_STANDIN,
+    ...readdirSync(join(dir, EL7_DIR))
+      .sort()
+      .map((f) => join(EL7_DIR, f)),
+  ];
   const lines = files.map((f) => `${sha256(readFileSync(join(dir, f)))}  ${f}`);
   return sha256([...lines, sha256(recipe)].join('\n')).slice(0, 24);
 }

@@ -41,24 +41,39 @@ const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 
 const tryRun = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
   const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
   return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 /** PIDs whose command line mentions the fixture folder (libvirtd, dnsmasq, qemu all do). */
 export function processesUsing(dir: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) && alive(pid); } catch { return false; }
-  });
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) && alive(pid);
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** A proxy for apt: absolute-URI GETs to the mirror's host only; nothing else. */
 function startProxy(allowedHosts: string[], refused: string[]): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     let url: URL;
-    try { url = new URL(req.url ?? ''); } catch { url = new URL('http://invalid/'); }
-    if (req.method !== 'GET' && req.method !== 'HEAD' || url.protocol !== 'http:' || !allowedHosts.includes(url.hostname)) {
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      url = new URL('http://invalid/');
+    }
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || url.protocol !== 'http:' || !allowedHosts.includes(url.hostname)) {
       refused.push(`${req.method} ${req.url}`);
       res.writeHead(403).end('postfix-lab test proxy: only the apt mirror\n');
       return;
@@ -67,7 +82,10 @@ function startProxy(allowedHosts: string[], refused: string[]): Promise<http.Ser
       res.writeHead(r.statusCode ?? 502, r.headers);
       r.pipe(res);
     });
-    up.on('error', (e) => { if (!res.headersSent) res.writeHead(502); res.end(String(e)); });
+    up.on('error', (e) => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end(String(e));
+    });
     up.end();
   });
   return new Promise((resolve, reject) => {
@@ -93,18 +111,30 @@ export async function startLibvirt(mirrorHosts: string[]): Promise<LibvirtEnv> {
     const left: string[] = [];
     if (libvirtdPid && alive(libvirtdPid)) {
       const q = (...a: string[]) => tryRun('virsh', ['-q', '-c', uri, ...a]);
-      for (const dom of q('list', '--all', '--name').stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+      for (const dom of q('list', '--all', '--name')
+        .stdout.split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         left.push(`domain ${dom}`);
         q('destroy', dom);
         q('undefine', dom, '--remove-all-storage', '--snapshots-metadata');
       }
-      for (const net of q('net-list', '--all', '--name').stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+      for (const net of q('net-list', '--all', '--name')
+        .stdout.split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         if (net !== NETWORK) left.push(`network ${net}`);
         q('net-destroy', net);
         q('net-undefine', net);
       }
-      for (const pool of q('pool-list', '--all', '--name').stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
-        for (const vol of q('vol-list', pool).stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter((v): v is string => !!v)) {
+      for (const pool of q('pool-list', '--all', '--name')
+        .stdout.split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        for (const vol of q('vol-list', pool)
+          .stdout.split('\n')
+          .map((l) => l.trim().split(/\s+/)[0])
+          .filter((v): v is string => !!v)) {
           q('vol-delete', '--pool', pool, vol);
         }
         q('pool-destroy', pool);
@@ -116,20 +146,36 @@ export async function startLibvirt(mirrorHosts: string[]): Promise<LibvirtEnv> {
     await new Promise<void>((r) => (proxy ? proxy.close(() => r()) : r()));
     for (const pid of processesUsing(dir)) {
       left.push(`process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 120)}`);
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     tryRun('ip', ['netns', 'del', netns]);
     tryRun('ip', ['link', 'del', vethHost]);
     rmSync(dir, { recursive: true, force: true });
-    for (const d of created.reverse()) { try { rmdirSync(d); } catch { /* not empty or gone */ } }
+    for (const d of created.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        /* not empty or gone */
+      }
+    }
     return left;
   };
 
   try {
     for (const d of ['etc', 'lib', 'cache', 'run', 'log', 'pool']) mkdirSync(join(dir, d), { recursive: true });
     // qemu as root without the host's security drivers; qemu's output to files (no virtlogd needed).
-    writeFileSync(join(dir, 'etc', 'qemu.conf'), 'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\nsecurity_driver = "none"\nstdio_handler = "file"\n');
-    writeFileSync(join(dir, 'etc', 'libvirtd.conf'), 'unix_sock_rw_perms = "0700"\nauth_unix_rw = "none"\nlog_outputs = "3:file:/var/log/libvirt/libvirtd.log"\n');
+    writeFileSync(
+      join(dir, 'etc', 'qemu.conf'),
+      'user = "root"\ngroup = "root"\ndynamic_ownership = 0\nremember_owner = 0\nsecurity_driver = "none"\nstdio_handler = "file"\n',
+    );
+    writeFileSync(
+      join(dir, 'etc', 'libvirtd.conf'),
+      'unix_sock_rw_perms = "0700"\nauth_unix_rw = "none"\nlog_outputs = "3:file:/var/log/libvirt/libvirtd.log"\n',
+    );
     sh('ip', ['netns', 'add', netns]);
     sh('ip', ['link', 'add', vethHost, 'type', 'veth', 'peer', 'name', vethNs]);
     sh('ip', ['link', 'set', vethNs, 'netns', netns]);
@@ -159,7 +205,13 @@ export async function startLibvirt(mirrorHosts: string[]): Promise<LibvirtEnv> {
     throw e;
   }
   return {
-    dir, netns, uri, libvirtdPid, virsh, stop, refused,
+    dir,
+    netns,
+    uri,
+    libvirtdPid,
+    virsh,
+    stop,
+    refused,
     proxyUrl: `http://${HOST_ADDR}:${PROXY_PORT}`,
     vagrantOptions: {
       uri,
