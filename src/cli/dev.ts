@@ -15,7 +15,12 @@ function step(program: string, args: string[], note?: string): number {
 const systemDeps = (purpose: 'test' | 'vm' | 'bench') => step('sh', [join(repoRoot, 'scripts', 'system-deps.sh'), purpose]);
 
 export async function test(_o: Opts, args: string[]): Promise<number> {
-  return systemDeps('test') || step(bin('biome'), ['check', '.'], 'format and lint (biome check)') || step(bin('tsc'), ['--noEmit', '-p', '.'], 'typecheck (tsc --noEmit)') || step(bin('vitest'), ['run', ...args]);
+  return (
+    systemDeps('test') ||
+    step(bin('biome'), ['check', '.'], 'format and lint (biome check)') ||
+    step(bin('tsc'), ['--noEmit', '-p', '.'], 'typecheck (tsc --noEmit)') ||
+    step(bin('vitest'), ['run', ...args])
+  );
 }
 
 export async function testVm(_o: Opts, args: string[]): Promise<number> {

@@ -27,7 +27,7 @@ import {
   writePrivate,
 } from './state.js';
 import { checkLabName, checkSnapshotName, removeInside } from './names.js';
-import { lockLab } from '../lab-lock.js';
+import { lockLab } from './lock.js';
 
 export interface LabRef {
   labFile?: string;

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { ConnectionLost, LabError, StepError } from '../errors.js';
 import type { Emitter, StepInfo, StepStatus } from '../output/events.js';
 import type { Host } from '../host.js';
-import { describeSettled, forgetScript, jobNamer, jobPrefix, lastJob, runJobPrefix, type SettledJob, settleJobs } from '../jobs.js';
+import { describeSettled, forgetScript, jobNamer, jobPrefix, lastJob, runJobPrefix, type SettledJob, settleJobs } from './jobs.js';
 import type { Journal } from './journal.js';
 import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
 import type { Platform } from '../lab/lab-file.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type KindContext, kinds } from '../../src/runbook/kinds/index.js';
-import { parseSettled, lastJob, settleScript } from '../../src/jobs.js';
+import { parseSettled, lastJob, settleScript } from '../../src/runbook/jobs.js';
 import { jobScript, wrapCommand } from '../../src/ssh/remote-commands.js';
 import { FakeHost } from '../helpers/fake-host.js';
 

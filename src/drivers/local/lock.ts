@@ -1,13 +1,14 @@
 /**
- * The one PID-file lock: an exclusive file holding its owner's PID, created with O_EXCL; a lock whose owner died is
- * taken over. Callers in this process queue in memory (no polling); the file is for other processes.
+ * The one PID-file lock: an exclusive file holding its owner's PID, created atomically; a lock whose owner died is
+ * taken over. `withLock` waits its turn (callers in this process queue in memory, other processes poll); `takeLock`
+ * refuses at once when a live process holds it (one lab:up per lab).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LabError } from '../../errors.js';
 import { removeInside } from '../../lab/names.js';
-import { isAlive } from './processes.js';
+import { isAlive, isSameProcess, startTime } from './processes.js';
 
 export interface LockOptions {
   /** Give up after this long (default 10 minutes). */
@@ -92,5 +93,45 @@ async function acquire(file: string, o: LockOptions): Promise<void> {
       }
       await sleep(o.pollMs ?? 20);
     }
+  }
+}
+
+/**
+ * Take the lock now or throw `busy(pid, holder)` when a live process holds it; returns the release. The file holds
+ * "PID START-TIME WHAT" and is created by a link, so nobody ever reads it half-written.
+ */
+export function takeLock(file: string, what: string, busy: (pid: number, holder: string) => Error): () => void {
+  const mine = `${process.pid} ${startTime(process.pid) ?? ''} ${what}\n`;
+  const tmp = `${file}.${process.pid}`;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(tmp, mine, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        linkSync(tmp, file); // atomic: exactly one process creates the lock
+        return () => {
+          try {
+            if (readFileSync(file, 'utf8') === mine) unlinkSync(file);
+          } catch {
+            /* already gone */
+          }
+        };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      let held = '';
+      try {
+        held = readFileSync(file, 'utf8');
+      } catch {
+        continue; // released meanwhile
+      }
+      const [pidText, started, holder] = held.trim().split(' ');
+      const pid = Number(pidText);
+      if (Number.isInteger(pid) && pid > 0 && isSameProcess(pid, started || undefined)) throw busy(pid, holder ?? what);
+      removeInside(dirname(file), file); // left by a process that is gone (killed, or the machine rebooted)
+    }
+    throw new LabError(`could not take the lock ${file}`, 'Another process keeps creating it; is a loop of the same command running?');
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }

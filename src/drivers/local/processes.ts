@@ -62,3 +62,20 @@ export async function terminate(pid: number, ms = 5000): Promise<void> {
   }
   await waitExit(pid, 2000);
 }
+
+/** Clock ticks since boot when the process started (field 22 of /proc/PID/stat); undefined off Linux. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive, and still the process that started at `started` (so a recycled PID is not taken for it). */
+export function isSameProcess(pid: number, started: string | undefined): boolean {
+  if (!isAlive(pid)) return false;
+  const now = startTime(pid);
+  return !(started && now && now !== started);
+}

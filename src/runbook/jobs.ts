@@ -6,8 +6,8 @@
  * group), and removes what a dropped upload left in /tmp. So a retry never races a first copy still holding
  * dpkg's lock.
  */
-import type { Host } from './host.js';
-import { sh } from './host.js';
+import type { Host } from '../host.js';
+import { sh } from '../host.js';
 
 /** The job-name prefix of one step in one run (step ids are [a-z0-9-]; run ids are hex). */
 export function jobPrefix(runId: string, stepId: string): string {
