@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kinds } from '../../src/runbook/kinds/index.js';
 import { editMaster, type MasterParams } from '../../src/runbook/kinds/master.js';
-import { differences, parseSettings, type PostconfParams } from '../../src/runbook/kinds/postconf.js';
+import { differences, parseMainCf, parseSettings, type PostconfParams } from '../../src/runbook/kinds/postconf.js';
 import { allSteps } from '../helpers/runbook.js';
 import { built, BUILD_TIMEOUT_MS } from './helpers/build.js';
 import { el7Plan } from './helpers/section1.js';
@@ -135,8 +135,11 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
   it("reads back every value the el7 postconf steps set, as 2.10.1 prints it, and the steps' own checks pass", () => {
     for (const s of postconfSteps) {
       const p = s.params as unknown as PostconfParams;
-      const [check] = kinds.postconf!.describe(p as never, 'el7').check;
-      const out = sh(local(check!));
+      // The step's own check reads main.cf (no Postfix process); a learner asks `postconf -n NAMES`: both must agree.
+      const file = readFileSync(join(dirOf(p.instance), 'main.cf'), 'utf8');
+      expect({ step: s.id, differences: differences(p, parseMainCf(file)) }).toEqual({ step: s.id, differences: [] });
+      const [asked] = kinds.postconf!.learner(p as never, 'el7').check;
+      const out = sh(local(asked!));
       expect({ step: s.id, differences: differences(p, parseSettings(out.stdout)) }).toEqual({ step: s.id, differences: [] });
       const set = Object.entries(p.set ?? {});
       if (!set.length) continue;
