@@ -1,4 +1,4 @@
-/** The lab:* commands as a user runs them (tsx scripts/NAME.ts), with a scratch state home; async, so tests can run a few at once. */
+/** The lab:* commands as a user runs them (tsx src/cli/bin.ts NAME), with a scratch state home; async, so tests can run a few at once. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -12,7 +12,7 @@ export interface CliResult {
 
 export function labCli(env: NodeJS.ProcessEnv, script: string, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const c = spawn(join(repo, 'node_modules/.bin/tsx'), [join(repo, 'scripts', `${script}.ts`), ...args], {
+    const c = spawn(join(repo, 'node_modules/.bin/tsx'), [join(repo, 'src/cli/bin.ts'), script, ...args], {
       cwd: repo,
       env: { ...process.env, NO_COLOR: '1', ...env },
     });
