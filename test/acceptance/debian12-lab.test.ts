@@ -3,7 +3,7 @@
  * nothing, verify passing, each kind of check made to fail by one specific break and pass again after the repair,
  * and halt + up bringing everything back. Slow (minutes): it installs Postfix, Dovecot and rsyslog for real.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { connectSsh } from '../../src/ssh/executor.js';
 import { labState, readJson } from '../../src/lab/state.js';
 import type { LabMeta } from '../../src/lab/ops.js';
 import { verifyLab, type VerifyReport } from '../../src/verify/index.js';
+import { writeContainerLab } from '../helpers/container-lab.js';
 import { breaks } from './breaks.js';
 
 const home = mkdtempSync(join(tmpdir(), 'plab-acc-'));
@@ -53,22 +54,7 @@ async function up() {
 
 beforeAll(() => {
   process.env.POSTFIX_LAB_HOME = home;
-  writeFileSync(
-    labFile,
-    [
-      `name: ${name}`,
-      'driver: container',
-      'platform: debian12',
-      'ports:',
-      '  - { guest: 25, host: 31525 }',
-      '  - { guest: 587, host: 31587 }',
-      '  - { guest: 465, host: 31465 }',
-      '  - { guest: 10025, host: 32025 }',
-      'sections: all',
-      'params: { hostname: mail.lab.example, hostname_deux: deux.lab.example, mail_user: learner }',
-      '',
-    ].join('\n'),
-  );
+  writeContainerLab(labFile, { name, ports: [31525, 31587, 31465, 32025], sections: 'all' });
 });
 
 afterAll(async () => {

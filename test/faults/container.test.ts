@@ -3,7 +3,7 @@
  * running section 1 of the runbook. The engine reaches the lab through a TCP proxy on loopback that the test
  * cuts. Boots one container lab: run under the heavy lock with the other container suites.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { labLifecycle, type LabMeta, labUp } from '../../src/lab/ops.js';
 import { connectSsh } from '../../src/ssh/executor.js';
 import { labState, readJson } from '../../src/lab/state.js';
 import { verifyLab } from '../../src/verify/index.js';
+import { writeContainerLab } from '../helpers/container-lab.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const home = mkdtempSync(join(tmpdir(), 'plab-flt-ct-'));
@@ -23,22 +24,7 @@ let host: Host | undefined;
 
 beforeAll(() => {
   process.env.POSTFIX_LAB_HOME = home;
-  writeFileSync(
-    labFile,
-    [
-      `name: ${name}`,
-      'driver: container',
-      'platform: debian12',
-      'ports:',
-      '  - { guest: 25, host: 42525 }',
-      '  - { guest: 587, host: 42587 }',
-      '  - { guest: 465, host: 42465 }',
-      '  - { guest: 10025, host: 42025 }',
-      'sections: [1]',
-      'params: { hostname: mail.lab.example, mail_user: learner }',
-      '',
-    ].join('\n'),
-  );
+  writeContainerLab(labFile, { name, ports: [42525, 42587, 42465, 42025], sections: [1] });
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
  * dependency stopped and started again while Postfix throttled what kept dying, a killed master, a deleted auth
  * socket, a changed file), lab:up then verify passes, with no wait added by the test. Boots one container lab.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { labLifecycle, type LabMeta, labUp } from '../../src/lab/ops.js';
 import { connectSsh } from '../../src/ssh/executor.js';
 import { labState, readJson } from '../../src/lab/state.js';
 import { verifyLab } from '../../src/verify/index.js';
+import { writeContainerLab } from '../helpers/container-lab.js';
 
 const home = mkdtempSync(join(tmpdir(), 'plab-flt-drift-'));
 const labFile = join(home, 'lab.yaml');
@@ -21,22 +22,7 @@ let host: Host | undefined;
 
 beforeAll(() => {
   process.env.POSTFIX_LAB_HOME = home;
-  writeFileSync(
-    labFile,
-    [
-      `name: ${name}`,
-      'driver: container',
-      'platform: debian12',
-      'ports:',
-      '  - { guest: 25, host: 42125 }',
-      '  - { guest: 587, host: 42187 }',
-      '  - { guest: 465, host: 42165 }',
-      '  - { guest: 10025, host: 42126 }',
-      'sections: all',
-      'params: { hostname: mail.lab.example, hostname_deux: deux.lab.example, mail_user: learner }',
-      '',
-    ].join('\n'),
-  );
+  writeContainerLab(labFile, { name, ports: [42125, 42187, 42165, 42126], sections: 'all' });
 });
 
 afterAll(async () => {
