@@ -10,6 +10,8 @@ import { junitReporter } from '../output/junit.js';
 import { formatPlan } from '../output/plan.js';
 import { terminalReporter } from '../output/terminal.js';
 import { withCtrlC } from './interrupt.js';
+import { labCheck } from '../lab/check.js';
+import { courseSections, findSection } from '../course/sections.js';
 import { sshArgs } from './ssh-args.js';
 import type { Opts } from './table.js';
 
@@ -24,15 +26,43 @@ const ref = (o: Opts) => {
 };
 
 /** --section N: one of the memo's four sections. */
-export function sectionFlag(v: string | undefined): number | undefined {
+export function memoSectionFlag(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!(Number.isInteger(n) && n >= 1 && n <= 4)) throw new InputError(`--section ${v}: not a memo section`, 'Sections are 1, 2, 3 and 4.');
   return n;
 }
 
+/** --section S: a memo section (1-4, the whole of it) or a course part of one ("4.4"; "4.4.2" and "4.3" name the part they are in). */
+export function sectionFlag(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (/^[1-4]$/.test(v)) return v;
+  if (!/^[1-4](\.[1-9])+$/.test(v))
+    throw new InputError(
+      `--section ${v}: not a section`,
+      `Sections are 1, 2, 3 and 4, or a part of one: ${courseSections()
+        .filter((c) => c.id.includes('.'))
+        .map((c) => c.id)
+        .join(', ')}.`,
+    );
+  try {
+    return findSection(v).id;
+  } catch (e) {
+    throw new InputError(`--section ${v}: ${(e as Error).message}`, (e as InputError).hint);
+  }
+}
+
 export async function up(opts: Opts): Promise<number> {
-  const o = opts as LabOpts & { dryRun?: boolean; from?: string; until?: string; only?: string[]; section?: string; json?: boolean; junit?: string };
+  const o = opts as LabOpts & {
+    check?: boolean;
+    dryRun?: boolean;
+    from?: string;
+    until?: string;
+    only?: string[];
+    section?: string;
+    json?: boolean;
+    junit?: string;
+  };
   if ([o.only, o.from || o.until, o.section].filter(Boolean).length > 1) {
     throw new InputError(
       '--section, --only and --from/--until choose steps in different ways: use one',
@@ -40,6 +70,16 @@ export async function up(opts: Opts): Promise<number> {
     );
   }
   const selection = { from: o.from, until: o.until, only: o.only, section: sectionFlag(o.section) };
+  if (o.dryRun && o.check)
+    throw new InputError('--dry-run and --check: use one', '--dry-run prints the plan without a host; --check asks the lab what would change.');
+  if (o.check) {
+    const events = new Emitter();
+    events.on(o.json ? jsonReporter() : terminalReporter());
+    if (o.junit) events.on(junitReporter(o.junit, 'lab:up --check'));
+    const recap = await withCtrlC((signal) => labCheck({ ...ref(opts), events, selection, signal }));
+    if (recap.interrupted) throw new LabError('lab:up --check interrupted', 'Nothing was changed; run it again.', 130);
+    return recap.differs ? 1 : 0;
+  }
   if (o.dryRun) {
     const lab = openLab(ref(opts));
     const { driver, why } = resolveDriver(lab);

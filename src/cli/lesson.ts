@@ -8,7 +8,7 @@ import { openLab } from '../lab/ops.js';
 import { loadRoles } from '../runbook/load.js';
 import { repoRoot } from '../schemas.js';
 import { loadChecks } from '../verify/load.js';
-import { sectionFlag } from './lab.js';
+import { memoSectionFlag } from './lab.js';
 import type { Opts } from './table.js';
 
 /** The lab each platform's written course is made for: the shipped lab files. */
@@ -74,6 +74,6 @@ export async function lessonCommand(opts: Opts, args: string[]): Promise<number>
       'which section? give one of 1, 2, 3, 4',
       'For example `npm run lesson -- 3`, or `npm run lesson -- --write docs/course` for all of them.',
     );
-  process.stdout.write(lesson(o.lab, o.platform, sectionFlag(section)!));
+  process.stdout.write(lesson(o.lab, o.platform, memoSectionFlag(section)!));
   return 0;
 }

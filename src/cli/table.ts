@@ -30,7 +30,7 @@ export interface CommandDef {
 const PLATFORMS = ['debian12', 'el7'] as const;
 const json: Flag = ['--json', 'print JSON (lab:up: JSON lines, the last one the recap)'];
 const junit: Flag = ['--junit <file>', 'write JUnit XML'];
-const section: Flag = ['--section <n>', 'one memo section (1-4)'];
+const section: Flag = ['--section <n>', 'one memo section (1-4) or a part of one (4.1, 4.2, 4.4, 4.5, 4.6)'];
 
 export const commands: Record<string, CommandDef> = {
   'lab:up': {
@@ -38,6 +38,7 @@ export const commands: Record<string, CommandDef> = {
     lab: true,
     flags: [
       ['--dry-run', 'print the plan with every command that would run; touch no host'],
+      ['--check', 'check mode: run every check and no apply; report what would change (exit 1 if anything would)'],
       ['--from <step>', 'start at this step'],
       ['--until <step>', 'stop after this step'],
       ['--only <steps...>', 'run only these steps'],

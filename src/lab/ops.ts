@@ -28,6 +28,7 @@ import {
 } from './state.js';
 import { checkLabName, checkSnapshotName, removeInside } from './names.js';
 import { lockLab } from './lock.js';
+import { checkpointHook, cheapSnapshots } from './checkpoints.js';
 
 export interface LabRef {
   labFile?: string;
@@ -72,6 +73,25 @@ export interface UpOptions extends LabRef {
   connect?: (t: SshTarget, s: LabState) => Promise<Host>;
   /** Ctrl-C: stop the running step's remote commands and end the run there (resumable). */
   signal?: AbortSignal;
+  /** Take no checkpoints at section starts (the course takes its own, or a test wants the run alone). */
+  noCheckpoints?: boolean;
+}
+
+/** A Host that forwards to whichever connection is current (replaced after a checkpoint's reboot). */
+function hostProxy(first: Host): Host & { host: Host } {
+  const p = { host: first } as Host & { host: Host };
+  return new Proxy(p, {
+    get(t, k) {
+      if (k === 'host') return t.host;
+      const v = (t.host as unknown as Record<string | symbol, unknown>)[k];
+      return typeof v === 'function' ? v.bind(t.host) : v;
+    },
+    set(t, k, v) {
+      if (k !== 'host') return false;
+      t.host = v;
+      return true;
+    },
+  });
 }
 
 export async function labUp(o: UpOptions): Promise<Recap> {
@@ -119,12 +139,32 @@ async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, dr
   for (const h of hosts) {
     if (hosts.length > 1)
       o.events.emit({ event: 'info', message: `host ${h.target.name} (${h.target.host}:${h.target.port}): ${h.index + 1} of ${hosts.length}` });
-    const host = await connect(h.target, state);
+    let host = await connect(h.target, state);
     let recap: Recap;
     try {
       await waitForBoot(host, o.events);
+      // A one-host lab on a driver with cheap snapshots gets a checkpoint at the start of every section it builds.
+      const onSection =
+        hosts.length === 1 && cheapSnapshots(driver) && !o.noCheckpoints
+          ? checkpointHook({
+              driver,
+              ctx,
+              state,
+              plan,
+              journal: h.journal,
+              reconnect: async () => {
+                await host.close().catch(() => undefined);
+                host = await connect(h.target, state);
+                await waitForBoot(host, o.events);
+                proxy.host = host;
+              },
+            })
+          : undefined;
+      // The engine holds one Host for the whole run: after a checkpoint (stop, boot) it reaches the new connection.
+      const proxy = hostProxy(host);
       recap = await runPlan(plan, {
-        host,
+        host: proxy,
+        onSection,
         platform: lab.platform,
         sudo: h.target.sudo,
         journal: h.journal,
@@ -155,7 +195,7 @@ function hostState(state: LabState, target: SshTarget, index: number): { target:
  * SSH answers before systemd has started every unit: a step that checks a service right after boot would see it
  * "inactive" and start it itself. Wait for the boot to finish (any driver; a no-op on a running host).
  */
-async function waitForBoot(host: Host, events: Emitter): Promise<void> {
+export async function waitForBoot(host: Host, events: Emitter): Promise<void> {
   const t0 = Date.now();
   const r = await host.exec('command -v systemctl >/dev/null || exit 0; systemctl is-system-running --wait', { timeoutMs: 300_000 });
   const state = r.stdout.trim();

@@ -1,5 +1,6 @@
 /** What the engine tells its listeners. Reporters (terminal, plain lines, JSON lines, JUnit) only listen. */
-export type StepStatus = 'ok' | 'changed' | 'skipped' | 'failed';
+/** `differs`: check mode (lab:up --check) found what the step's apply would change, and changed nothing. */
+export type StepStatus = 'ok' | 'changed' | 'skipped' | 'failed' | 'differs';
 
 export interface StepInfo {
   id: string;
@@ -12,12 +13,12 @@ export interface StepInfo {
 
 export type EngineEvent =
   | { event: 'info'; message: string }
-  | { event: 'run'; lab: string; platform: string; steps: number; resuming: boolean; from?: string }
+  | { event: 'run'; lab: string; platform: string; steps: number; resuming: boolean; from?: string; check?: boolean }
   | { event: 'role'; role: string; section: number; title: string; title_ja?: string }
   | ({ event: 'step-start' } & StepInfo)
   | ({ event: 'step'; status: StepStatus; durationMs: number; detail?: string; diff?: string; hint?: string; log?: string } & StepInfo)
   | { event: 'reconnect'; host: string; attempt: number; message: string }
-  | { event: 'recap'; ok: number; changed: number; skipped: number; failed: number; durationMs: number };
+  | { event: 'recap'; ok: number; changed: number; skipped: number; failed: number; differs?: number; durationMs: number };
 
 export type Listener = (e: EngineEvent) => void;
 

@@ -18,7 +18,8 @@ export interface Result {
   hint?: string;
 }
 
-const STEP: Record<StepStatus, Outcome> = { ok: 'passed', changed: 'changed', skipped: 'skipped', failed: 'failed' };
+// In check mode a step that differs fails the report: the lab is not as the runbook builds it.
+const STEP: Record<StepStatus, Outcome> = { ok: 'passed', changed: 'changed', skipped: 'skipped', failed: 'failed', differs: 'failed' };
 const CHECK: Record<CheckStatus, Outcome> = { pass: 'passed', fail: 'failed', inconclusive: 'inconclusive' };
 
 export const stepOutcome = (s: StepStatus): Outcome => STEP[s];

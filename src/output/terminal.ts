@@ -1,7 +1,7 @@
 /** Human output: a live line per step on a terminal (rewritten when the step ends), plain lines otherwise. */
 import type { EngineEvent, StepStatus } from './events.js';
 
-const COLORS: Record<StepStatus, string> = { ok: '32', changed: '33', skipped: '36', failed: '31' };
+const COLORS: Record<StepStatus, string> = { ok: '32', changed: '33', skipped: '36', failed: '31', differs: '35' };
 
 export interface Out {
   write(s: string): unknown;
@@ -30,7 +30,7 @@ export function terminalReporter(out: Out = process.stdout, opts: { color?: bool
         break;
       case 'run':
         out.write(
-          `lab ${e.lab} (${e.platform}): ${e.steps} steps${e.resuming ? `, resuming${e.from ? ` at ${e.from}` : ''} (finished steps are skipped)` : ''}\n`,
+          `lab ${e.lab} (${e.platform}): ${e.steps} steps${e.check ? ', check mode (nothing is changed)' : ''}${e.resuming ? `, resuming${e.from ? ` at ${e.from}` : ''} (finished steps are skipped)` : ''}\n`,
         );
         break;
       case 'role':
@@ -51,8 +51,9 @@ export function terminalReporter(out: Out = process.stdout, opts: { color?: bool
         const time = e.status === 'skipped' ? '' : ` (${(e.durationMs / 1000).toFixed(1)}s)`;
         const tag = `${e.handler ? 'handler ' : ''}`;
         out.write(`  ${paint(e.status, e.status.padEnd(8))} ${e.section.padEnd(6)} ${tag}${e.title}${time}\n`);
-        if (e.status === 'changed' && e.detail) out.write(`           ${e.detail}\n`);
-        if (e.status === 'changed' && e.diff && opts.diffs !== false)
+        const shows = e.status === 'changed' || e.status === 'differs';
+        if (shows && e.detail) out.write(`           ${e.detail}\n`);
+        if (shows && e.diff && opts.diffs !== false)
           out.write(
             e.diff
               .split('\n')
@@ -72,6 +73,13 @@ export function terminalReporter(out: Out = process.stdout, opts: { color?: bool
         break;
       case 'recap': {
         clear();
+        if (e.differs !== undefined) {
+          out.write(`\nrecap (check mode): ok=${e.ok} differs=${e.differs} in ${(e.durationMs / 1000).toFixed(1)}s\n`);
+          out.write(
+            e.differs ? `${e.differs} step(s) would change the lab; \`npm run lab:up\` makes them.\n` : 'nothing would change: the lab matches the runbook.\n',
+          );
+          break;
+        }
         out.write(`\nrecap: ok=${e.ok} changed=${e.changed} skipped=${e.skipped} failed=${e.failed} in ${(e.durationMs / 1000).toFixed(1)}s\n`);
         if (e.failed === 0 && e.changed === 0) out.write('nothing changed: the lab already matches the runbook.\n');
         break;

@@ -14,7 +14,7 @@ import type { Journal } from './journal.js';
 import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
 import type { Platform } from '../lab/lab-file.js';
 import type { Plan, PlanStep, Selection } from './plan.js';
-import { selectSteps } from './plan.js';
+import { courseParts, sectionOfStep, selectSteps } from './plan.js';
 import { fillSecrets, Redactor } from '../redact.js';
 
 export interface RunOptions {
@@ -32,6 +32,11 @@ export interface RunOptions {
   connectionRetries?: number;
   /** Aborted on Ctrl-C: the running step's remote commands are stopped and the run ends there, resumable. */
   signal?: AbortSignal;
+  /**
+   * Called before the first step of each course section the run reaches (course/sections.yaml: 1, 2, 3, 4.1, ...),
+   * after the previous one's handlers ran: where lab:up takes its checkpoints.
+   */
+  onSection?(id: string): Promise<void>;
 }
 
 export interface Recap {
@@ -54,9 +59,16 @@ const info = (s: PlanStep, handler = false): StepInfo => ({
   ...(handler ? { handler } : {}),
 });
 
-/** The sections before `section` with a step this lab host never finished. */
-function earlierSectionsNotRun(plan: Plan, section: number, finished: Set<string>): number[] {
-  return plan.roles.filter((r) => r.section < section && r.steps.some((s) => !finished.has(s.id))).map((r) => r.section);
+/** The sections (course parts within section 4) before the selected steps with a step this lab host never finished. */
+function earlierSectionsNotRun(plan: Plan, selected: Set<string>, finished: Set<string>): string[] {
+  const steps = plan.roles.flatMap((r) => r.steps);
+  const first = steps.findIndex((s) => selected.has(s.id));
+  const out: string[] = [];
+  for (const s of steps.slice(0, Math.max(0, first))) {
+    const id = sectionOfStep(s);
+    if (!finished.has(s.id) && !out.includes(id)) out.push(id);
+  }
+  return out;
 }
 
 export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
@@ -67,7 +79,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   const explicit = !!(o.selection?.from || o.selection?.until || o.selection?.only?.length || o.selection?.section !== undefined);
   const selected = selectSteps(plan, o.selection ?? {});
   if (o.selection?.section !== undefined) {
-    const before = earlierSectionsNotRun(plan, o.selection.section, o.journal.finished());
+    const before = earlierSectionsNotRun(plan, selected, o.journal.finished());
     if (before.length) {
       o.events.emit({
         event: 'info',
@@ -261,15 +273,22 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
           }
         }
       };
+      const runHandlers = async () => {
+        for (const h of role.handlers) {
+          if (!pending.has(h.id)) continue;
+          if (o.signal?.aborted) throw interrupted(h.id);
+          const status = await runStep(h, true);
+          recap[status === 'changed' ? 'changed' : 'ok'] += 1;
+          o.journal.append({ type: 'handler', runId, id: h.id, role: role.role, at: new Date().toISOString() });
+          pending.delete(h.id);
+        }
+      };
+      // A course section ends in a working state: its handlers run before the next part of the role starts.
       const late = (s: PlanStep) => !!kinds[s.kind]?.afterHandlers;
-      await runSteps(steps.filter((s) => !late(s)));
-      for (const h of role.handlers) {
-        if (!pending.has(h.id)) continue;
-        if (o.signal?.aborted) throw interrupted(h.id);
-        const status = await runStep(h, true);
-        recap[status === 'changed' ? 'changed' : 'ok'] += 1;
-        o.journal.append({ type: 'handler', runId, id: h.id, role: role.role, at: new Date().toISOString() });
-        pending.delete(h.id);
+      for (const part of courseParts(steps.filter((s) => !late(s)))) {
+        if (o.onSection && !o.signal?.aborted) await o.onSection(part.id);
+        await runSteps(part.steps);
+        await runHandlers();
       }
       await runSteps(steps.filter(late));
     }

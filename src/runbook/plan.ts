@@ -1,5 +1,6 @@
 /** Planning is pure: lab + roles + platform -> the ordered list of steps, with every value filled in. */
 import { InputError } from '../errors.js';
+import { courseSectionOf, courseSections, inCourseSection } from '../course/sections.js';
 import { kinds } from './kinds/index.js';
 import type { Lab, Platform } from '../lab/lab-file.js';
 import { kindOf, readTemplate, type RawStep, type Role, type Scalar } from './load.js';
@@ -151,21 +152,47 @@ export interface Selection {
   from?: string;
   until?: string;
   only?: string[];
-  section?: number;
+  /** A memo section ("4": the whole role) or a course section ("4.4": its part of the role, course/sections.yaml). */
+  section?: string;
+}
+
+/** The course section a step belongs to (course/sections.yaml); a role's bare number ("4") counts as its role's. */
+export function sectionOfStep(s: PlanStep): string {
+  return courseSectionOf(s.section)?.id ?? s.section.split('.')[0]!;
+}
+
+/**
+ * Consecutive steps by course section: a role spanning several (section 4) in its parts. A step of the role's bare
+ * number (its closing checks) stays with the part it stands in.
+ */
+export function courseParts(steps: PlanStep[]): { id: string; steps: PlanStep[] }[] {
+  const parts: { id: string; steps: PlanStep[] }[] = [];
+  for (const s of steps) {
+    const of = courseSectionOf(s.section)?.id;
+    const last = parts.at(-1);
+    if (last && (of === undefined || of === last.id)) last.steps.push(s);
+    else parts.push({ id: of ?? s.section.split('.')[0]!, steps: [s] });
+  }
+  return parts;
 }
 
 /** The steps a run covers (--section, --from, --until, --only); unknown ids and sections are bad input. */
 export function selectSteps(plan: Plan, sel: Selection): Set<string> {
   const all = plan.roles.flatMap((r) => r.steps.map((s) => s.id));
   if (sel.section !== undefined) {
-    const role = plan.roles.find((r) => r.section === sel.section);
-    if (!role) {
+    const id = sel.section;
+    const role = plan.roles.find((r) => String(r.section) === id.split('.')[0]);
+    const part = id.includes('.') ? role?.steps.filter((s) => inCourseSection(s.section, id)) : role?.steps;
+    if (!role || !part?.some((s) => s.section !== String(role.section))) {
       throw new InputError(
         `--section ${sel.section}: no such section in the plan for ${plan.platform}`,
-        `Sections in this plan: ${plan.roles.map((r) => `${r.section} (${r.title})`).join(', ')}; the lab file's sections: chooses them.`,
+        `Sections in this plan: ${plan.roles.map((r) => `${r.section} (${r.title})`).join(', ')}; parts of a section: ${courseSections()
+          .filter((c) => c.id.includes('.'))
+          .map((c) => c.id)
+          .join(', ')}. The lab file's sections: chooses them.`,
       );
     }
-    return new Set(role.steps.map((s) => s.id));
+    return new Set(part.map((s) => s.id));
   }
   const check = (id: string, flag: string) => {
     if (!all.includes(id))

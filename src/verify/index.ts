@@ -6,11 +6,14 @@ import { checkOwnFolder, type Credentials, jsonState, labState, readJson } from 
 import { type LabMeta, type LabRef, openLab } from '../lab/ops.js';
 import { connectSsh } from '../ssh/executor.js';
 import { loadChecks, type CheckFile } from './load.js';
+import { inCourseSection } from '../course/sections.js';
 import { limiter, runChecks, type CheckResult } from './runner.js';
 import type { VerifyContext } from './types.js';
 
 export interface VerifyOptions extends LabRef {
-  section?: number;
+  /** A memo section ("3") or a course part ("4.4"); `sections` for several. */
+  section?: string;
+  sections?: string[];
   checksDir?: string;
   onResult?: (r: CheckResult) => void;
   /** Inject a host (tests). */
@@ -46,8 +49,13 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
       "Run `npm run lab:up`: it generates the lab mail user's password.",
     );
   const vars = { ...(lab.params as unknown as Record<string, string | number | boolean>), platform: lab.platform, lab_name: lab.name, mail_user: creds.user };
-  const files = loadChecks(lab.platform, vars, o.checksDir).filter((f) => o.section === undefined || f.section === o.section);
-  if (o.section !== undefined && !files.length) throw new InputError(`no checks for section ${o.section}`, 'Sections are 1 to 4.');
+  const wanted = o.sections ?? (o.section === undefined ? undefined : [o.section]);
+  const inWanted = (section: string) => !wanted || wanted.some((w) => (w.includes('.') ? inCourseSection(section, w) : section.split('.')[0] === w));
+  const files = loadChecks(lab.platform, vars, o.checksDir)
+    .map((f) => ({ ...f, checks: f.checks.filter((c) => inWanted(c.section)) }))
+    .filter((f) => f.checks.length);
+  if (wanted && !files.length)
+    throw new InputError(`no checks for section ${wanted.join(', ')}`, 'Sections are 1 to 4, or a part of one (4.1, 4.2, 4.4, 4.5, 4.6).');
   const target = meta.ssh;
   let hostP: Promise<Host> | undefined = o.host ? Promise.resolve(o.host) : undefined;
   const ssh = () => (hostP ??= connectSsh(target, { knownHostsFile: state.knownHostsFile }));

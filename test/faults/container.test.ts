@@ -69,7 +69,7 @@ async function sh(cmd: string): Promise<string> {
 }
 
 const verifyPasses = async () => {
-  const report = await verifyLab({ labFile, section: 1 });
+  const report = await verifyLab({ labFile, section: '1' });
   expect(
     report.results
       .filter((x) => x.status !== 'pass')

@@ -59,7 +59,7 @@ describe('command line', () => {
     const bad = cli('lab:up', '--dry-run', '--section', '2', '--only', 'two-a');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/^error: --section, --only and --from\/--until choose steps in different ways/);
-    expect(cli('lab:up', '--dry-run', '--section', '7').err).toMatch(/--section 7: not a memo section/);
+    expect(cli('lab:up', '--dry-run', '--section', '7').err).toMatch(/--section 7: not a section/);
   });
 
   it('prints a lesson, and asks which section when none is given', () => {

@@ -43,12 +43,12 @@ describe('engine', () => {
     const two = { role: 'r2', section: 2, title: 'Role two', steps: [flagStep(host, 'b', { role: 'r2', section: '2.1' })], handlers: [] };
     const p = plan([flagStep(host, 'a')], [], [two]);
     const infos = () => events.flatMap((e) => (e.event === 'info' ? [e.message] : []));
-    await runPlan(p, { ...opts, selection: { section: 2 } });
+    await runPlan(p, { ...opts, selection: { section: '2' } });
     expect(statuses()).toEqual(['b:changed']);
     expect(infos()).toEqual([expect.stringMatching(/^section 2 builds on section 1, which has not run on this lab yet: .*--section 1\)$/)]);
     await runPlan(p, opts);
     events.length = 0;
-    await runPlan(p, { ...opts, selection: { section: 2 } });
+    await runPlan(p, { ...opts, selection: { section: '2' } });
     expect(statuses()).toEqual(['b:ok']);
     expect(infos()).toEqual([]);
   });

@@ -114,8 +114,8 @@ describe('planning', () => {
   });
 
   it("selects one section's steps with --section, and names the sections a lab leaves out", () => {
-    expect([...selectSteps(makePlan(labFile(), loadRoles(fixtures), 'el7'), { section: 1 })]).toEqual(['pkgs', 'conf', 'el7-only']);
+    expect([...selectSteps(makePlan(labFile(), loadRoles(fixtures), 'el7'), { section: '1' })]).toEqual(['pkgs', 'conf', 'el7-only']);
     const one = makePlan(labFile('sections: [1]\n'), loadRoles(fixtures), 'el7');
-    expect(() => selectSteps(one, { section: 2 })).toThrow(/--section 2: no such section in the plan for el7/);
+    expect(() => selectSteps(one, { section: '2' })).toThrow(/--section 2: no such section in the plan for el7/);
   });
 });

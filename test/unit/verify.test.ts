@@ -34,7 +34,7 @@ function checksDir(yaml: string, ...more: string[]): string {
 }
 
 /** A lab that was brought up (its state folder: lab.json, credentials.json), verified against a fake host. */
-function verifyFake(host: FakeHost, checks: string, section?: number) {
+function verifyFake(host: FakeHost, checks: string, section?: number | string) {
   const stateRoot = mkdtempSync(join(tmpdir(), 'plab-state-'));
   const name = 'aln-verify';
   mkdirSync(join(stateRoot, name));
@@ -44,7 +44,14 @@ function verifyFake(host: FakeHost, checks: string, section?: number) {
     JSON.stringify({ name, driver: 'container', platform: 'debian12', labFile: '', ports: [], ssh, credentialsFile: '' }),
   );
   writeFileSync(join(stateRoot, name, 'credentials.json'), JSON.stringify({ user: 'learner', password: 'pw' }));
-  return verifyLab({ labFile: join(repoRoot, 'labs', 'debian12-container.yaml'), name, section, checksDir: checks, host, stateRoot });
+  return verifyLab({
+    labFile: join(repoRoot, 'labs', 'debian12-container.yaml'),
+    name,
+    section: section === undefined ? undefined : String(section),
+    checksDir: checks,
+    host,
+    stateRoot,
+  });
 }
 /** One check file: `kind: { key: { title, section, hint, ...fields } }` for each [kind, key, fields] (fields split at "; "). */
 function checkFile(section: number, checks: [string, string, string][]): string {

@@ -191,7 +191,7 @@ describe('vagrant driver on libvirt (TCG), end to end', () => {
     'verify passes against the VM',
     async () => {
       expect(upDone).toBe(true);
-      const report = await timed('verify', () => verifyLab({ labFile, section: sections.length === 1 ? sections[0] : undefined }));
+      const report = await timed('verify', () => verifyLab({ labFile, section: sections.length === 1 ? String(sections[0]) : undefined }));
       const failed = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.id}: ${r.status} ${r.message}`);
       expect(failed).toEqual([]);
       expect(report.summary.pass).toBeGreaterThan(0);

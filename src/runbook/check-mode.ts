@@ -1,0 +1,112 @@
+/**
+ * Check mode (`lab:up --check`): every selected step's check and nothing else: no apply, no handler, no job, no
+ * journal entry. Each step reports ok or "differs" with what its apply would change (the same file diffs,
+ * postconf deltas, master.cf entries, packages and service states lab:up shows). A check that fails outright (a
+ * read-only `postfix check` that exits 1) differs too: that is what the learner has to fix. The course's feedback
+ * is built on this.
+ */
+import { ConnectionLost, LabError } from '../errors.js';
+import type { Emitter, StepInfo } from '../output/events.js';
+import type { Host } from '../host.js';
+import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
+import type { Platform } from '../lab/lab-file.js';
+import type { Plan, PlanStep, Selection } from './plan.js';
+import { sectionOfStep, selectSteps } from './plan.js';
+import { fillSecrets, Redactor } from '../redact.js';
+
+export interface CheckModeOptions {
+  host: Host;
+  platform: Platform;
+  sudo: boolean;
+  artifactsDir: string;
+  secrets: Record<string, string>;
+  events: Emitter;
+  selection?: Selection;
+  signal?: AbortSignal;
+}
+
+/** One step's finding: what its apply would change. */
+export interface Difference {
+  step: PlanStep;
+  /** The course section the step belongs to ("4.4"). */
+  section: string;
+  detail: string;
+  diff?: string;
+  /** Handlers the change would notify. */
+  notify: string[];
+}
+
+export interface CheckRecap {
+  ok: number;
+  differs: number;
+  durationMs: number;
+  differences: Difference[];
+  interrupted?: boolean;
+}
+
+const info = (s: PlanStep): StepInfo => ({ id: s.id, role: s.role, section: s.section, title: s.title, kind: s.kind });
+
+export async function checkPlan(plan: Plan, o: CheckModeOptions): Promise<CheckRecap> {
+  const t0 = Date.now();
+  const redact = new Redactor();
+  redact.add(...Object.values(o.secrets));
+  const selected = selectSteps(plan, o.selection ?? {});
+  const steps = plan.roles.flatMap((r) => r.steps.filter((s) => selected.has(s.id)));
+  const recap: CheckRecap = { ok: 0, differs: 0, durationMs: 0, differences: [] };
+  o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: steps.length, resuming: false, check: true });
+  // A read-only question asked twice gets one answer (as in lab:up while nothing changes; here nothing ever does).
+  const answered = new Map<string, CheckResult>();
+  for (const role of plan.roles) {
+    const mine = role.steps.filter((s) => selected.has(s.id));
+    if (!mine.length) continue;
+    o.events.emit({ event: 'role', role: role.role, section: role.section, title: role.title, title_ja: role.title_ja });
+    for (const step of mine) {
+      if (o.signal?.aborted) {
+        recap.interrupted = true;
+        break;
+      }
+      const started = Date.now();
+      o.events.emit({ event: 'step-start', ...info(step) });
+      const kind = kinds[step.kind]!;
+      const params = fillSecrets(step.params, o.secrets);
+      const ctx: KindContext = {
+        stepId: step.id,
+        phase: 'check',
+        host: o.host,
+        platform: o.platform,
+        sudo: o.sudo,
+        timeoutMs: step.timeoutMs,
+        artifactsDir: o.artifactsDir,
+        secrets: o.secrets,
+        log: () => undefined,
+      };
+      const key = kind.sameAnswerKey?.(params);
+      let res: CheckResult;
+      try {
+        res = (key !== undefined && answered.get(key)) || (await kind.check(params, ctx));
+      } catch (e) {
+        if (e instanceof ConnectionLost) throw e;
+        res = { ok: false, detail: e instanceof LabError ? e.message : `internal error: ${(e as Error).message}` };
+      }
+      if (key !== undefined && res.ok) answered.set(key, res);
+      const detail = redact.text(res.detail ?? 'differs');
+      const diff = res.diff ? redact.text(res.diff) : undefined;
+      if (res.ok) recap.ok += 1;
+      else {
+        recap.differs += 1;
+        recap.differences.push({ step, section: sectionOfStep(step), detail, diff, notify: step.notify });
+      }
+      o.events.emit({
+        event: 'step',
+        ...info(step),
+        status: res.ok ? 'ok' : 'differs',
+        durationMs: Date.now() - started,
+        detail: res.ok ? undefined : detail + (step.notify.length ? ` (would notify ${step.notify.join(', ')})` : ''),
+        diff: res.ok ? undefined : diff,
+      });
+    }
+  }
+  recap.durationMs = Date.now() - t0;
+  o.events.emit({ event: 'recap', ok: recap.ok, changed: 0, skipped: 0, failed: 0, differs: recap.differs, durationMs: recap.durationMs });
+  return recap;
+}
