@@ -69,6 +69,18 @@ export const commands: Record<string, CommandDef> = {
     flags: [json, junit, section],
     load: async () => (await import('./verify.js')).verify,
   },
+  course: {
+    summary: 'The course: start N (from its checkpoint), solve [N], check [N], status, break NAME | --list, handout.',
+    lab: true,
+    args: ['<action>', '[arg]'],
+    flags: [
+      json,
+      ['--list', 'break: list the challenges'],
+      ['--answers', 'break --list: with what each one breaks and its repair (for trainers)'],
+      ['--out <dir>', 'handout: where to write it (default .lab/handout/PLATFORM)'],
+    ],
+    load: async () => (await import('./course.js')).course,
+  },
   lesson: {
     summary: 'Print one memo section as a lesson (Markdown), or --write every lesson into a folder.',
     args: ['[section]'],

@@ -56,21 +56,18 @@ export function courseSections(file = SECTIONS_FILE): CourseSection[] {
 const covers = (prefix: string, section: string) => section === prefix || section.startsWith(`${prefix}.`);
 
 /**
- * The course section of a step or check with this memo section, or undefined for a role's bare number ("4"),
- * which belongs to every course section of the role.
+ * The course section of a step or check with this memo section. A role's bare number ("4": its closing checks,
+ * which look at everything the role built) belongs to the role's last part.
  */
 export function courseSectionOf(memoSection: string, list = courseSections()): CourseSection | undefined {
   const parts = list.filter((c) => String(c.memoSection) === memoSection.split('.')[0]);
-  if (parts.length > 1 && !memoSection.includes('.')) return undefined;
+  if (!memoSection.includes('.')) return parts.at(-1);
   return parts.find((c) => c.memo.some((m) => covers(m, memoSection)));
 }
 
 /** Does a step or check with this memo section belong to course section `id`? */
 export function inCourseSection(memoSection: string, id: string, list = courseSections()): boolean {
-  const c = list.find((s) => s.id === id);
-  if (!c) return false;
-  const of = courseSectionOf(memoSection, list);
-  return of ? of.id === c.id : memoSection.split('.')[0] === String(c.memoSection);
+  return courseSectionOf(memoSection, list)?.id === id;
 }
 
 /** The course section named `given` ("4.4", or "4.4.2" for the part it is in), or a clear error. */

@@ -70,15 +70,22 @@ export function sectionsPassed(plan: Plan, journal: Journal): Set<string> {
   return new Set(order.slice(0, last + 1).map(sectionOfStep));
 }
 
-/** lab:up's per-section hook: checkpoint the lab at the start of each section it has not built yet. */
-export function checkpointHook(p: SnapshotPlace & { plan: Plan; journal: Journal; reconnect(): Promise<void> }): (section: string) => Promise<void> {
+/**
+ * lab:up's per-section hook: checkpoint the lab at the start of each section it has not built yet; with `stopAt`,
+ * end the run at the start of that section (after its checkpoint).
+ */
+export function checkpointHook(
+  p: SnapshotPlace & { plan: Plan; journal: Journal; reconnect(): Promise<void>; stopAt?: string },
+): (section: string) => Promise<void | 'stop'> {
   return async (section) => {
-    if (!cheapSnapshots(p.driver) || sectionsPassed(p.plan, p.journal).has(section)) return;
+    const stop = section === p.stopAt ? ('stop' as const) : undefined;
+    if (!cheapSnapshots(p.driver) || sectionsPassed(p.plan, p.journal).has(section)) return stop;
     const name = checkpointName(section);
-    if ((await p.driver.snapshot!(p.ctx, 'list')).includes(name)) return;
+    if ((await p.driver.snapshot!(p.ctx, 'list')).includes(name)) return stop;
     const t0 = Date.now();
     await saveSnapshot(p, name);
     await p.reconnect();
     p.ctx.progress(`checkpoint ${name} taken (${((Date.now() - t0) / 1000).toFixed(1)}s): \`npm run course -- start ${section}\` comes back here`);
+    return stop;
   };
 }

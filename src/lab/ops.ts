@@ -73,8 +73,10 @@ export interface UpOptions extends LabRef {
   connect?: (t: SshTarget, s: LabState) => Promise<Host>;
   /** Ctrl-C: stop the running step's remote commands and end the run there (resumable). */
   signal?: AbortSignal;
-  /** Take no checkpoints at section starts (the course takes its own, or a test wants the run alone). */
+  /** Take no checkpoints at section starts (a test wants the run alone). */
   noCheckpoints?: boolean;
+  /** End the run at the start of this course section, after its checkpoint (`course start`). */
+  stopAt?: string;
 }
 
 /** A Host that forwards to whichever connection is current (replaced after a checkpoint's reboot). */
@@ -145,8 +147,9 @@ async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, dr
       await waitForBoot(host, o.events);
       // A one-host lab on a driver with cheap snapshots gets a checkpoint at the start of every section it builds.
       const onSection =
-        hosts.length === 1 && cheapSnapshots(driver) && !o.noCheckpoints
+        hosts.length === 1 && (cheapSnapshots(driver) || o.stopAt) && !o.noCheckpoints
           ? checkpointHook({
+              stopAt: o.stopAt,
               driver,
               ctx,
               state,

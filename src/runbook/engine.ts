@@ -34,9 +34,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /**
    * Called before the first step of each course section the run reaches (course/sections.yaml: 1, 2, 3, 4.1, ...),
-   * after the previous one's handlers ran: where lab:up takes its checkpoints.
+   * after the previous one's handlers ran: where lab:up takes its checkpoints. 'stop' ends the run there (a
+   * partial run: `course start` builds a lab up to the start of a section).
    */
-  onSection?(id: string): Promise<void>;
+  onSection?(id: string): Promise<void | 'stop'>;
 }
 
 export interface Recap {
@@ -286,7 +287,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       // A course section ends in a working state: its handlers run before the next part of the role starts.
       const late = (s: PlanStep) => !!kinds[s.kind]?.afterHandlers;
       for (const part of courseParts(steps.filter((s) => !late(s)))) {
-        if (o.onSection && !o.signal?.aborted) await o.onSection(part.id);
+        if (o.onSection && !o.signal?.aborted && (await o.onSection(part.id)) === 'stop') throw new StopHere();
         await runSteps(part.steps);
         await runHandlers();
       }
@@ -295,6 +296,12 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
     o.journal.append({ type: 'end', runId, result: explicit ? 'partial' : 'ok', at: new Date().toISOString() });
     if (recap.changed) await o.host.exec(forgetScript(runJobPrefix(runId)), { sudo: o.sudo, timeoutMs: 15_000 }).catch(() => undefined);
   } catch (e) {
+    if (e instanceof StopHere) {
+      o.journal.append({ type: 'end', runId, result: 'partial', at: new Date().toISOString() });
+      recap.durationMs = Date.now() - t0;
+      o.events.emit({ event: 'recap', ok: recap.ok, changed: recap.changed, skipped: recap.skipped, failed: 0, durationMs: recap.durationMs });
+      return recap;
+    }
     recap.failed += 1;
     recap.error = e instanceof LabError ? e : new LabError(String(e));
     recap.failedStep = e instanceof StepError ? e.stepId : undefined;
@@ -305,6 +312,9 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   o.events.emit({ event: 'recap', ok: recap.ok, changed: recap.changed, skipped: recap.skipped, failed: recap.failed, durationMs: recap.durationMs });
   return recap;
 }
+
+/** The section hook asked the run to end at the start of a section. */
+class StopHere extends Error {}
 
 /** Ctrl-C: the step did not finish (its remote commands were stopped); the journal says so; the next run resumes here. */
 function interrupted(stepId: string): StepError {

@@ -15,7 +15,9 @@ import { labState, readJson } from '../../src/lab/state.js';
 import type { LabMeta } from '../../src/lab/ops.js';
 import { verifyLab, type VerifyReport } from '../../src/verify/index.js';
 import { writeContainerLab } from '../helpers/container-lab.js';
-import { breaks } from './breaks.js';
+import { loadBreaks } from '../../src/course/breaks.js';
+
+const { breaks } = loadBreaks();
 
 const home = mkdtempSync(join(tmpdir(), 'plab-acc-'));
 const labFile = join(home, 'lab.yaml');
