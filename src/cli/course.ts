@@ -18,7 +18,7 @@ interface CourseOpts {
   out?: string;
 }
 
-const ACTIONS = ['start', 'solve', 'check', 'status', 'break', 'handout'];
+const ACTIONS = ['start', 'solve', 'check', 'status', 'break', 'commands', 'handout'];
 
 export async function course(opts: Opts, args: string[]): Promise<number> {
   const o = opts as CourseOpts;
@@ -26,7 +26,7 @@ export async function course(opts: Opts, args: string[]): Promise<number> {
   if (!action || !ACTIONS.includes(action))
     throw new InputError(
       action ? `course: unknown action "${action}"` : 'course: which action?',
-      'Actions: start N, solve [N], check [N], status, break NAME (or break --list), handout. Example: npm run course -- start 3',
+      'Actions: start N, solve [N], check [N], status, break NAME (or break --list), commands [N], handout. Example: npm run course -- start 3',
     );
   const ref = { labFile: o.lab, name: o.name, platform: o.platform };
   const tty = !!process.stdout.isTTY && !process.env.NO_COLOR;
@@ -76,6 +76,16 @@ export async function course(opts: Opts, args: string[]): Promise<number> {
           ? `${JSON.stringify(r)}\n`
           : `challenge ${arg} (section ${r.section}):\n  ${r.story}\nfind and repair it on the lab, then \`npm run course -- check ${r.section}\`.\n`,
       );
+      return 0;
+    }
+    case 'commands': {
+      // The section's commands as a learner types them (what the lesson shows), as one script.
+      const { learnerCommands, learnerScript } = await import('../course/learner.js');
+      const { openLab, planLab } = await import('../lab/ops.js');
+      const { findSection } = await import('../course/sections.js');
+      const lab = openLab(ref);
+      const section = findSection(arg ?? (await currentSection(ref))).id;
+      process.stdout.write(learnerScript(learnerCommands(planLab(lab), section, lab.platform)));
       return 0;
     }
     default: {

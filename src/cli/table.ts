@@ -70,7 +70,7 @@ export const commands: Record<string, CommandDef> = {
     load: async () => (await import('./verify.js')).verify,
   },
   course: {
-    summary: 'The course: start N (from its checkpoint), solve [N], check [N], status, break NAME | --list, handout.',
+    summary: 'The course: start N (from its checkpoint), solve [N], check [N], status, break NAME | --list, commands [N], handout.',
     lab: true,
     args: ['<action>', '[arg]'],
     flags: [

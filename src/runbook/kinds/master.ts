@@ -2,6 +2,7 @@
 import { defineKind } from './types.js';
 import { readCommands, readText, unifiedDiff, writeCommands, writeText } from './remote-file.js';
 import { StepError } from '../../errors.js';
+import { sh } from '../../host.js';
 
 export interface MasterService {
   service: string;
@@ -85,6 +86,16 @@ export function editMaster(text: string, services: MasterService[]): string {
 
 const masterPath = (p: MasterParams) => `/etc/${p.instance ?? 'postfix'}/master.cf`;
 
+/** The same edit as `postconf -M` commands: one per service, the whole entry on one line (postconf folds it). */
+export function postconfLines(p: MasterParams): string[] {
+  const c = p.instance ? ` -c ${sh(`/etc/${p.instance}`)}` : '';
+  return p.services.map((s) =>
+    s.state === 'absent'
+      ? `sudo postconf${c} -MX ${sh(`${s.service}/${s.type}`)}`
+      : `sudo postconf${c} -M ${sh(`${s.service}/${s.type}=${tokens(s).join(' ')}`)}`,
+  );
+}
+
 export const master = defineKind<MasterParams>({
   name: 'master',
   schema: {
@@ -124,9 +135,16 @@ export const master = defineKind<MasterParams>({
       },
     },
   },
-  commands(p) {
+  commands(p, platform) {
     const what = p.services.map((s) => (s.state === 'absent' ? `remove ${s.service}/${s.type}` : `set ${renderService(s).join(' \\n ')}`)).join('; ');
-    return { check: readCommands(masterPath(p), {}), apply: writeCommands(masterPath(p), {}, p.backup ?? true, `in ${masterPath(p)}: ${what}`) };
+    const apply = writeCommands(masterPath(p), {}, p.backup ?? true, `in ${masterPath(p)}: ${what}`);
+    // Postfix 2.11 and later edit master.cf entries themselves (postconf -M name/type=entry, -MX to remove): that
+    // is what a learner types. Postfix 2.10 (el7) cannot, so there the learner edits the file with the lines shown.
+    if (platform !== 'el7') {
+      const write = apply.at(-1)!;
+      apply[apply.length - 1] = { ...write, learner: postconfLines(p).join('\n') };
+    }
+    return { check: readCommands(masterPath(p), {}), apply };
   },
   async check(p, ctx) {
     const current = await readText(ctx, masterPath(p));

@@ -46,7 +46,7 @@ export function readCommands(path: string, want: Attrs): Command[] {
 export function writeCommands(path: string, want: Attrs, backup: boolean, shown: string, content?: string): (RunCommand | PutCommand)[] {
   const keep: RunCommand = {
     run: `if [ -e ${sh(path)} ] && [ ! -e ${sh(path + '.orig')} ]; then cp -p ${sh(path)} ${sh(path + '.orig')}; fi`,
-    learner: `sudo cp -pn ${sh(path)} ${sh(path + '.orig')}`,
+    learner: `sudo test -e ${sh(path)} && sudo cp -pn ${sh(path)} ${sh(path + '.orig')}`,
   };
   return [...(backup ? [keep] : []), { put: path, content, mode: want.mode, owner: want.owner, group: want.group, shown }];
 }
