@@ -15,6 +15,10 @@ const benches: Record<string, { about: string; run: (args: string[]) => Promise<
       'a whole debian12 lab:up on a fresh container lab: per step and kind wall, remote and engine time; its floor in the same run; a no-op rerun (--runs N)',
     run: async (args) => (await import('./lab-up.js')).benchLabUp({ runs: runsFlag(args) }),
   },
+  course: {
+    about: 'the course on its own debian12 lab: start of each section from its checkpoint, course check per section, whole-runbook check mode',
+    run: async () => (await import('./course.js')).benchCourse(),
+  },
   verify: {
     about: 'the whole verify suite on a finished debian12 container lab (brought up first if needed)',
     run: async () => (await import('./verify.js')).benchVerify(),
