@@ -28,7 +28,7 @@ import {
 } from './state.js';
 import { checkLabName, checkSnapshotName, removeInside } from './names.js';
 import { lockLab } from './lock.js';
-import { checkpointHook, cheapSnapshots } from './checkpoints.js';
+import { checkpointHook, cheapSnapshots, restoreSnapshot, saveSnapshot } from './checkpoints.js';
 
 export interface LabRef {
   labFile?: string;
@@ -305,5 +305,9 @@ export async function labSnapshot(action: 'save' | 'restore' | 'list', name: str
   if (!driver.snapshot) throw new InputError(`the ${driverName} driver has no snapshots`, 'Snapshots exist for the container and vagrant drivers.');
   if (action !== 'list' && !name)
     throw new InputError(`lab:snapshot ${action} needs a snapshot name`, `Example: npm run lab:snapshot -- ${action} before-section-4`);
-  return driver.snapshot(driverContext(lab, state, o.events), action, name);
+  const ctx = driverContext(lab, state, o.events);
+  if (action === 'list') return driver.snapshot(ctx, 'list');
+  // with the journal: a restored disk and its journal must agree on which steps are done
+  const place = { driver, ctx, state };
+  return action === 'save' ? saveSnapshot(place, name!) : restoreSnapshot(place, name!);
 }
