@@ -23,7 +23,7 @@ export function learnerCommands(plan: Plan, section: string, platform: Platform)
     if (!steps.length) continue;
     const notified = new Set(steps.flatMap((s) => s.notify));
     for (const s of steps) {
-      const lines = kinds[s.kind]!.learner(s.params as never, platform).apply;
+      const lines = kinds[s.kind]!.learner(s.params as never, platform).apply.flatMap((l) => l.split('\n'));
       if (lines.length) out.push({ step: s.id, title: s.title, section: s.section, lines });
     }
     for (const h of role.handlers.filter((x) => notified.has(x.id))) {

@@ -4,6 +4,7 @@
  * state: absent removes every line matching `regexp` (or equal to `line`).
  */
 import { StepError } from '../../errors.js';
+import { sh } from '../../host.js';
 import { defineKind } from './types.js';
 import { readCommands, readText, unifiedDiff, writeCommands, writeText } from './remote-file.js';
 
@@ -48,6 +49,26 @@ export function editLines(content: string, p: LineParams): string {
   return out.join('\n') + (out.length && (endsNl || first < 0) ? '\n' : '');
 }
 
+/**
+ * The same edit as one command a learner can paste: perl (in every Debian and EL base system) edits the file in
+ * place with editLines' rules; the values travel in the environment, so no quoting of the line or regexp leaks into
+ * the program. A unit test runs it against editLines on sample files.
+ */
+export function perlEdit(p: LineParams): string {
+  const env = [`RE=${sh(p.regexp ?? '')}`, `LINE=${sh(p.line ?? '')}`, ...(p.insertafter ? [`AFTER=${sh(p.insertafter)}`] : [])].join(' ');
+  const re = 'my $re = length $ENV{RE} ? qr/$ENV{RE}/ : qr/^\\Q$ENV{LINE}\\E$/; my @l = split /\\n/;';
+  const out = '$_ = join "", map { "$_\\n" } @l;';
+  const body =
+    p.state === 'absent'
+      ? `${re} @l = grep { !/$re/ } @l; ${out}`
+      : `${re} my $n = 0; @l = map { /$re/ ? ($n++ ? () : $ENV{LINE}) : $_ } @l; ` +
+        (p.insertafter
+          ? 'unless ($n) { my ($i) = grep { $l[$_] =~ /$ENV{AFTER}/ } reverse 0 .. $#l; if (defined $i) { splice @l, $i + 1, 0, $ENV{LINE} } else { push @l, $ENV{LINE} } } '
+          : 'push @l, $ENV{LINE} unless $n; ') +
+        out;
+  return `${p.create ? `sudo touch ${sh(p.path)} && ` : ''}sudo env ${env} perl -0777 -i -pe ${sh(body)} ${sh(p.path)}`;
+}
+
 export const line = defineKind<LineParams>({
   name: 'line',
   schema: {
@@ -85,7 +106,9 @@ export const line = defineKind<LineParams>({
       p.state === 'absent'
         ? `remove lines matching ${p.regexp ?? p.line}`
         : `ensure line ${JSON.stringify(p.line)}${p.regexp ? ` (replacing /${p.regexp}/)` : ''}`;
-    return { check: readCommands(p.path, {}), apply: writeCommands(p.path, {}, p.backup ?? true, `${what} in ${p.path}`) };
+    const apply = writeCommands(p.path, {}, p.backup ?? true, `${what} in ${p.path}`);
+    apply[apply.length - 1] = { ...apply.at(-1)!, learner: perlEdit(p) };
+    return { check: readCommands(p.path, {}), apply };
   },
   async check(p, ctx) {
     const current = await readText(ctx, p.path);
