@@ -34,7 +34,8 @@ const what = (l: Listener) => (l.port !== undefined ? `port ${l.port}` : `socket
 function probe(l: Listener, i: number, within: number): string {
   if (l.socket !== undefined) return `{ if [ -S ${sh(l.socket)} ]; then echo "${i} ok socket"; else echo "${i} no no such socket"; fi; } &`;
   const read = l.tls
-    ? `openssl s_client -connect 127.0.0.1:${l.port} -quiet </dev/null 2>/dev/null | head -n 1`
+    ? // s_client -quiet never ends on its own (it ignores EOF): read its first line, then stop it
+      `exec 3< <(exec openssl s_client -connect 127.0.0.1:${l.port} -quiet </dev/null 2>/dev/null) && IFS= read -r line <&3; kill $! 2>/dev/null; printf '%s\\n' "$line"`
     : `exec 3<>/dev/tcp/127.0.0.1/${l.port} && IFS= read -r line <&3 && printf '%s\\n' "$line"`;
   return `{ line=$(timeout ${within} bash -c ${sh(read)} 2>/dev/null | tr -d '\\r'); if [ -n "$line" ]; then echo "${i} ok $line"; else echo "${i} no no banner within ${within} s"; fi; } &`;
 }
