@@ -44,6 +44,9 @@ export interface CheckRecap {
   interrupted?: boolean;
 }
 
+/** Checks at once over the one connection (sshd's default MaxSessions is 10; verify runs 6 execs at once). */
+const CONCURRENCY = 6;
+
 const info = (s: PlanStep): StepInfo => ({ id: s.id, role: s.role, section: s.section, title: s.title, kind: s.kind });
 
 export async function checkPlan(plan: Plan, o: CheckModeOptions): Promise<CheckRecap> {
@@ -54,41 +57,52 @@ export async function checkPlan(plan: Plan, o: CheckModeOptions): Promise<CheckR
   const steps = plan.roles.flatMap((r) => r.steps.filter((s) => selected.has(s.id)));
   const recap: CheckRecap = { ok: 0, differs: 0, durationMs: 0, differences: [] };
   o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: steps.length, resuming: false, check: true });
+  // Checks only look, so several run at once over the one connection; results are reported in plan order.
   // A read-only question asked twice gets one answer (as in lab:up while nothing changes; here nothing ever does).
-  const answered = new Map<string, CheckResult>();
-  for (const role of plan.roles) {
-    const mine = role.steps.filter((s) => selected.has(s.id));
-    if (!mine.length) continue;
-    o.events.emit({ event: 'role', role: role.role, section: role.section, title: role.title, title_ja: role.title_ja });
-    for (const step of mine) {
-      if (o.signal?.aborted) {
-        recap.interrupted = true;
-        break;
-      }
-      const started = Date.now();
-      o.events.emit({ event: 'step-start', ...info(step) });
-      const kind = kinds[step.kind]!;
-      const params = fillSecrets(step.params, o.secrets);
-      const ctx: KindContext = {
-        stepId: step.id,
-        phase: 'check',
-        host: o.host,
-        platform: o.platform,
-        sudo: o.sudo,
-        timeoutMs: step.timeoutMs,
-        artifactsDir: o.artifactsDir,
-        secrets: o.secrets,
-        log: () => undefined,
-      };
-      const key = kind.sameAnswerKey?.(params);
-      let res: CheckResult;
+  const answered = new Map<string, Promise<CheckResult>>();
+  const checkOne = async (step: PlanStep): Promise<{ res: CheckResult; durationMs: number }> => {
+    const started = Date.now();
+    const kind = kinds[step.kind]!;
+    const params = fillSecrets(step.params, o.secrets);
+    const ctx: KindContext = {
+      stepId: step.id,
+      phase: 'check',
+      host: o.host,
+      platform: o.platform,
+      sudo: o.sudo,
+      timeoutMs: step.timeoutMs,
+      artifactsDir: o.artifactsDir,
+      secrets: o.secrets,
+      log: () => undefined,
+    };
+    const key = kind.sameAnswerKey?.(params);
+    const ask = async (): Promise<CheckResult> => {
       try {
-        res = (key !== undefined && answered.get(key)) || (await kind.check(params, ctx));
+        return await kind.check(params, ctx);
       } catch (e) {
         if (e instanceof ConnectionLost) throw e;
-        res = { ok: false, detail: e instanceof LabError ? e.message : `internal error: ${(e as Error).message}` };
+        return { ok: false, detail: e instanceof LabError ? e.message : `internal error: ${(e as Error).message}` };
       }
-      if (key !== undefined && res.ok) answered.set(key, res);
+    };
+    let answer = key === undefined ? undefined : answered.get(key);
+    if (!answer) {
+      answer = ask();
+      if (key !== undefined) answered.set(key, answer);
+    }
+    return { res: await answer, durationMs: Date.now() - started };
+  };
+  const done = new Map<number, { res: CheckResult; durationMs: number }>();
+  let reported = 0;
+  let lastRole = '';
+  const report = () => {
+    for (; done.has(reported); reported++) {
+      const step = steps[reported]!;
+      const { res, durationMs } = done.get(reported)!;
+      const role = plan.roles.find((r) => r.role === step.role)!;
+      if (role.role !== lastRole) {
+        lastRole = role.role;
+        o.events.emit({ event: 'role', role: role.role, section: role.section, title: role.title, title_ja: role.title_ja });
+      }
       const detail = redact.text(res.detail ?? 'differs');
       const diff = res.diff ? redact.text(res.diff) : undefined;
       if (res.ok) recap.ok += 1;
@@ -100,12 +114,25 @@ export async function checkPlan(plan: Plan, o: CheckModeOptions): Promise<CheckR
         event: 'step',
         ...info(step),
         status: res.ok ? 'ok' : 'differs',
-        durationMs: Date.now() - started,
+        durationMs,
         detail: res.ok ? undefined : detail + (step.notify.length ? ` (would notify ${step.notify.join(', ')})` : ''),
         diff: res.ok ? undefined : diff,
       });
     }
-  }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < steps.length) {
+      if (o.signal?.aborted) {
+        recap.interrupted = true;
+        return;
+      }
+      const i = next++;
+      done.set(i, await checkOne(steps[i]!));
+      report();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, steps.length) }, worker));
   recap.durationMs = Date.now() - t0;
   o.events.emit({ event: 'recap', ok: recap.ok, changed: 0, skipped: 0, failed: 0, differs: recap.differs, durationMs: recap.durationMs });
   return recap;
