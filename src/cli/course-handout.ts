@@ -1,0 +1,18 @@
+/** `npm run course -- handout`: the course as HTML pages for one platform, written into a folder. */
+import { join } from 'node:path';
+import { renderHandout, writeHandout } from '../course/handout/index.js';
+import type { Platform } from '../lab/lab-file.js';
+import { stateRoot } from '../lab/state.js';
+import { loadRoles } from '../runbook/load.js';
+import { courseSource } from './lesson.js';
+
+/** lab: a lab file (default: the shipped lab for --platform, else lab.yaml); out: default .lab/handout/PLATFORM/. */
+export async function handoutCommand(opts: { lab?: string; platform?: Platform; out?: string }): Promise<number> {
+  const s = courseSource(opts.lab, opts.platform);
+  const pages = renderHandout({ lab: s.lab, platform: s.platform, roles: loadRoles(), checks: s.checks, facts: s.facts });
+  const out = opts.out ?? join(stateRoot(), 'handout', s.platform);
+  const paths = writeHandout(out, pages);
+  const index = paths.find((p) => p.endsWith('/index.html'))!;
+  process.stdout.write(`wrote the ${s.platform} handout (${paths.length} files) to ${out}\nopen ${index}\n`);
+  return 0;
+}
