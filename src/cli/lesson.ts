@@ -3,11 +3,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { InputError } from '../errors.js';
 import { factHeadings, lessonMarkdown } from '../course/lesson.js';
-import { loadLab, type Platform } from '../lab/lab-file.js';
+import { type Lab, loadLab, type Platform } from '../lab/lab-file.js';
 import { openLab } from '../lab/ops.js';
 import { loadRoles } from '../runbook/load.js';
 import { repoRoot } from '../schemas.js';
-import { loadChecks } from '../verify/load.js';
+import { type CheckFile, loadChecks } from '../verify/load.js';
 import { memoSectionFlag } from './lab.js';
 import type { Opts } from './table.js';
 
@@ -20,12 +20,20 @@ const SECTIONS = [1, 2, 3, 4];
 /** The facts the runbook cites ("runbook-facts N"), linked from each lesson. */
 export const FACTS_FILE = join(repoRoot, 'docs', 'runbook-facts.md');
 
-export function lesson(labFile: string | undefined, platform: Platform | undefined, section: number, roles = loadRoles()): string {
+/** What course material is made from: the lab (a lab file, the shipped one for a platform, or lab.yaml), its checks, the facts. */
+export function courseSource(
+  labFile: string | undefined,
+  platform: Platform | undefined,
+): { lab: Lab; platform: Platform; checks: CheckFile[]; facts: string } {
   const lab = labFile ? loadLab(labFile, { platform }) : platform ? loadLab(COURSE_LABS[platform]) : openLab({});
   const p = platform ?? lab.platform;
   const vars = { ...(lab.params as unknown as Record<string, string | number | boolean>), platform: p, lab_name: lab.name };
-  const facts = factHeadings(readFileSync(FACTS_FILE, 'utf8'));
-  return lessonMarkdown({ lab, roles, checks: loadChecks(p, vars), section, platform: p, facts });
+  return { lab, platform: p, checks: loadChecks(p, vars), facts: readFileSync(FACTS_FILE, 'utf8') };
+}
+
+export function lesson(labFile: string | undefined, platform: Platform | undefined, section: number, roles = loadRoles()): string {
+  const s = courseSource(labFile, platform);
+  return lessonMarkdown({ lab: s.lab, roles, checks: s.checks, section, platform: s.platform, facts: factHeadings(s.facts) });
 }
 
 /** Every lesson of both platforms, and an index: the files docs/course/ holds. */

@@ -77,7 +77,7 @@ export const commands: Record<string, CommandDef> = {
       json,
       ['--list', 'break: list the challenges'],
       ['--answers', 'break --list: with what each one breaks and its repair (for trainers)'],
-      ['--out <dir>', 'handout: where to write it (default .lab/handout/PLATFORM)'],
+      ['--out <dir>', 'handout: where to write it (default .lab-handout/PLATFORM)'],
     ],
     load: async () => (await import('./course.js')).course,
   },

@@ -5,7 +5,7 @@
  */
 import type { Lab, Platform } from '../lab/lab-file.js';
 import { kinds } from '../runbook/kinds/index.js';
-import { makePlan, type PlanStep } from '../runbook/plan.js';
+import { makePlan, type PlanRole, type PlanStep } from '../runbook/plan.js';
 import type { Role } from '../runbook/load.js';
 import type { CheckFile } from '../verify/load.js';
 
@@ -37,16 +37,29 @@ export function factHeadings(markdown: string): Map<number, string> {
   return new Map([...markdown.matchAll(/^## (\d+)\b.*$/gm)].map((m) => [Number(m[1]), m[0].slice(3)]));
 }
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
-const anchor = (heading: string) =>
+export const anchor = (heading: string) =>
   heading
     .toLowerCase()
     .replace(/[^\p{L}\p{N} _-]/gu, '')
     .replace(/ /g, '-');
-function factLinks(why: string, facts: Map<number, string> | undefined): string {
-  const cited = citedFacts(why).filter((n) => facts?.has(n));
-  if (!cited.length) return '';
-  return ` Facts and sources: ${cited.map((n) => `[runbook-facts ${n}](${FACTS_LINK}#${anchor(facts!.get(n)!)})`).join(', ')}.`;
+/** The facts a `why` cites that the facts file has: number and anchor of each heading. */
+export function factRefs(why: string, facts: Map<number, string> | undefined): { n: number; anchor: string }[] {
+  return citedFacts(why)
+    .filter((n) => facts?.has(n))
+    .map((n) => ({ n, anchor: anchor(facts!.get(n)!) }));
 }
+function factLinks(why: string, facts: Map<number, string> | undefined): string {
+  const cited = factRefs(why, facts);
+  if (!cited.length) return '';
+  return ` Facts and sources: ${cited.map((f) => `[runbook-facts ${f.n}](${FACTS_LINK}#${f.anchor})`).join(', ')}.`;
+}
+
+/** The planned role of one memo section on a platform: its steps and handlers with every value filled in. */
+export function sectionRole(lab: Lab, roles: Role[], platform: Platform, section: number): PlanRole | undefined {
+  return makePlan({ ...lab, platform, sections: [section] }, roles, platform).roles[0];
+}
+/** The shell lines a learner types on the lab host for a step, from the same list of commands the step runs. */
+export const learnerCommands = (s: PlanStep, platform: Platform) => kinds[s.kind]!.learner(s.params as never, platform);
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 /** A fenced block longer than any run of backticks inside it. */
@@ -57,8 +70,7 @@ function fence(lines: string[], lang = 'sh'): string[] {
 }
 
 function stepBlock(s: PlanStep, n: string, platform: Platform, facts?: Map<number, string>): string[] {
-  // The lines a learner types on the lab host, from the same list of commands the step runs.
-  const d = kinds[s.kind]!.learner(s.params as never, platform);
+  const d = learnerCommands(s, platform);
   const out = [`### ${n}: ${s.title}`, '', `\`${s.id}\` · memo section ${s.section} · ${s.kind}`, ''];
   if (s.memo) out.push(`> ${s.memo}`, '');
   if (s.why) out.push(`**Why it differs from the memo:** ${s.why}${factLinks(s.why, facts)}`, '');
@@ -70,8 +82,7 @@ function stepBlock(s: PlanStep, n: string, platform: Platform, facts?: Map<numbe
 }
 
 export function lessonMarkdown(i: LessonInput): string {
-  const lab = { ...i.lab, platform: i.platform, sections: [i.section] };
-  const role = makePlan(lab, i.roles, i.platform).roles[0];
+  const role = sectionRole(i.lab, i.roles, i.platform, i.section);
   const file = i.checks.find((f) => f.section === i.section);
   const same = (a: string, b: string) => a.toLowerCase().replace(/[^a-z0-9]/g, '') === b.toLowerCase().replace(/[^a-z0-9]/g, '');
   const title = role ? `${role.title}${role.title_ja && !same(role.title_ja, role.title) ? ` (${role.title_ja})` : ''}` : `Section ${i.section}`;
