@@ -47,7 +47,10 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
   const dirOf = (instance?: string) => dirs[instance ?? 'postfix']!;
   /** The step's command as the plan renders it, run on the instance's directory here (what postmulti -x does). */
   const local = (cmd: string) =>
-    cmd.replace(/^postmulti -i (\S+) -x postconf /, (_, i: string) => `postconf -c ${dirOf(i)} `).replace(/^postconf (?!-c )/, `postconf -c ${dirOf()} `);
+    cmd
+      .replace(/^postmulti -i (\S+) -x postconf /, (_, i: string) => `postconf -c ${dirOf(i)} `)
+      .replace(/^postconf (?!-c )/, `postconf -c ${dirOf()} `)
+      .replace(/\/etc\/(postfix[a-z0-9-]*)\/main\.cf/g, (_, i: string) => join(dirOf(i === 'postfix' ? undefined : i), 'main.cf'));
 
   beforeAll(() => {
     ensureBuildUser();
@@ -130,6 +133,23 @@ describe.skipIf(!!blocked)(`el7 configuration against Postfix 2.10.1${blocked ? 
         }
       }
     }
+  });
+
+  it('lets 2.10.1 read a main.cf the postconf step just edited at once (the step sets its mtime back), where it would nap', () => {
+    const p: PostconfParams = { set: { smtpd_client_message_rate_limit: '120' } };
+    const [edit, settle] = kinds.postconf!.describe(p as never, 'el7').apply;
+    expect(settle).toMatch(/^touch /);
+    // With -vv, 2.10.1's config reader logs each 300 ms nap ("pausing to let .../main.cf cool down", src/util/dict.c).
+    const naps = () => {
+      const r = sh(`postconf -vv -c ${dirOf()} -n smtpd_client_message_rate_limit`);
+      expect(r.stdout).toBe('smtpd_client_message_rate_limit = 120\n');
+      return r.stderr.split('\n').filter((l) => l.includes('cool down')).length;
+    };
+    expect(sh(local(edit!)).code).toBe(0);
+    const hot = naps();
+    expect(sh(local(edit!)).code).toBe(0);
+    expect(sh(local(settle!)).code).toBe(0);
+    expect({ hot: hot > 0, settled: naps() }).toEqual({ hot: true, settled: 0 });
   });
 
   it("reads back every value the el7 postconf steps set, as 2.10.1 prints it, and the steps' own checks pass", () => {

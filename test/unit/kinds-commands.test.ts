@@ -88,6 +88,12 @@ describe.each([
     () => new FakeHost().on(/postconf -n/, { stdout: 'myhostname = other\nrelayhost = [x]\n' }),
   ],
   [
+    'command: postmulti, then its main.cf set back',
+    'command',
+    { run: 'postmulti -e init', unless: 'false', settles: ['/etc/postfix/main.cf'] },
+    () => new FakeHost().on(/false/, { code: 1 }),
+  ],
+  [
     'file: right content, wrong mode',
     'file',
     { path: '/etc/x.conf', content: 'a\n', mode: '0640', owner: 'root' },

@@ -126,6 +126,15 @@ describe('command kind', () => {
     expect(host.execs()[0]).not.toContain('zz-secret');
     expect(host.calls[0]!.opts).toMatchObject({ stdin: 'zz-secret\n' });
   });
+
+  it('sets the main.cf files it settles 3 s back after its command, and lists that as nothing a learner types', async () => {
+    const p = { run: 'postmulti -e init', unless: 'false', settles: ['/etc/postfix/main.cf', '/etc/postfix-deux/main.cf'] };
+    const host = new FakeHost();
+    await kinds.command!.apply(p, ctx(host), { ok: false });
+    expect(host.execs()).toEqual(["bash -c 'postmulti -e init'", "touch -c -d '3 seconds ago' /etc/postfix/main.cf /etc/postfix-deux/main.cf"]);
+    expect(kinds.command!.learner(p, 'debian12').apply).toEqual(["sudo bash -c 'postmulti -e init'"]);
+    expect(kinds.command!.lint!({ run: 'postfix check', readonly: true, settles: ['/etc/postfix/main.cf'] })).toMatch(/read-only command changes nothing/);
+  });
 });
 
 describe('download kind', () => {
@@ -237,7 +246,7 @@ describe('download kind', () => {
 });
 
 describe('postconf kind', () => {
-  it('checks by reading the instance main.cf (no Postfix process, so no cool-down), applies the set and the remove it lists', async () => {
+  it('checks by reading the instance main.cf (no Postfix process, so no cool-down), applies the set and the remove it lists, then sets that main.cf 3 s back', async () => {
     const host = new FakeHost();
     host.files.set('/etc/postfix-deux/main.cf', { content: Buffer.from('# deux\nmyhostname = old.example\nsmtpd_use_tls = yes\n') });
     const p = { instance: 'postfix-deux', set: { myhostname: 'deux.lab.example' }, remove: ['smtpd_use_tls'] };
@@ -252,6 +261,7 @@ describe('postconf kind', () => {
     expect(host.execs()).toEqual([
       'postmulti -i postfix-deux -x postconf -e myhostname=deux.lab.example',
       'postmulti -i postfix-deux -x postconf -X smtpd_use_tls',
+      "touch -c -d '3 seconds ago' /etc/postfix-deux/main.cf",
     ]);
     expect(await kinds.postconf!.check(p, ctx(host))).toEqual({ ok: true });
   });

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +8,7 @@ import { type KindContext, kinds } from '../../src/runbook/kinds/index.js';
 import { parseSettled, lastJob, settleScript } from '../../src/runbook/jobs.js';
 import { jobScript, wrapCommand } from '../../src/ssh/remote-commands.js';
 import { FakeHost } from '../helpers/fake-host.js';
+import { cert, key, listen, useFakeServers } from '../helpers/fake-mail-servers.js';
 
 function ctx(host: FakeHost): KindContext {
   return {
@@ -65,6 +68,19 @@ describe('ready kind', () => {
     expect((await kinds.ready!.check(params, ctx(host))).detail).toBe(
       'port 587: answered "421 service not available" while postfix@- is active; socket /var/spool/postfix/private/auth: no such socket while dovecot is active: restarting postfix@-, dovecot',
     );
+  });
+
+  describe('its probe, run by bash against a TLS listener on loopback that keeps the connection open', () => {
+    useFakeServers();
+    it('reads the banner after the handshake and ends openssl then, not when the bound runs out', async () => {
+      const port = await listen(tls.createServer({ key, cert }, (s) => s.write('220 fake ESMTP\r\n')));
+      const p = { within: 20, listeners: [{ port, tls: true, banner: '^220 ', unit: 'plab-no-such-unit' }] };
+      const t0 = Date.now();
+      const out = await new Promise<string>((resolve) =>
+        execFile('bash', ['-c', (kinds.ready!.commands(p, 'debian12').check[0] as { run: string }).run], (_e, o) => resolve(o)),
+      );
+      expect({ line: out.split('\n')[0], beforeTheBound: Date.now() - t0 < 10_000 }).toEqual({ line: '0 ok 220 fake ESMTP', beforeTheBound: true });
+    }, 30_000);
   });
 
   it("runs after the role's handlers", () => {

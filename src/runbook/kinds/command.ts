@@ -4,10 +4,11 @@
  *   creates: a path that exists when nothing needs doing
  *   readonly: true for commands that only look (postfix check, rsyslogd -N1): they always run and never change anything
  *   always: true for handlers (newaliases, postmap after a change): runs each time it is reached, reports changed
+ *   settles: main.cf files the command edits (postmulti): their mtime is set back after it (commands.ts, settle)
  */
 import { sh } from '../../host.js';
 import { StepError } from '../../errors.js';
-import { perform, type RunCommand } from './commands.js';
+import { perform, settle, type RunCommand } from './commands.js';
 import { defineKind, run, type KindContext } from './types.js';
 
 export interface CommandParams {
@@ -21,6 +22,7 @@ export interface CommandParams {
   cwd?: string;
   /** Secrets (by name) handed to the command as environment variables on stdin, never on the command line. */
   secret_env?: string[];
+  settles?: string[];
 }
 
 function wrap(p: CommandParams, cmd: string): string {
@@ -71,6 +73,7 @@ export const command = defineKind<CommandParams>({
       user: { type: 'string', minLength: 1 },
       cwd: { type: 'string', minLength: 1 },
       secret_env: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' } },
+      settles: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^/' } },
     },
   },
   lint(p) {
@@ -78,13 +81,14 @@ export const command = defineKind<CommandParams>({
     if (n === 0)
       return 'a command step needs "unless", "creates" or "readonly: true" (or, for handlers, "always: true"), so that a second run knows whether it must run again';
     if (n > 1) return 'use only one of "unless", "creates", "readonly" and "always"';
+    if (p.settles && p.readonly) return '"settles" is for a command that edits main.cf; a read-only command changes nothing';
     return undefined;
   },
   sameAnswerKey: (p) => (p.readonly && !p.secret_env?.length ? JSON.stringify([p.user ?? '', p.cwd ?? '', p.run]) : undefined),
   commands(p) {
     if (p.readonly) return { check: [main(p)], apply: [] };
     const check = probe(p);
-    return { check: check ? [{ run: wrap(p, check) }] : [], apply: [main(p)] };
+    return { check: check ? [{ run: wrap(p, check) }] : [], apply: [main(p), ...(p.settles ? [settle(p.settles)] : [])] };
   },
   async check(p, ctx) {
     if (p.always) return ctx.phase === 'check' ? { ok: false, detail: 'runs whenever it is reached' } : { ok: true };
@@ -98,5 +102,6 @@ export const command = defineKind<CommandParams>({
   },
   async apply(p, ctx) {
     await runMain(p, ctx);
+    if (p.settles) await perform(ctx, settle(p.settles));
   },
 });

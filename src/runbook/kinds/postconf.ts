@@ -3,10 +3,13 @@
  * The check reads main.cf itself instead of asking `postconf -n`: Postfix's config reader waits for a file changed
  * in the last ~2 seconds to "cool down" (300 ms naps), so a `postconf -n` right after a `postconf -e` took 1.6-2 s,
  * and every postconf step paid it in its recheck (and the next one in its check).
+ * The wait is an mtime test (commands.ts, settle): after its own edit the step sets main.cf's mtime 3 s back, so
+ * the next Postfix command (`postfix check`, postmulti, a reload, the runbook's `postconf -h` checks) reads it at
+ * once. The content is what counts, and the check reads the content.
  */
 import { sh } from '../../host.js';
 import { mainCfPath, parseMainCf, postconf as postconfCmd, postconfSet } from '../../probes/postconf.js';
-import { perform, type Commands, type ReadCommand, type RunCommand } from './commands.js';
+import { perform, settle, type Commands, type ReadCommand, type RunCommand } from './commands.js';
 import { defineKind } from './types.js';
 
 export { mainCfPath, parseMainCf, parseSettings } from '../../probes/postconf.js';
@@ -39,6 +42,7 @@ function commands(p: PostconfParams): Commands & { check: [ReadCommand]; apply: 
   const sets = Object.entries(p.set ?? {}).map(([k, v]) => sh(`${k}=${v}`));
   if (sets.length) apply.push({ run: postconf(p, `-e ${sets.join(' ')}`) });
   if (p.remove?.length) apply.push({ run: postconf(p, `-X ${p.remove.join(' ')}`) });
+  apply.push(settle([mainCfPath(p.instance)]));
   // A learner asks Postfix (postconf -n NAME...); the step reads the file, which answers the same without the wait.
   return { check: [{ read: mainCfPath(p.instance), learner: postconfSet.command({ instance: p.instance, names: names(p) }) }], apply };
 }
@@ -64,7 +68,8 @@ export const postconfKind = defineKind<PostconfParams>({
     return diffs.length ? { ok: false, detail: diffs.join('; ') } : { ok: true };
   },
   async apply(p, ctx) {
-    // `postconf -e`/`-X` edit main.cf without the cool-down wait; the check after them reads the file.
+    // `postconf -e`/`-X` edit main.cf without the cool-down wait (they do not read it back); then the mtime is set
+    // back, so the next Postfix command does not wait; the check after them reads the file.
     for (const c of commands(p).apply) await perform(ctx, c);
   },
 });

@@ -33,9 +33,11 @@ const what = (l: Listener) => (l.port !== undefined ? `port ${l.port}` : `socket
 /** One shell line per listener, run in parallel: prints "N ok|no <first line or reason>". */
 function probe(l: Listener, i: number, within: number): string {
   if (l.socket !== undefined) return `{ if [ -S ${sh(l.socket)} ]; then echo "${i} ok socket"; else echo "${i} no no such socket"; fi; } &`;
+  // TLS: openssl runs beside the shell (coproc), which reads the first line and ends it. In a pipe into `head -n 1`
+  // it went on until the bound: -quiet ignores stdin's EOF, and the pipe waited for it (5 s of ready-04, every run).
   const read = l.tls
-    ? // s_client -quiet never ends on its own (it ignores EOF): read its first line, then stop it
-      `exec 3< <(exec openssl s_client -connect 127.0.0.1:${l.port} -quiet </dev/null 2>/dev/null) && IFS= read -r line <&3; kill $! 2>/dev/null; printf '%s\\n' "$line"`
+    ? `coproc openssl s_client -connect 127.0.0.1:${l.port} -quiet </dev/null 2>/dev/null; ` +
+      `IFS= read -r line <&"\${COPROC[0]}" && printf '%s\\n' "$line"; kill "$COPROC_PID" 2>/dev/null; true`
     : `exec 3<>/dev/tcp/127.0.0.1/${l.port} && IFS= read -r line <&3 && printf '%s\\n' "$line"`;
   return `{ line=$(timeout ${within} bash -c ${sh(read)} 2>/dev/null | tr -d '\\r'); if [ -n "$line" ]; then echo "${i} ok $line"; else echo "${i} no no banner within ${within} s"; fi; } &`;
 }
