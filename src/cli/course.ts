@@ -70,7 +70,7 @@ export async function course(opts: Opts, args: string[]): Promise<number> {
     }
     case 'break': {
       if (o.list || !arg) return listBreaks(o);
-      const r = await courseBreak({ ...ref, events, name: arg });
+      const r = await courseBreak({ ...ref, events, challenge: arg });
       process.stdout.write(
         o.json
           ? `${JSON.stringify(r)}\n`

@@ -115,9 +115,9 @@ export async function courseSolve(o: CourseOptions & { section: string }): Promi
 }
 
 /** `course break NAME`: one challenge from course/breaks.yaml, on the lab as it is. */
-export async function courseBreak(o: CourseOptions & { name: string }): Promise<{ section: string; story: string }> {
+export async function courseBreak(o: CourseOptions & { challenge: string }): Promise<{ section: string; story: string }> {
   return withSession(o, async (s) => {
-    const b = findBreak(o.name, s.lab.platform);
+    const b = findBreak(o.challenge, s.lab.platform);
     const r = await s.host.exec(b.break, { sudo: true, timeoutMs: 120_000 });
     if (r.code !== 0)
       throw new LabError(

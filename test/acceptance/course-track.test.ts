@@ -39,10 +39,14 @@ const explain = (r: CourseCheckReport) =>
     ...r.differences.map((d) => `differs: ${d.step.id}: ${d.detail}`),
   ].join('\n');
 
-/** A shell on the lab host as the learner has it (OpenSSH, the lab's key, its pinned host key): runs `script`. */
+/**
+ * A shell on the lab host as the learner has it (OpenSSH, the lab's key, its pinned host key): runs `script`, as
+ * pasted commands run: each with the terminal, not the rest of the script, as its input (here /dev/null).
+ */
 function byHand(script: string): void {
   const meta = readJson<LabMeta>(labState(name).metaFile)!;
-  const r = spawnSync('ssh', sshArgs(meta.ssh!, name, ['bash', '-s']), { input: script, encoding: 'utf8', timeout: 600_000 });
+  const remote = 'f=$(mktemp) && cat > "$f" && bash "$f" < /dev/null; rc=$?; rm -f "$f"; exit $rc';
+  const r = spawnSync('ssh', sshArgs(meta.ssh!, name, [remote]), { input: script, encoding: 'utf8', timeout: 600_000 });
   expect(r.status, `the learner's commands failed:\n${r.stderr}\n${r.stdout}`).toBe(0);
 }
 
@@ -103,7 +107,7 @@ describe.sequential('the course, section by section, on a real debian12 lab', ()
   it.each(loadBreaks().breaks)(
     'challenge $name fails the check of section $section, and its repair makes it pass',
     async (b) => {
-      await courseBreak({ ...o(), name: b.name });
+      await courseBreak({ ...o(), challenge: b.name });
       const broken = await courseCheck({ ...o(), section: b.section });
       expect(checkPassed(broken)).toBe(false);
       expect(broken.results.filter((r) => r.status === 'fail').length, explain(broken)).toBeGreaterThan(0);
@@ -115,7 +119,7 @@ describe.sequential('the course, section by section, on a real debian12 lab', ()
   );
 
   it('a reset after a challenge restores the checkpoint, and the saved snapshot brings the broken lab back', async () => {
-    await courseBreak({ ...o(), name: 'no-cron' });
+    await courseBreak({ ...o(), challenge: 'no-cron' });
     const reset = await courseStart({ ...o(), section: '4.6' });
     expect(reset.saved).toMatch(/^mine-\d{8}-\d{6}$/);
     expect(checkPassed(await courseCheck({ ...o(), section: '2' }))).toBe(true);

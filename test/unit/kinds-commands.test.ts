@@ -157,8 +157,9 @@ describe('what a learner types', () => {
     ]);
   });
 
-  it('package: the plain apt-get / yum line per platform', () => {
-    expect(learner('package', { names: ['postfix'] }).apply).toEqual(['sudo apt-get install -y --no-install-recommends postfix']);
+  it('package: the apt-get / yum line per platform, with the index fetched only when missing and no debconf question', () => {
+    const install = 'sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postfix';
+    expect(learner('package', { names: ['postfix'] }).apply).toEqual([`${install} || { sudo apt-get update && ${install}; }`]);
     expect(learner('package', { names: ['postfix'] }, 'el7').apply).toEqual(['sudo yum -y install postfix']);
   });
 

@@ -63,7 +63,8 @@ function change(names: string[], state: 'present' | 'absent', platform: Platform
   return state === 'present'
     ? {
         run: `${apt} install --no-install-recommends ${list} || { ${apt} update && ${apt} install --no-install-recommends ${list}; }`,
-        learner: `sudo apt-get install -y --no-install-recommends ${list}`,
+        // as the lab runs it: no question from debconf, and the package index fetched only when it is missing
+        learner: `sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${list} || { sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${list}; }`,
       }
     : { run: `${apt} purge ${list}`, learner: `sudo apt-get purge -y ${list}` };
 }
