@@ -19,11 +19,21 @@ const benches: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'the course on its own debian12 lab: start of each section from its checkpoint, course check per section, whole-runbook check mode',
     run: async () => (await import('./course.js')).benchCourse(),
   },
+  snapshot: {
+    about:
+      'layered container snapshots on a finished debian12 lab: save and restore split into stop/disk/boot, du per snapshot, vs the old full copy (--lab FILE)',
+    run: async (args) => (await import('./snapshot.js')).benchSnapshot(labFlag(args)),
+  },
   verify: {
     about: 'the whole verify suite on a finished debian12 container lab (brought up first if needed)',
     run: async () => (await import('./verify.js')).benchVerify(),
   },
 };
+
+function labFlag(args: string[]): string | undefined {
+  const i = args.indexOf('--lab');
+  return i < 0 ? undefined : args[i + 1];
+}
 
 function runsFlag(args: string[]): number | undefined {
   const i = args.indexOf('--runs');

@@ -140,7 +140,8 @@ export async function ssh(opts: Opts, args: string[]): Promise<number> {
 
 export async function snapshot(opts: Opts, args: string[]): Promise<number> {
   const [action, snap] = args as [string, string | undefined];
-  if (!['save', 'restore', 'list'].includes(action)) throw new InputError(`lab:snapshot: unknown action "${action}"`, 'Use save NAME, restore NAME or list.');
+  if (!['save', 'restore', 'list', 'delete'].includes(action))
+    throw new InputError(`lab:snapshot: unknown action "${action}"`, 'Use save NAME, restore NAME, delete NAME or list.');
   const events = new Emitter().on(terminalReporter(process.stderr));
   const out = await labSnapshot(action as 'save', snap, { ...ref(opts), events });
   if (action === 'list') process.stdout.write(out.length ? out.join('\n') + '\n' : 'no snapshots\n');

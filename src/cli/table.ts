@@ -58,7 +58,7 @@ export const commands: Record<string, CommandDef> = {
     load: async () => (await import('./lab.js')).ssh,
   },
   'lab:snapshot': {
-    summary: "Save, restore or list snapshots of the lab's disk (the lab is stopped for save and restore).",
+    summary: "Save, restore, delete or list snapshots of the lab's disk (the lab is stopped for save and restore).",
     lab: true,
     args: ['<action>', '[snapshot]'],
     load: async () => (await import('./lab.js')).snapshot,

@@ -29,6 +29,8 @@ export interface DriverContext {
   signal?: AbortSignal;
 }
 
+export type SnapshotAction = 'save' | 'restore' | 'list' | 'delete';
+
 export interface Driver {
   readonly name: DriverName;
   /** Make sure the lab host exists and runs; return how to reach it. */
@@ -37,6 +39,6 @@ export interface Driver {
   /** Stop and remove everything the lab made. */
   down(ctx: DriverContext): Promise<void>;
   status(ctx: DriverContext): Promise<LabStatus>;
-  /** Snapshots of the lab's disk (optional per driver). */
-  snapshot?(ctx: DriverContext, action: 'save' | 'restore' | 'list', name?: string): Promise<string[]>;
+  /** Snapshots of the lab's disk (optional per driver); returns the snapshots there are afterwards. */
+  snapshot?(ctx: DriverContext, action: SnapshotAction, name?: string): Promise<string[]>;
 }

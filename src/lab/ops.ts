@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { getDriver } from '../drivers/index.js';
-import type { DriverContext, LabStatus } from '../drivers/types.js';
+import type { DriverContext, LabStatus, SnapshotAction } from '../drivers/types.js';
 import type { SshTarget } from '../ssh/target.js';
 import { type Recap, runPlan } from '../runbook/engine.js';
 import { InputError, LabError } from '../errors.js';
@@ -294,7 +294,7 @@ export function statusJson(entries: StatusEntry[]): string {
   );
 }
 
-export async function labSnapshot(action: 'save' | 'restore' | 'list', name: string | undefined, o: LabRef & { events: Emitter }): Promise<string[]> {
+export async function labSnapshot(action: SnapshotAction, name: string | undefined, o: LabRef & { events: Emitter }): Promise<string[]> {
   if (action !== 'list' && name !== undefined) checkSnapshotName(name);
   const lab = openLab(o);
   const state = labState(lab.name);

@@ -3,7 +3,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { layout, restoreSnapshot, saveSnapshot } from '../../src/drivers/container/disk.js';
+import { layout } from '../../src/drivers/container/disk.js';
+import { restoreSnapshot, saveSnapshot } from '../../src/drivers/container/layers.js';
 import { pruneImages } from '../../src/drivers/container/image.js';
 import { installationKey, labRef } from '../../src/drivers/container/lifecycle.js';
 import { shutdown } from '../../src/drivers/container/nspawn.js';

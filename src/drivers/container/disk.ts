@@ -1,12 +1,13 @@
 /**
- * A lab's disk: an overlay whose lower layer is the shared base image and whose upper layer lives in the lab's
- * driver folder. Snapshots are copies of the upper layer taken while the lab is stopped.
+ * A lab's disk: an overlay whose lowest layer is the shared base image, above it the lab's frozen snapshot layers
+ * (layers.ts), and whose upper layer lives in the lab's driver folder.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, LabError } from '../../errors.js';
-import { isSnapshotName } from '../../lab/names.js';
-import { mountsUnder, passwdEntry, removeTree, run, unmountAll } from './sys.js';
+import { settleDisk, stackPaths } from './layers.js';
+import { checkedOverlayOptions } from './stack.js';
+import { mountsUnder, passwdEntry, run, unmountAll } from './sys.js';
 
 /** `home`: the state home the lab lives in; every removal below is proven inside it. */
 export interface DiskLayout {
@@ -15,6 +16,9 @@ export interface DiskLayout {
   work: string;
   root: string;
   snapshots: string;
+  /** frozen layers (layers.ts) and the record of the current stack */
+  layers: string;
+  stack: string;
 }
 
 export function layout(driverDir: string, home: string): DiskLayout {
@@ -24,10 +28,13 @@ export function layout(driverDir: string, home: string): DiskLayout {
     work: join(driverDir, 'disk', 'work'),
     root: join(driverDir, 'root'),
     snapshots: join(driverDir, 'snapshots'),
+    layers: join(driverDir, 'layers'),
+    stack: join(driverDir, 'disk', 'stack.json'),
   };
 }
 
-export const diskExists = (d: DiskLayout) => existsSync(d.upper);
+/** (a save interrupted between its rename and the new upper has a stack record but no upper: still a disk) */
+export const diskExists = (d: DiskLayout) => existsSync(d.upper) || existsSync(d.stack);
 export const isMounted = (d: DiskLayout) => mountsUnder(d.root).length > 0;
 
 export async function mountDisk(lower: string, d: DiskLayout): Promise<void> {
@@ -39,9 +46,11 @@ export async function mountDisk(lower: string, d: DiskLayout): Promise<void> {
       );
     }
   }
-  for (const p of [d.upper, d.work, d.root]) mkdirSync(p, { recursive: true, mode: 0o755 });
   if (isMounted(d)) return;
-  await run`mount -t overlay overlay -o ${`lowerdir=${lower},upperdir=${d.upper},workdir=${d.work}`} ${d.root}`;
+  const layers = stackPaths(d, await settleDisk(d));
+  for (const p of [d.upper, d.work, d.root]) mkdirSync(p, { recursive: true, mode: 0o755 });
+  const options = checkedOverlayOptions({ layers, base: lower, upper: d.upper, work: d.work });
+  await run`mount -t overlay overlay -o ${options} ${d.root}`;
 }
 
 export async function unmountDisk(d: DiskLayout): Promise<void> {
@@ -74,37 +83,4 @@ export function prepareDisk(d: DiskLayout, o: { publicKey: string; hostname: str
     const hosts = join(d.root, 'etc/hosts');
     writeFileSync(hosts, readFileSync(hosts, 'utf8') + `127.0.1.1\t${o.hostname}\n`);
   }
-}
-
-// ---------------------------------------------------------------- snapshots
-
-export function listSnapshots(d: DiskLayout): string[] {
-  return existsSync(d.snapshots)
-    ? readdirSync(d.snapshots)
-        .filter((n) => isSnapshotName(n) && existsSync(join(d.snapshots, n, 'upper')))
-        .sort()
-    : [];
-}
-
-/** Copy the (unmounted) upper layer; `cp -a` keeps owners, modes, xattrs and overlay whiteouts. */
-export async function saveSnapshot(d: DiskLayout, name: string): Promise<void> {
-  const dir = join(d.snapshots, name);
-  const tmp = `${dir}.tmp`;
-  await removeTree(d.home, tmp);
-  mkdirSync(tmp, { recursive: true, mode: 0o700 });
-  await run`cp -a ${d.upper} ${join(tmp, 'upper')}`;
-  writeFileSync(join(tmp, 'snapshot.json'), JSON.stringify({ name, taken: new Date().toISOString() }) + '\n');
-  await removeTree(d.home, dir);
-  await run`mv ${tmp} ${dir}`;
-}
-
-export async function restoreSnapshot(d: DiskLayout, name: string): Promise<void> {
-  const src = join(d.snapshots, name, 'upper');
-  const tmp = `${d.upper}.restore`;
-  await removeTree(d.home, tmp);
-  await run`cp -a ${src} ${tmp}`;
-  await removeTree(d.home, d.upper);
-  await removeTree(d.home, d.work);
-  await run`mv ${tmp} ${d.upper}`;
-  mkdirSync(d.work, { recursive: true, mode: 0o755 });
 }

@@ -7,9 +7,9 @@
 import { InputError } from '../../errors.js';
 import { ensureStateDirs } from '../../lab/state.js';
 import { checkSnapshotName } from '../../lab/names.js';
-import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
-import { listSnapshots, restoreSnapshot, saveSnapshot } from './disk.js';
-import { resolveMirror } from './image.js';
+import type { Driver, DriverContext, LabStatus, SnapshotAction, UpResult } from '../types.js';
+import { imageForKey, resolveMirror } from './image.js';
+import { deleteSnapshot, listSnapshots, restoreSnapshot, saveSnapshot } from './layers.js';
 import { assertDebian12, inspect, labRef, readMeta, resume, sshTarget, start, stopRuntime, writeMeta, type LabRef } from './lifecycle.js';
 import { ensurePrerequisites } from './prereqs.js';
 import { removeTree, requireRoot, withLock } from './sys.js';
@@ -75,8 +75,11 @@ async function status(ctx: DriverContext): Promise<LabStatus> {
   return { ...base, state: i.state, ports, ssh, detail: i.detail ?? halted };
 }
 
-/** Snapshots of the lab's disk: taken while it is stopped (a running lab is stopped first and booted again after). */
-async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list', name?: string): Promise<string[]> {
+/**
+ * Snapshots of the lab's disk, layered (layers.ts): taken while it is stopped (a running lab is stopped first and
+ * booted again after). A restore discards the running lab's state, so its stop need not wait for a clean power-off.
+ */
+async function snapshot(ctx: DriverContext, action: SnapshotAction, name?: string): Promise<string[]> {
   const r = labRef(ctx.state);
   if (action === 'list') return listSnapshots(r.disk);
   requireRoot();
@@ -86,23 +89,29 @@ async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list',
     if (i.state === 'absent' || !i.meta) {
       throw new InputError(`lab ${r.name} does not exist, so it has no disk to ${action}`, 'Run `npm run lab:up` first.');
     }
-    if (action === 'restore' && !listSnapshots(r.disk).includes(snap)) {
+    if (action !== 'save' && !listSnapshots(r.disk).includes(snap)) {
       const have = listSnapshots(r.disk);
       throw new InputError(
         `lab ${r.name} has no snapshot "${snap}"`,
         have.length ? `Its snapshots: ${have.join(', ')}.` : 'Take one first: snapshot save NAME.',
       );
     }
+    if (action === 'delete') {
+      ctx.progress(`deleting snapshot ${snap}`);
+      await deleteSnapshot(r.disk, snap);
+      return false;
+    }
     if (i.state !== 'stopped') {
       ctx.progress(`stopping ${r.name} for the snapshot`);
-      await stopRuntime(r, false);
+      await stopRuntime(r, false, { discard: action === 'restore' });
     }
+    const base = imageForKey(i.meta.baseKey)?.rootfs;
     if (action === 'save') {
       ctx.progress(`saving snapshot ${snap}`);
-      await saveSnapshot(r.disk, snap);
+      await saveSnapshot(r.disk, snap, { base });
     } else {
       ctx.progress(`restoring snapshot ${snap}`);
-      await restoreSnapshot(r.disk, snap);
+      await restoreSnapshot(r.disk, snap, { base });
     }
     return i.state === 'running';
   });

@@ -110,13 +110,16 @@ export function inspect(r: LabRef): Inspection {
   return { state: 'absent' };
 }
 
-/** Take the lab's runtime apart (processes, cgroups, mount, namespace); keep the disk. */
-export async function stopRuntime(r: LabRef, release: boolean): Promise<void> {
+/**
+ * Take the lab's runtime apart (processes, cgroups, mount, namespace); keep the disk. `discard`: the disk's upper
+ * layer is thrown away next (a snapshot restore), so the lab is killed instead of waiting for a clean power-off.
+ */
+export async function stopRuntime(r: LabRef, release: boolean, o: { discard?: boolean } = {}): Promise<void> {
   const meta = readMeta(r);
   const entry = registryEntry(r.netns);
   const foreign = entry !== undefined && entry.stateDir !== r.stateDir; // a same-named lab of another state folder
   await stopForwarder(r.dir);
-  if (!foreign) await shutdown({ home: r.home, dir: r.dir, netns: r.netns, machine: r.name, lockFile: meta?.lockFile });
+  if (!foreign) await shutdown({ home: r.home, dir: r.dir, netns: r.netns, machine: r.name, lockFile: meta?.lockFile }, o.discard ? 0 : undefined);
   await unmountDisk(r.disk);
   if (existsSync(r.dir)) await unmountAll(r.dir);
   if (entry && !foreign) await networkDown(r.netns, release);

@@ -152,17 +152,20 @@ function killAll(pids: number[]): void {
 
 /**
  * Stop the lab: SIGTERM to nspawn (it powers the container off cleanly: systemd gets SIGRTMIN+3), SIGKILL to what is
- * in the lab's cgroup after the timeout. Then remove the cgroups and nspawn's files under /run for this machine.
+ * in the lab's cgroup after the timeout (0: at once, when the lab's state is thrown away anyway). Then remove the
+ * cgroups and nspawn's files under /run for this machine.
  */
 export async function shutdown(b: { home: string; dir: string; netns: string; machine: string; lockFile?: string }, timeoutMs = 20_000): Promise<void> {
   const pid = nspawnPid(b.dir, b.netns);
   if (pid) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      /* gone */
+    if (timeoutMs > 0) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
     }
-    if (!(await waitExit(pid, timeoutMs))) {
+    if (timeoutMs <= 0 || !(await waitExit(pid, timeoutMs))) {
       killAll(cgroupPids(b.netns)); // the container first: SIGKILL on nspawn alone would orphan it
       await waitExit(pid, 5000);
     }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { ensureStateDirs } from '../../lab/state.js';
 import type { SshTarget } from '../../ssh/target.js';
-import type { Driver, DriverContext, LabStatus, UpResult } from '../types.js';
+import type { Driver, DriverContext, LabStatus, SnapshotAction, UpResult } from '../types.js';
 import { checkSnapshotName, removeInside } from '../../lab/names.js';
 import { ensureBox } from './box.js';
 import { checkVagrant } from './prereqs.js';
@@ -84,8 +84,8 @@ async function status(ctx: DriverContext): Promise<LabStatus> {
   return { ...base, state, ssh, detail: `vagrant: ${vs}` };
 }
 
-/** `vagrant snapshot save/restore/list`; a restore waits until SSH answers again. */
-async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list', name?: string): Promise<string[]> {
+/** `vagrant snapshot save/restore/list/delete`; a restore waits until SSH answers again. */
+async function snapshot(ctx: DriverContext, action: SnapshotAction, name?: string): Promise<string[]> {
   const v = vctx(ctx);
   if (action === 'list') return listSnapshots(v);
   name = checkSnapshotName(name);
@@ -98,6 +98,11 @@ async function snapshot(ctx: DriverContext, action: 'save' | 'restore' | 'list',
   } else {
     if (!(await listSnapshots(v)).includes(name)) {
       throw new InputError(`lab ${ctx.lab.name} has no snapshot named ${name}`, `Snapshots: ${(await listSnapshots(v)).join(', ') || 'none'}.`);
+    }
+    if (action === 'delete') {
+      ctx.progress(`deleting snapshot ${name}`);
+      await vagrant(v, ['snapshot', 'delete', name]);
+      return listSnapshots(v);
     }
     ctx.progress(`restoring snapshot ${name}`);
     await vagrant(v, ['snapshot', 'restore', '--no-provision', name]);
