@@ -2,7 +2,8 @@
  * A learner's progress, per lab: one JSON line per course event in .lab/<name>/course.jsonl (started a section,
  * checked it with how many passes and fails, solved it by `solve`, took a challenge). `status` is computed from it.
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
+import { readJsonLines } from '../runbook/journal.js';
 import { join } from 'node:path';
 import type { LabState } from '../lab/state.js';
 import { courseSections } from './sections.js';
@@ -20,18 +21,7 @@ export function recordProgress(state: LabState, e: ProgressEvent): void {
 }
 
 export function readProgress(state: LabState): ProgressEvent[] {
-  const f = progressFile(state);
-  if (!existsSync(f)) return [];
-  return readFileSync(f, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as ProgressEvent];
-      } catch {
-        return []; // a line cut short by a crash
-      }
-    });
+  return readJsonLines<ProgressEvent>(progressFile(state));
 }
 
 export type SectionState = 'not started' | 'started' | 'failing' | 'passed';

@@ -7,11 +7,11 @@
  * to build, on drivers whose snapshots are cheap (container: layered, no copy). It never takes one of a lab that
  * has already gone past S: a checkpoint is the lab exactly as the runbook leaves it after the sections before S.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Driver, DriverContext } from '../drivers/types.js';
 import { InputError } from '../errors.js';
-import type { Journal, JournalRecord } from '../runbook/journal.js';
+import { type Journal, type JournalRecord, readJsonLines } from '../runbook/journal.js';
 import { type Plan, sectionOfStep } from '../runbook/plan.js';
 import type { LabState } from './state.js';
 
@@ -32,14 +32,7 @@ const journalCopy = (state: LabState, name: string) => join(state.dir, 'snapshot
 /** The journal as a snapshot keeps it: a run still going when it was taken is marked as ended there (partial). */
 function journalAtSave(journal: string): string {
   if (!existsSync(journal)) return '';
-  const lines = readFileSync(journal, 'utf8').split('\n').filter(Boolean);
-  const recs = lines.flatMap((l) => {
-    try {
-      return [JSON.parse(l) as JournalRecord];
-    } catch {
-      return [];
-    }
-  });
+  const recs = readJsonLines<JournalRecord>(journal);
   const open = recs.filter((r) => r.type === 'run').filter((r) => !recs.some((e) => e.type === 'end' && e.runId === r.runId));
   const ends = open.map((r) => JSON.stringify({ type: 'end', runId: r.runId, result: 'partial', at: new Date().toISOString() }));
   return [...recs.map((r) => JSON.stringify(r)), ...ends].map((l) => `${l}\n`).join('');

@@ -8,7 +8,8 @@
 import { ConnectionLost, LabError } from '../errors.js';
 import type { Emitter, StepInfo } from '../output/events.js';
 import type { Host } from '../host.js';
-import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
+import { kinds, type CheckResult } from './kinds/index.js';
+import { stepContext } from './kinds/types.js';
 import type { Platform } from '../lab/lab-file.js';
 import type { Plan, PlanStep, Selection } from './plan.js';
 import { sectionOfStep, selectSteps } from './plan.js';
@@ -64,17 +65,7 @@ export async function checkPlan(plan: Plan, o: CheckModeOptions): Promise<CheckR
     const started = Date.now();
     const kind = kinds[step.kind]!;
     const params = fillSecrets(step.params, o.secrets);
-    const ctx: KindContext = {
-      stepId: step.id,
-      phase: 'check',
-      host: o.host,
-      platform: o.platform,
-      sudo: o.sudo,
-      timeoutMs: step.timeoutMs,
-      artifactsDir: o.artifactsDir,
-      secrets: o.secrets,
-      log: () => undefined,
-    };
+    const ctx = stepContext(step, o, 'check', { log: () => undefined });
     const key = kind.sameAnswerKey?.(params);
     const ask = async (): Promise<CheckResult> => {
       try {

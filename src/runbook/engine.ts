@@ -12,6 +12,7 @@ import type { Host } from '../host.js';
 import { describeSettled, forgetScript, jobNamer, jobPrefix, lastJob, runJobPrefix, type SettledJob, settleJobs } from './jobs.js';
 import type { Journal } from './journal.js';
 import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
+import { stepContext } from './kinds/types.js';
 import type { Platform } from '../lab/lab-file.js';
 import type { Plan, PlanStep, Selection } from './plan.js';
 import { courseParts, sectionOfStep, selectSteps } from './plan.js';
@@ -118,20 +119,12 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
     // Commands that change the host run as jobs named by run and step (src/jobs.ts): after a dropped connection
     // or on Ctrl-C the engine finds the ones still running and waits for or stops them before checking again.
     const prefix = jobPrefix(runId, step.id);
-    const ctx = (phase: KindContext['phase'], apply = false): KindContext => ({
-      stepId: step.id,
-      phase,
-      host: o.host,
-      platform: o.platform,
-      sudo: o.sudo,
-      timeoutMs: step.timeoutMs,
-      artifactsDir: o.artifactsDir,
-      secrets: o.secrets,
-      fetchUrl: o.fetchUrl,
-      log,
-      onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
-      ...(apply ? { job: jobNamer(`${prefix}${attemptNo}-`) } : {}),
-    });
+    const ctx = (phase: KindContext['phase'], apply = false): KindContext =>
+      stepContext(step, o, phase, {
+        log,
+        onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
+        ...(apply ? { job: jobNamer(`${prefix}${attemptNo}-`) } : {}),
+      });
     const key = kind.sameAnswerKey?.(params);
     const earlier = key === undefined ? undefined : answered.get(key);
     if (earlier && earlier.changes === changes) {

@@ -21,21 +21,27 @@ export interface ResumeState {
   failedStep?: string;
 }
 
+/** The records of a JSON-lines file; a missing file has none, and a line cut short by a crash is skipped. */
+export function readJsonLines<T>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as T];
+      } catch {
+        return [];
+      }
+    });
+}
+
 export class Journal {
   constructor(readonly path: string) {}
 
   records(): JournalRecord[] {
-    if (!existsSync(this.path)) return [];
-    return readFileSync(this.path, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as JournalRecord];
-        } catch {
-          return []; // a line cut short by a crash is ignored; the step it recorded runs again (steps are idempotent)
-        }
-      });
+    // a line cut short by a crash is ignored; the step it recorded runs again (steps are idempotent)
+    return readJsonLines<JournalRecord>(this.path);
   }
 
   append(r: JournalRecord): void {

@@ -30,6 +30,20 @@ export interface KindContext {
   job?: () => string;
 }
 
+/** What a run knows that every step's context carries. */
+export type RunContext = Pick<KindContext, 'host' | 'platform' | 'sudo' | 'artifactsDir' | 'secrets' | 'fetchUrl'>;
+
+/** A step's context in a run: the run's values, the step's id and timeout, and what this phase adds. */
+export function stepContext(
+  step: { id: string; timeoutMs: number },
+  run: RunContext,
+  phase: KindContext['phase'],
+  extra: Pick<KindContext, 'log'> & Partial<KindContext>,
+): KindContext {
+  const { host, platform, sudo, artifactsDir, secrets, fetchUrl } = run;
+  return { stepId: step.id, phase, host, platform, sudo, timeoutMs: step.timeoutMs, artifactsDir, secrets, fetchUrl, ...extra };
+}
+
 export interface CheckResult {
   /** True when the host is already in the state the step describes. */
   ok: boolean;
