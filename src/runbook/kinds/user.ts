@@ -53,7 +53,8 @@ const samePassword = (p: UserParams): RunCommand => ({
 const setPassword = (p: UserParams): RunCommand => ({
   run: 'chpasswd',
   stdinShown: `${p.name}:<secret ${p.password_secret}>`,
-  learner: `sudo passwd ${sh(p.name)}`,
+  // it asks twice; the lab's value of the secret is in .lab/<lab>/credentials.json (never printed)
+  learner: `sudo passwd ${sh(p.name)}  # type the lab's ${p.password_secret} (from .lab/<lab>/credentials.json) twice`,
 });
 
 export const user = defineKind<UserParams>({
