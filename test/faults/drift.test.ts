@@ -34,7 +34,7 @@ afterAll(async () => {
 
 async function up() {
   const events: EngineEvent[] = [];
-  const recap = await labUp({ labFile, events: new Emitter().on((e) => events.push(e)) });
+  const recap = await labUp({ labFile, events: new Emitter().on((e) => events.push(e)), noCheckpoints: true }); // checkpoints: the track test
   const steps = events.flatMap((e) => (e.event === 'step' ? [e] : []));
   return {
     recap,

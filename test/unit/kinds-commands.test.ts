@@ -182,7 +182,10 @@ describe('what a learner types', () => {
 
   it('user: never a secret, an interactive passwd instead of chpasswd', () => {
     const l = learner('user', { name: 'learner', password_secret: 'mail_password' });
-    expect(l.apply).toEqual(['sudo useradd --create-home learner', "sudo passwd learner  # type the lab's mail_password (from .lab/<lab>/credentials.json) twice"]);
+    expect(l.apply).toEqual([
+      'sudo useradd --create-home learner',
+      "sudo passwd learner  # type the lab's mail_password (from .lab/<lab>/credentials.json) twice",
+    ]);
     expect(JSON.stringify(kinds.user!.describe({ name: 'learner', password_secret: 'mail_password' } as never, 'debian12'))).not.toContain('pw-secret');
   });
 });
