@@ -9,9 +9,8 @@ import { Emitter } from '../output/events.js';
 import type { Difference } from '../runbook/check-mode.js';
 import type { CheckResult } from '../verify/runner.js';
 import { verifyLab } from '../verify/index.js';
-import { inCourseSection } from './sections.js';
 import { progressSummary, readProgress, recordProgress } from './progress.js';
-import { findSection, sectionsBefore } from './sections.js';
+import { findSection, inCourseSection, sectionsBefore } from './sections.js';
 import type { CourseOptions } from './ops.js';
 
 export interface SectionTally {

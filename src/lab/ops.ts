@@ -28,6 +28,7 @@ import {
 } from './state.js';
 import { checkLabName, checkSnapshotName, removeInside } from './names.js';
 import { lockLab } from './lock.js';
+import { reopen, swappableHost, waitForBoot } from './connection.js';
 import { checkpointHook, cheapSnapshots, restoreSnapshot, saveSnapshot } from './checkpoints.js';
 
 export interface LabRef {
@@ -77,23 +78,6 @@ export interface UpOptions extends LabRef {
   noCheckpoints?: boolean;
   /** End the run at the start of this course section, after its checkpoint (`course start`). */
   stopAt?: string;
-}
-
-/** A Host that forwards to whichever connection is current (replaced after a checkpoint's reboot). */
-function hostProxy(first: Host): Host & { host: Host } {
-  const p = { host: first } as Host & { host: Host };
-  return new Proxy(p, {
-    get(t, k) {
-      if (k === 'host') return t.host;
-      const v = (t.host as unknown as Record<string | symbol, unknown>)[k];
-      return typeof v === 'function' ? v.bind(t.host) : v;
-    },
-    set(t, k, v) {
-      if (k !== 'host') return false;
-      t.host = v;
-      return true;
-    },
-  });
 }
 
 export async function labUp(o: UpOptions): Promise<Recap> {
@@ -156,15 +140,13 @@ async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, dr
               plan,
               journal: h.journal,
               reconnect: async () => {
-                await host.close().catch(() => undefined);
-                host = await connect(h.target, state);
-                await waitForBoot(host, o.events);
+                host = await reopen(host, () => connect(h.target, state), o.events);
                 proxy.host = host;
               },
             })
           : undefined;
       // The engine holds one Host for the whole run: after a checkpoint (stop, boot) it reaches the new connection.
-      const proxy = hostProxy(host);
+      const proxy = swappableHost(host);
       recap = await runPlan(plan, {
         host: proxy,
         onSection,
@@ -192,18 +174,6 @@ async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, dr
 function hostState(state: LabState, target: SshTarget, index: number): { target: SshTarget; index: number; journal: Journal; logsDir: string } {
   if (index === 0) return { target, index, journal: new Journal(state.journalFile), logsDir: state.logsDir };
   return { target, index, journal: new Journal(join(state.dir, `journal-${target.name}.jsonl`)), logsDir: join(state.logsDir, target.name) };
-}
-
-/**
- * SSH answers before systemd has started every unit: a step that checks a service right after boot would see it
- * "inactive" and start it itself. Wait for the boot to finish (any driver; a no-op on a running host).
- */
-export async function waitForBoot(host: Host, events: Emitter): Promise<void> {
-  const t0 = Date.now();
-  const r = await host.exec('command -v systemctl >/dev/null || exit 0; systemctl is-system-running --wait', { timeoutMs: 300_000 });
-  const state = r.stdout.trim();
-  if (Date.now() - t0 > 1000) events.emit({ event: 'info', message: `${host.name} finished booting (${state || 'no systemd'})` });
-  if (state === 'degraded') events.emit({ event: 'info', message: `${host.name}: some units failed at boot (systemctl --failed on the host lists them)` });
 }
 
 export async function labLifecycle(action: 'halt' | 'down', o: LabRef & { events: Emitter }): Promise<void> {

@@ -14,7 +14,8 @@ import { connectSsh } from '../ssh/executor.js';
 import type { SshTarget } from '../ssh/target.js';
 import type { DriverName, Lab } from './lab-file.js';
 import { lockLab } from './lock.js';
-import { type LabMeta, type LabRef, openLab, waitForBoot } from './ops.js';
+import { type LabMeta, type LabRef, openLab } from './ops.js';
+import { reopen, waitForBoot } from './connection.js';
 import { checkOwnFolder, type Credentials, jsonState, labState, type LabState, readJson } from './state.js';
 
 export interface Session {
@@ -84,10 +85,7 @@ export async function withSession<T>(o: SessionOptions, fn: (s: Session) => Prom
       secrets: { mail_password: creds.password },
       events: o.events,
       reconnect: async () => {
-        const s = session!;
-        await s.host.close().catch(() => undefined);
-        s.host = await connect(target, state);
-        await waitForBoot(s.host, o.events);
+        session!.host = await reopen(session!.host, () => connect(target, state), o.events);
       },
     };
     return await fn(session);

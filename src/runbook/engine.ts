@@ -15,7 +15,7 @@ import { kinds, type CheckResult, type KindContext } from './kinds/index.js';
 import { stepContext } from './kinds/types.js';
 import type { Platform } from '../lab/lab-file.js';
 import type { Plan, PlanStep, Selection } from './plan.js';
-import { courseParts, sectionOfStep, selectSteps } from './plan.js';
+import { courseParts, earlierSectionsNotRun, selectSteps } from './plan.js';
 import { fillSecrets, Redactor } from '../redact.js';
 
 export interface RunOptions {
@@ -60,18 +60,6 @@ const info = (s: PlanStep, handler = false): StepInfo => ({
   kind: s.kind,
   ...(handler ? { handler } : {}),
 });
-
-/** The sections (course parts within section 4) before the selected steps with a step this lab host never finished. */
-function earlierSectionsNotRun(plan: Plan, selected: Set<string>, finished: Set<string>): string[] {
-  const steps = plan.roles.flatMap((r) => r.steps);
-  const first = steps.findIndex((s) => selected.has(s.id));
-  const out: string[] = [];
-  for (const s of steps.slice(0, Math.max(0, first))) {
-    const id = sectionOfStep(s);
-    if (!finished.has(s.id) && !out.includes(id)) out.push(id);
-  }
-  return out;
-}
 
 export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   const t0 = Date.now();

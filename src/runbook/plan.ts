@@ -212,3 +212,15 @@ export function selectSteps(plan: Plan, sel: Selection): Set<string> {
   if (end < start) throw new InputError(`--until ${sel.until} comes before --from ${sel.from}`, 'Steps run in memo order; swap them.');
   return new Set(all.slice(start, end + 1));
 }
+
+/** The sections (course parts within section 4) before the selected steps with a step this lab host never finished. */
+export function earlierSectionsNotRun(plan: Plan, selected: Set<string>, finished: Set<string>): string[] {
+  const steps = plan.roles.flatMap((r) => r.steps);
+  const first = steps.findIndex((s) => selected.has(s.id));
+  const out: string[] = [];
+  for (const s of steps.slice(0, Math.max(0, first))) {
+    const id = sectionOfStep(s);
+    if (!finished.has(s.id) && !out.includes(id)) out.push(id);
+  }
+  return out;
+}
