@@ -8,6 +8,7 @@ import type { Client, SFTPWrapper } from 'ssh2';
 import type { SshTarget } from './target.js';
 import { ConnectionLost, HostKeyChanged, LabError } from '../errors.js';
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../host.js';
+import { limiter } from '../limiter.js';
 import { ChannelRefused, runOnChannel } from './channel.js';
 import { dialSsh, errText, LAB_HOST_HINT } from './dial.js';
 import { hostId } from './known-hosts.js';
@@ -30,6 +31,9 @@ export async function connectSsh(target: SshTarget, opts: SshConnectOptions): Pr
   return host;
 }
 
+/** Exec channels at once per connection: under sshd's default MaxSessions (10), leaving room for SFTP. */
+export const MAX_CHANNELS = 8;
+
 export class SshHost implements Host {
   readonly name: string;
   private client: Client | null = null;
@@ -37,6 +41,11 @@ export class SshHost implements Host {
   private readonly inflight = new Set<(err: Error) => void>();
   private reconnecting: Promise<void> | undefined;
   private closed = false;
+  /**
+   * Session channels open at once on the connection. sshd refuses more than MaxSessions (10 by default) and the SFTP
+   * session is one of them; verify's probes and check mode run side by side on one connection (course check).
+   */
+  private readonly channels = limiter(MAX_CHANNELS);
 
   constructor(
     readonly target: SshTarget,
@@ -49,13 +58,15 @@ export class SshHost implements Host {
     const client = await this.ready();
     const sudo = Boolean(opts.sudo && this.target.sudo);
     const run = () =>
-      runOnChannel(client, {
-        host: this.name,
-        label: command,
-        remote: wrapCommand(command, { sudo, timeoutMs: opts.timeoutMs, job: opts.job }),
-        opts,
-        onLost: (fail) => this.track(fail),
-      });
+      this.channels(() =>
+        runOnChannel(client, {
+          host: this.name,
+          label: command,
+          remote: wrapCommand(command, { sudo, timeoutMs: opts.timeoutMs, job: opts.job }),
+          opts,
+          onLost: (fail) => this.track(fail),
+        }),
+      );
     // Channels that just finished may still be closing when the next one opens: a refusal then is brief. The
     // command never started, so trying again is safe.
     for (let attempt = 0; ; attempt++) {

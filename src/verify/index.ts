@@ -7,7 +7,8 @@ import { type LabMeta, type LabRef, openLab } from '../lab/ops.js';
 import { connectSsh } from '../ssh/executor.js';
 import { loadChecks, type CheckFile } from './load.js';
 import { inCourseSection } from '../course/sections.js';
-import { limiter, runChecks, type CheckResult } from './runner.js';
+import { limiter } from '../limiter.js';
+import { runChecks, type CheckResult } from './runner.js';
 import type { VerifyContext } from './types.js';
 
 export interface VerifyOptions extends LabRef {

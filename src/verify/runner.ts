@@ -84,19 +84,3 @@ export async function runChecks(checks: Check[], ctx: VerifyContext, limit = 8, 
   await Promise.all(Array.from({ length: Math.min(limit, checks.length) }, worker));
   return results;
 }
-
-/** A counting semaphore, so checks over SSH stay under sshd's MaxSessions. */
-export function limiter(n: number) {
-  let active = 0;
-  const queue: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((r) => queue.push(r));
-    active += 1;
-    try {
-      return await fn();
-    } finally {
-      active -= 1;
-      queue.shift()?.();
-    }
-  };
-}

@@ -154,7 +154,7 @@ function sshdConfig(dir: string, port: number, hostKey: string): string {
     'PermitRootLogin no',
     `AllowUsers ${TEST_USER}`,
     'StrictModes no',
-    'MaxSessions 100',
+    'MaxSessions 10', // sshd's default, as on lab hosts
     'MaxStartups 100',
     'MaxAuthTries 10',
     'Subsystem sftp internal-sftp',

@@ -103,6 +103,15 @@ describe('exec', () => {
       await h.close();
     }
   });
+
+  it("runs more commands at once than sshd's MaxSessions (10) allows by queueing them on the connection", async () => {
+    // Each command outlives the refusal retries (about 1.5 s), so without the queue the 11th would fail.
+    await host.get('/etc/hostname'); // the SFTP session holds one of the ten
+    const started = Date.now();
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => host.exec(`sleep 2; echo ${i}`)));
+    expect(rs.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4000); // 20 commands in rounds of at most 8
+  }, 30_000);
 });
 
 describe('put and get', () => {
