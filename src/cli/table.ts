@@ -81,6 +81,17 @@ export const commands: Record<string, CommandDef> = {
     ],
     load: async () => (await import('./course.js')).course,
   },
+  'class:report': {
+    summary: "The class report: every learner's lab checked per course section, as a table (or --csv, --json, --html).",
+    flags: [
+      ['--class <name>', 'the class (default: class)'],
+      ['--csv <file>', 'also write the report as CSV (a line per learner and section)'],
+      ['--html <file>', 'also write it as one self-contained HTML page'],
+      json,
+      ['--watch <seconds>', 'check again every N seconds until Ctrl-C (the HTML page reloads itself as often)'],
+    ],
+    load: async () => (await import('./class-report.js')).classReportCommand,
+  },
   lesson: {
     summary: 'Print one memo section as a lesson (Markdown), or --write every lesson into a folder.',
     args: ['[section]'],

@@ -2,92 +2,31 @@
  * The handout in a real browser: Debian's headless Chromium loads every page of the debian12 and el7 handouts from
  * file://, offline. Every link and anchor of the rendered DOM must resolve, the expected headings must be in it,
  * and a screenshot of each page must be a page (many colours, the stylesheet's dark navigation bar on top).
- * Chromium is started once per page (DOM dump and screenshot together) with its own profile folder and ended by its process group (its PID) only.
+ * Chromium (test/helpers/chromium.ts) is started once per page and ended by its process group (its PID) only.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { handoutCommand } from '../../src/cli/course-handout.js';
 import { sectionFile } from '../../src/course/handout/section.js';
 import { courseSections } from '../../src/course/sections.js';
-import { onPath, type Platform } from '../../src/lab/lab-file.js';
+import type { Platform } from '../../src/lab/lab-file.js';
 import { brokenLinks, htmlRefs } from '../helpers/html-links.js';
+import { CHROMIUM, chromium as runChromium, endChromiums, picture } from '../helpers/chromium.js';
 import { removeScratch } from '../helpers/scratch.js';
 
-const CHROMIUM = ['chromium', 'chromium-browser'].find((c) => onPath(c));
 const scratch = mkdtempSync(join(tmpdir(), 'plab-handout-browser-'));
 /** Set to a folder to keep the screenshots (to look at them). */
 const keepShots = process.env.POSTFIX_LAB_HANDOUT_SHOTS;
-const started = new Set<ChildProcess>();
-const endGroup = (c: ChildProcess) => {
-  try {
-    process.kill(-c.pid!, 'SIGKILL');
-  } catch {
-    // the group is gone already
-  }
-};
 afterAll(() => {
-  for (const c of started) endGroup(c);
+  endChromiums();
   removeScratch(scratch);
 });
-
-/** One headless Chromium run (a page to dump or to photograph); ends its whole process group afterwards. */
-function chromium(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const profile = mkdtempSync(join(scratch, 'profile-'));
-  const flags = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--no-default-browser-check',
-    '--disable-extensions',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-pings',
-    '--hide-scrollbars',
-    `--user-data-dir=${profile}`,
-  ];
-  const child = spawn(CHROMIUM!, [...flags, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: profile } });
-  started.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => {
-      endGroup(child);
-      fail(new Error(`chromium ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      endGroup(child); // helpers it left behind, if any
-      started.delete(child);
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const chromium = (args: string[]) => runChromium(scratch, args);
 
 const WIDTH = 1280;
 const HEIGHT = 2000;
-
-/** How a screenshot looks: its size, how many colours, how much is not white, the colour at the top left. */
-function picture(file: string) {
-  const png = PNG.sync.read(readFileSync(file));
-  const colours = new Set<number>();
-  let inked = 0;
-  for (let i = 0; i < png.data.length; i += 4) {
-    const [r, g, b] = [png.data[i]!, png.data[i + 1]!, png.data[i + 2]!];
-    colours.add((r << 16) | (g << 8) | b);
-    if (r + g + b < 720) inked++;
-  }
-  const top = [png.data[(5 * png.width + 5) * 4]!, png.data[(5 * png.width + 5) * 4 + 1]!, png.data[(5 * png.width + 5) * 4 + 2]!];
-  return { width: png.width, height: png.height, colours: colours.size, inked: inked / (png.width * png.height), top };
-}
 
 /** The headings a page must show once rendered. */
 function expectedHeadings(name: string): RegExp[] {
