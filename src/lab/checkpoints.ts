@@ -18,8 +18,12 @@ import type { LabState } from './state.js';
 export const checkpointName = (section: string) => `start-${section}`;
 export const isCheckpoint = (name: string) => /^start-\d(\.\d)?$/.test(name);
 
-/** Drivers whose snapshots cost about a second and no copy of the disk: lab:up checkpoints on them by itself. */
-export const cheapSnapshots = (d: Driver) => d.name === 'container';
+/**
+ * Drivers on which lab:up checkpoints by itself: the container driver (a layered snapshot: about a second, no copy
+ * of the disk) and vagrant (`vagrant snapshot save`: the provider's snapshot of the VM, libvirt or VirtualBox).
+ * Existing hosts (the ssh driver) have no snapshots.
+ */
+export const checkpointsByDefault = (d: Driver) => d.name === 'container' || d.name === 'vagrant';
 
 export interface SnapshotPlace {
   driver: Driver;
@@ -72,7 +76,7 @@ export function checkpointHook(
 ): (section: string) => Promise<void | 'stop'> {
   return async (section) => {
     const stop = section === p.stopAt ? ('stop' as const) : undefined;
-    if (!cheapSnapshots(p.driver) || sectionsPassed(p.plan, p.journal).has(section)) return stop;
+    if (!checkpointsByDefault(p.driver) || sectionsPassed(p.plan, p.journal).has(section)) return stop;
     const name = checkpointName(section);
     if ((await p.driver.snapshot!(p.ctx, 'list')).includes(name)) return stop;
     const t0 = Date.now();

@@ -29,7 +29,7 @@ import {
 import { checkLabName, checkSnapshotName, removeInside } from './names.js';
 import { lockLab } from './lock.js';
 import { reopen, swappableHost, waitForBoot } from './connection.js';
-import { checkpointHook, cheapSnapshots, restoreSnapshot, saveSnapshot } from './checkpoints.js';
+import { checkpointHook, checkpointsByDefault, restoreSnapshot, saveSnapshot } from './checkpoints.js';
 
 export interface LabRef {
   labFile?: string;
@@ -129,9 +129,9 @@ async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, dr
     let recap: Recap;
     try {
       await waitForBoot(host, o.events);
-      // A one-host lab on a driver with cheap snapshots gets a checkpoint at the start of every section it builds.
+      // A one-host lab on a driver with snapshots gets a checkpoint at the start of every section it builds.
       const onSection =
-        hosts.length === 1 && (cheapSnapshots(driver) || o.stopAt) && !o.noCheckpoints
+        hosts.length === 1 && (checkpointsByDefault(driver) || o.stopAt) && !o.noCheckpoints
           ? checkpointHook({
               stopAt: o.stopAt,
               driver,

@@ -168,6 +168,8 @@ describe('vagrant driver on libvirt (TCG), end to end', () => {
       expect(st).toMatchObject({ state: 'running', driver: 'vagrant', ssh: { user: 'vagrant', port: 22 } });
       expect(st?.ssh?.identityFile).toContain(join(work, 'home', 'vmtest', 'driver'));
       expect(st?.ssh?.host).toMatch(/^198\.19\.253\.\d+$/);
+      // lab:up checkpointed the VM at the start of the section it built (`vagrant snapshot`), for `course start`.
+      expect(await (await getDriver('vagrant')).snapshot!(ctx(), 'list')).toEqual(['start-1']);
       upDone = true;
     },
     (6 + 4 * sections.length) * MIN,
@@ -205,13 +207,13 @@ describe('vagrant driver on libvirt (TCG), end to end', () => {
       expect(upDone).toBe(true);
       const d = await getDriver('vagrant');
       const c = ctx();
-      expect(await timed('snapshot save', () => d.snapshot!(c, 'save', 'provisioned'))).toEqual(['provisioned']);
+      expect(await timed('snapshot save', () => d.snapshot!(c, 'save', 'provisioned'))).toEqual(['start-1', 'provisioned']);
       const target = (await d.status(c)).ssh!;
       const mark = '/home/vagrant/after-snapshot';
       const h1 = await connectSsh(target, { knownHostsFile: c.state.knownHostsFile });
       await h1.exec(`touch ${mark} && sync`);
       await h1.close();
-      expect(await timed('snapshot restore', () => d.snapshot!(c, 'restore', 'provisioned'))).toEqual(['provisioned']);
+      expect(await timed('snapshot restore', () => d.snapshot!(c, 'restore', 'provisioned'))).toEqual(['start-1', 'provisioned']);
       const h2 = await connectSsh(target, { knownHostsFile: c.state.knownHostsFile });
       try {
         expect((await h2.exec(`test -e ${mark}; echo $?`)).stdout.trim()).toBe('1');
