@@ -17,6 +17,7 @@ import type { Platform } from '../lab/lab-file.js';
 import type { Plan, PlanStep, Selection } from './plan.js';
 import { courseParts, earlierSectionsNotRun, selectSteps } from './plan.js';
 import { fillSecrets, Redactor } from '../redact.js';
+import { prefetchingHost, questionsOf } from './prefetch.js';
 
 export interface RunOptions {
   host: Host;
@@ -87,6 +88,9 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
   o.journal.append({ type: 'run', runId, at: new Date().toISOString(), platform: plan.platform, steps: total });
   o.events.emit({ event: 'run', lab: plan.lab, platform: plan.platform, steps: total, resuming: skipDone, from: skipDone ? resume.failedStep : undefined });
 
+  // The checks of steps finished before are asked in one round trip; their answers last until the first change.
+  const host = prefetchingHost(o.host);
+  const runCtx = { ...o, host };
   // Read-only questions already answered in this run, and how many changes the run had made then.
   let changes = 0;
   const answered = new Map<string, { stepId: string; changes: number }>();
@@ -108,7 +112,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
     // or on Ctrl-C the engine finds the ones still running and waits for or stops them before checking again.
     const prefix = jobPrefix(runId, step.id);
     const ctx = (phase: KindContext['phase'], apply = false): KindContext =>
-      stepContext(step, o, phase, {
+      stepContext(step, runCtx, phase, {
         log,
         onOutput: (chunk) => appendFileSync(logFile, redact.text(chunk), { mode: 0o600 }),
         ...(apply ? { job: jobNamer(`${prefix}${attemptNo}-`) } : {}),
@@ -230,6 +234,8 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
     for (const j of await settleJobs(o.host, 'plab-', { waitMs: longest, sudo: o.sudo })) {
       o.events.emit({ event: 'info', message: redact.text(`an earlier run's ${describeSettled(j).replace(/^the step's /, '')}`) });
     }
+    const planned = plan.roles.flatMap((r) => r.steps.filter((s) => selected.has(s.id) && !(skipDone && resume.done.has(s.id))));
+    await host.prefetch(questionsOf(planned, o.journal.finished(), o), 60_000);
     for (const role of plan.roles) {
       const steps = role.steps.filter((s) => selected.has(s.id));
       const pending = resume.pending.get(role.role) ?? new Set<string>();
@@ -268,6 +274,8 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
       // A course section ends in a working state: its handlers run before the next part of the role starts.
       const late = (s: PlanStep) => !!kinds[s.kind]?.afterHandlers;
       for (const part of courseParts(steps.filter((s) => !late(s)))) {
+        // (A checkpoint's reboot needs no drop: it happens only before sections with no finished step, whose
+        // checks were not asked ahead.)
         if (o.onSection && !o.signal?.aborted && (await o.onSection(part.id)) === 'stop') throw new StopHere();
         await runSteps(part.steps);
         await runHandlers();
