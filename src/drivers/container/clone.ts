@@ -1,13 +1,13 @@
 /**
  * A copy-on-write clone of a container lab's checkpoint (class:up). The clone gets its own state folder, its own
- * empty upper layer, and its own `layers/` folder whose layers are hard-linked trees of the source's frozen layers:
- * the files' data is shared (no copy of the disk; only the folders are made again), and since each lab owns its
- * links, a layer GC or `lab:down` of the source or of any clone removes only that lab's links, never data another
+ * empty upper layer, and its own `layers/` folder whose layers are trees of the source's frozen layers with usr/
+ * hard-linked (the files' data shared: the bulk of a layer is not copied; see linkLayer for the rest), and since
+ * each lab owns its links, a layer GC or `lab:down` of the source or of any clone removes only that lab's links, never data another
  * lab still uses. Frozen layers are never written (overlayfs copies a file up into the upper before changing it),
  * so the shared files never change. The source's snapshots named in `carry` come along (records and journals), so
  * `course start` on the clone goes back to them like on any lab.
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../errors.js';
 import { ensureStateDirs, type LabState } from '../../lab/state.js';
@@ -47,7 +47,7 @@ export async function cloneLab(source: LabState, clone: LabState, o: CloneOption
     if (existsSync(to)) continue;
     const tmp = `${to}.tmp`; // not a layer id: a crash leaves it for gc
     await removeTree(dst.home, tmp);
-    await run`cp -al ${join(src.disk.layers, id)} ${tmp}`;
+    await linkLayer(join(src.disk.layers, id), tmp);
     renameSync(tmp, to);
   }
   for (const p of [dst.disk.upper, dst.disk.work]) mkdirSync(p, { recursive: true, mode: 0o755 });
@@ -73,6 +73,23 @@ export async function cloneLab(source: LabState, clone: LabState, o: CloneOption
     halted: true,
     ports: o.ports,
   });
+}
+
+/**
+ * A layer's tree for another lab: usr/ (the installed programs and libraries, nearly all of a layer) as hard links,
+ * the rest (etc/, var/, ...: small) copied. Postfix refuses to open a file with more than one hard link (safe_open:
+ * "/etc/mailname: file has 2 hard links"), and overlayfs shows a lower file's link count, so what daemons open as
+ * configuration or state must be files of their own.
+ */
+async function linkLayer(from: string, to: string): Promise<void> {
+  const st = statSync(from);
+  mkdirSync(to, { mode: st.mode & 0o7777 });
+  chownSync(to, st.uid, st.gid);
+  chmodSync(to, st.mode & 0o7777);
+  for (const e of readdirSync(from)) {
+    if (e === 'usr' && lstatSync(join(from, e)).isDirectory()) await run`cp -al ${join(from, e)} ${join(to, e)}`;
+    else await run`cp -a ${join(from, e)} ${join(to, e)}`;
+  }
 }
 
 /** Run `fn` with the (stopped) lab's disk mounted on the host at its root folder: to write into its upper layer. */
