@@ -75,19 +75,25 @@ export async function cloneLab(source: LabState, clone: LabState, o: CloneOption
   });
 }
 
+/** What a layer shares with its clones by hard links: programs, libraries, package caches and lists (the bulk). */
+export const SHARED = ['usr', 'var/cache', 'var/lib/apt', 'var/lib/dpkg'];
+
 /**
- * A layer's tree for another lab: usr/ (the installed programs and libraries, nearly all of a layer) as hard links,
- * the rest (etc/, var/, ...: small) copied. Postfix refuses to open a file with more than one hard link (safe_open:
+ * A layer's tree for another lab: the SHARED folders as hard links, the rest (etc/, var/spool, var/lib/postfix,
+ * var/log, ...: small) copied. Postfix refuses to open a file with more than one hard link (safe_open:
  * "/etc/mailname: file has 2 hard links"), and overlayfs shows a lower file's link count, so what daemons open as
  * configuration or state must be files of their own.
  */
-async function linkLayer(from: string, to: string): Promise<void> {
+async function linkLayer(from: string, to: string, rel = ''): Promise<void> {
   const st = statSync(from);
   mkdirSync(to, { mode: st.mode & 0o7777 });
   chownSync(to, st.uid, st.gid);
   chmodSync(to, st.mode & 0o7777);
   for (const e of readdirSync(from)) {
-    if (e === 'usr' && lstatSync(join(from, e)).isDirectory()) await run`cp -al ${join(from, e)} ${join(to, e)}`;
+    const r = rel ? `${rel}/${e}` : e;
+    const dir = lstatSync(join(from, e)).isDirectory();
+    if (dir && SHARED.includes(r)) await run`cp -al ${join(from, e)} ${join(to, e)}`;
+    else if (dir && SHARED.some((s) => s.startsWith(`${r}/`))) await linkLayer(join(from, e), join(to, e), r);
     else await run`cp -a ${join(from, e)} ${join(to, e)}`;
   }
 }
