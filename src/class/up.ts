@@ -68,11 +68,12 @@ export function checkNamesFree(cls: string, labs: string[]): void {
 }
 
 /** A lab file for one of the class's labs: the trainer's lab file with its own name, ports and the container driver. */
-function writeLabFile(dir: string, source: Lab, name: string, ports: { guest: number; host: number }[]): string {
+function writeLabFile(dir: string, source: Lab, name: string, ports: { guest: number; host: number }[], listen = '127.0.0.1'): string {
   const raw = { ...(readYaml(source.file).data as Record<string, unknown>) };
   const params = { ...((raw.params as Record<string, unknown>) ?? {}), artifacts: source.params.artifacts };
   const file = join(dir, `${name}.yaml`);
-  const body = { ...raw, name, driver: 'container', ports: ports.map((p) => ({ guest: p.guest, host: p.host })), params };
+  const container = { ...((raw.container as Record<string, unknown>) ?? {}), ...(listen !== '127.0.0.1' ? { listen } : {}) };
+  const body = { ...raw, name, driver: 'container', ports: ports.map((p) => ({ guest: p.guest, host: p.host })), params, container };
   writeFileSync(file, `# ${name}: made by class:up from ${resolve(source.file)}\n${stringify(body)}`, { mode: 0o644 });
   return file;
 }
@@ -190,7 +191,7 @@ export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
   if (listen !== '127.0.0.1')
     o.out.write(`warning: the class's ports (learner SSH included) listen on ${listen}: anyone who reaches this machine there can try them\n`);
   const baseFile = writeLabFile(dir, source, baseLab(cls), []);
-  const files = plan.map((p) => writeLabFile(dir, source, p.lab, p.forwards));
+  const files = plan.map((p) => writeLabFile(dir, source, p.lab, p.forwards, listen));
   for (const p of plan) board.set(p.lab, 'waiting for the base lab');
   board.set('base', `building ${baseLab(cls)} up to ${section === 'done' ? 'the end' : `the start of section ${section}`}`);
   const { from, carry } = await buildBase(baseFile, section, board, o.signal);
