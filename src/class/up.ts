@@ -145,8 +145,20 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   const ports = Object.fromEntries(p.forwards.map((f) => [f.service, f.host]));
   const at = reachAt(c.listen, hostname());
   const ssh = `ssh -i ${join(own, 'id_ed25519')} -p ${ports.ssh} -o IdentitiesOnly=yes -o HostKeyAlias=${p.lab} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes vagrant@${at}`;
+  say('writing the handout');
+  const handout = await writeLearnerHandout(labFile, join(own, 'handout'));
   say(`ready: ${p.forwards.map((f) => `${f.service} ${f.host}`).join(', ')}`);
-  return { learner: p.learner, lab: p.lab, labFile, ssh, ports, credentials: state.credentialsFile, handout: join(own, 'handout', 'index.html') };
+  return { learner: p.learner, lab: p.lab, labFile, ssh, ports, credentials: state.credentialsFile, handout };
+}
+
+/** The course's HTML handout rendered with the learner's own lab file (its name, ports, host names); its index.html. */
+export async function writeLearnerHandout(labFile: string, out: string): Promise<string> {
+  const { courseSource } = await import('../cli/lesson.js');
+  const { renderHandout, writeHandout } = await import('../course/handout/index.js');
+  const { loadRoles } = await import('../runbook/load.js');
+  const s = courseSource(labFile, undefined);
+  const paths = writeHandout(out, renderHandout({ lab: s.lab, platform: s.platform, roles: loadRoles(), checks: s.checks, facts: s.facts }));
+  return paths.find((f) => f.endsWith('/index.html')) ?? join(out, 'index.html');
 }
 
 async function removeLab(labFile: string): Promise<void> {

@@ -204,3 +204,17 @@ describe('layer clones', () => {
     expect(await gc(layout(b.driverDir, h))).toEqual([]);
   });
 });
+
+describe("a learner's handout", () => {
+  it("is the course's handout rendered with that learner's lab file (its own ports)", async () => {
+    const { writeLearnerHandout } = await import('../../src/class/up.js');
+    const dir = mkdtempSync(join(tmpdir(), 'plab-handout-'));
+    const file = join(dir, 'cltu-01.yaml');
+    writeFileSync(file, readFileSync(labFile, 'utf8').replace('name: debian12', 'name: cltu-01').replace('host: 13525', 'host: 44001'));
+    const index = await writeLearnerHandout(file, join(dir, 'handout'));
+    expect(index).toBe(join(dir, 'handout', 'index.html'));
+    const html = readFileSync(index, 'utf8');
+    expect(html).toMatch(/44001/);
+    expect(html).not.toMatch(/13525/);
+  });
+});
