@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classDown, classStatus } from '../../src/class/ops.js';
+import { classBreak, classDown, classReset, classStatus } from '../../src/class/ops.js';
 import type { Roster } from '../../src/class/roster.js';
 import { classUp } from '../../src/class/up.js';
 import { withDiskMounted } from '../../src/drivers/container/clone.js';
@@ -137,5 +137,21 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
       ['clti-02', 'running'],
     ]);
     expect(readFileSync(join(home, `class-${CLS}`, `${CLS}-01.yaml`), 'utf8')).toMatch(/host: 44101/);
+  });
+
+  it('class:break sets one challenge on every lab; class:reset takes every lab to the start of a section, each one saved first', async () => {
+    const failing = async (labFile: string) => (await verifyLab({ labFile, section: '1' })).results.filter((x) => x.status !== 'pass').map((x) => x.id);
+    expect(await classBreak(CLS, 'no-ldap-maps', new PassThrough())).toBe(0);
+    for (const l of roster.learners) expect((await failing(l.labFile)).join(' ')).toMatch(/postfix-ldap/);
+    expect(await classReset(CLS, '2', new PassThrough())).toBe(0);
+    for (const l of roster.learners) {
+      expect(await failing(l.labFile)).toEqual([]);
+      const snaps = readFileSync(join(labState(l.lab).dir, 'course.jsonl'), 'utf8');
+      expect(snaps).toMatch(/"type":"start","section":"2".*"saved":"mine-/);
+    }
+    expect((await classStatus(CLS)).map((r) => [r.lab, r.state, r.section])).toEqual([
+      ['clti-01', 'running', '2'],
+      ['clti-02', 'running', '2'],
+    ]);
   });
 });
