@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLearners, checkListen, portPlan } from '../../src/class/plan.js';
@@ -216,5 +217,36 @@ describe("a learner's handout", () => {
     const html = readFileSync(index, 'utf8');
     expect(html).toMatch(/44001/);
     expect(html).not.toMatch(/13525/);
+  });
+});
+
+describe('class progress', () => {
+  const sink = (isTTY: boolean) => {
+    const s = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
+    let text = '';
+    s.on('data', (d) => (text += d.toString()));
+    s.isTTY = isTTY;
+    s.columns = 80;
+    return { s, text: () => text };
+  };
+  it('prints a plain line per change when not on a terminal, nothing for a repeat', async () => {
+    const { Board } = await import('../../src/class/board.js');
+    const o = sink(false);
+    const b = new Board(o.s, false);
+    b.set('clt-01', 'cloning');
+    b.set('clt-02', 'cloning');
+    b.set('clt-01', 'cloning');
+    b.set('clt-01', 'ready');
+    expect(o.text()).toBe('clt-01: cloning\nclt-02: cloning\nclt-01: ready\n');
+  });
+  it('redraws one line per lab in place on a terminal', async () => {
+    const { Board } = await import('../../src/class/board.js');
+    const o = sink(true);
+    const b = new Board(o.s, true);
+    b.set('clt-01', 'cloning');
+    b.set('clt-02', 'cloning');
+    b.set('clt-01', 'ready');
+    const last = o.text().split('\x1b[2A').pop()!;
+    expect(last).toBe('\x1b[2Kclt-01  ready\n\x1b[2Kclt-02  cloning\n');
   });
 });
