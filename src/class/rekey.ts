@@ -1,14 +1,16 @@
 /**
- * Re-keying a clone before its first boot, written into its upper layer from the host (its disk mounted, nothing
- * running, so nobody can reach it yet): what every copy of one checkpoint would otherwise share.
+ * Re-keying a clone before its first boot, written into its disk from the host (mounted, nothing running, so nobody
+ * can reach it yet): what every copy of one checkpoint would otherwise share. The keys are made once per lab
+ * (makeKeys) and written into every checkpoint the clone has (install), so that a `course start` or class:reset
+ * that restores one keeps the lab's own keys:
  *   - host name (the lab's name) and machine id;
- *   - SSH host keys (removed, made again with ssh-keygen -A into the lab's root); pinned on the first connect;
+ *   - SSH host keys (ssh-keygen -A); pinned on the lab's first connect;
  *   - the mail user's password (the lab's own credentials file, set as the runbook's `user` step sets it: chpasswd,
- *     the secret on stdin, never in a command line or log) when the checkpoint has the user already;
- *   - the TLS key and certificate Postfix and Dovecot use (the runbook's paths), made again with openssl with the
- *     same subject form as the runbook's (CN = the lab's mail host name), mode and owner kept;
+ *     the secret on stdin, never in a command line or log), where the checkpoint has the user;
+ *   - the TLS key and certificate Postfix and Dovecot use (the runbook's paths), made with openssl with the
+ *     runbook's subject (CN = the lab's mail host name), mode and owner of the files they replace kept;
  *   - the learner's own SSH key pair: the public key in vagrant's ~/.ssh/authorized_keys2 (the driver rewrites
- *     authorized_keys with the installation key on every boot, and sshd reads both files).
+ *     authorized_keys with the installation key on every boot; sshd reads both files).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -23,30 +25,62 @@ export const TLS_FILES = [
 ];
 
 export interface RekeyInput {
-  root: string;
   lab: string;
   mailHost: string;
   mailUser: string;
   password: string;
-  /** The learner's key pair is written here (id_ed25519, id_ed25519.pub). */
-  learnerKey: string;
+  /** The learner's folder: their key pair (id_ed25519, id_ed25519.pub) stays there; the lab's keys pass through. */
+  learnerDir: string;
 }
 
-export interface Rekeyed {
-  /** The new host keys' public lines ("type base64 comment"). */
+export interface Keys {
+  machineId: string;
+  /** ssh_host_* files: name -> content */
+  hostKeyFiles: Record<string, string>;
+  /** The host keys' public lines ("type base64 comment"). */
   hostKeys: string[];
-  passwordSet: boolean;
-  tls: boolean;
+  tls: { key: string; cert: string };
   learnerPublicKey: string;
 }
 
-function sameOwner(path: string, like: { uid: number; gid: number; mode: number }): void {
-  chownSync(path, like.uid, like.gid);
-  chmodSync(path, like.mode & 0o7777);
+/** Every key of one lab, made once (on the host, in a folder removed afterwards). */
+export async function makeKeys(i: RekeyInput): Promise<Keys> {
+  const tmp = join(i.learnerDir, '.keys');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, 'etc', 'ssh'), { recursive: true, mode: 0o700 });
+  try {
+    await run`ssh-keygen -q -A -f ${tmp}`;
+    const sshDir = join(tmp, 'etc', 'ssh');
+    const names = readdirSync(sshDir).filter((f) => f.startsWith('ssh_host_'));
+    const hostKeyFiles = Object.fromEntries(names.map((f) => [f, readFileSync(join(sshDir, f), 'utf8')]));
+    const hostKeys = names.filter((f) => f.endsWith('.pub')).map((f) => hostKeyFiles[f]!.trim());
+    if (!hostKeys.length) throw new LabError(`lab ${i.lab}: ssh-keygen -A made no host keys`, 'Run class:down, then class:up again.');
+    const [key, cert] = [join(tmp, 'tls.key'), join(tmp, 'tls.pem')];
+    await run`openssl req -new -x509 -nodes -sha256 -days 3650 -newkey rsa:2048 -subj ${`/CN=${i.mailHost}`} -keyout ${key} -out ${cert}`;
+    const tls = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+    const keyFile = join(i.learnerDir, 'id_ed25519');
+    for (const f of [keyFile, `${keyFile}.pub`]) rmSync(f, { force: true });
+    await run`ssh-keygen -q -t ed25519 -N ${''} -C ${`${i.lab} learner`} -f ${keyFile}`;
+    chmodSync(keyFile, 0o600);
+    const learnerPublicKey = readFileSync(`${keyFile}.pub`, 'utf8').trim();
+    return { machineId: randomBytes(16).toString('hex'), hostKeyFiles, hostKeys, tls, learnerPublicKey };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
-export async function rekey(i: RekeyInput): Promise<Rekeyed> {
-  const etc = join(i.root, 'etc');
+/** Replace `path` (when it exists) with `content`, keeping its mode and owner. */
+function replaceKeeping(path: string, content: string): void {
+  const st = statSync(path);
+  writeFileSync(`${path}.new`, content, { mode: 0o600 });
+  chownSync(`${path}.new`, st.uid, st.gid);
+  chmodSync(`${path}.new`, st.mode & 0o7777);
+  renameSync(`${path}.new`, path);
+}
+
+/** Write the lab's keys into a mounted disk `root`; says what it changed. */
+export async function install(root: string, i: RekeyInput, k: Keys): Promise<{ passwordSet: boolean; tls: boolean }> {
+  const etc = join(root, 'etc');
   writeFileSync(join(etc, 'hostname'), `${i.lab}\n`);
   const hosts = join(etc, 'hosts');
   if (existsSync(hosts)) {
@@ -55,46 +89,34 @@ export async function rekey(i: RekeyInput): Promise<Rekeyed> {
       .filter((l) => !l.startsWith('127.0.1.1'));
     writeFileSync(hosts, `${lines.join('\n').replace(/\n*$/, '\n')}127.0.1.1\t${i.lab}\n`);
   }
-  if (existsSync(join(etc, 'machine-id'))) writeFileSync(join(etc, 'machine-id'), `${randomBytes(16).toString('hex')}\n`);
+  if (existsSync(join(etc, 'machine-id'))) writeFileSync(join(etc, 'machine-id'), `${k.machineId}\n`);
 
   const sshDir = join(etc, 'ssh');
   for (const f of readdirSync(sshDir)) if (f.startsWith('ssh_host_')) rmSync(join(sshDir, f));
-  await run`ssh-keygen -q -A -f ${i.root}`;
-  const hostKeys = readdirSync(sshDir)
-    .filter((f) => /^ssh_host_.*_key\.pub$/.test(f))
-    .map((f) => readFileSync(join(sshDir, f), 'utf8').trim());
-  if (!hostKeys.length) throw new LabError(`lab ${i.lab}: ssh-keygen -A made no host keys in ${sshDir}`, 'Run class:up again.');
+  for (const [f, content] of Object.entries(k.hostKeyFiles)) {
+    writeFileSync(join(sshDir, f), content, { mode: f.endsWith('.pub') ? 0o644 : 0o600 });
+    chownSync(join(sshDir, f), 0, 0);
+  }
 
-  const passwordSet = passwdEntry(i.root, i.mailUser) !== undefined;
-  if (passwordSet) await runWithInput(`${i.mailUser}:${i.password}\n`)`chpasswd -R ${i.root}`;
+  const passwordSet = passwdEntry(root, i.mailUser) !== undefined;
+  if (passwordSet) await runWithInput(`${i.mailUser}:${i.password}\n`)`chpasswd -R ${root}`;
 
   let tls = false;
   for (const t of TLS_FILES) {
-    const key = join(i.root, t.key);
-    const cert = join(i.root, t.cert);
+    const [key, cert] = [join(root, t.key), join(root, t.cert)];
     if (!existsSync(key) || !existsSync(cert)) continue;
-    const [ks, cs] = [statSync(key), statSync(cert)];
-    await run`openssl req -new -x509 -nodes -sha256 -days 3650 -newkey rsa:2048 -subj ${`/CN=${i.mailHost}`} -keyout ${`${key}.new`} -out ${`${cert}.new`}`;
-    sameOwner(`${key}.new`, ks);
-    sameOwner(`${cert}.new`, cs);
-    renameSync(`${key}.new`, key);
-    renameSync(`${cert}.new`, cert);
+    replaceKeeping(key, k.tls.key);
+    replaceKeeping(cert, k.tls.cert);
     tls = true;
   }
 
-  mkdirSync(i.learnerKey, { recursive: true, mode: 0o700 });
-  const keyFile = join(i.learnerKey, 'id_ed25519');
-  for (const f of [keyFile, `${keyFile}.pub`]) rmSync(f, { force: true });
-  await run`ssh-keygen -q -t ed25519 -N ${''} -C ${`${i.lab} learner`} -f ${keyFile}`;
-  chmodSync(keyFile, 0o600);
-  const learnerPublicKey = readFileSync(`${keyFile}.pub`, 'utf8').trim();
-  const v = passwdEntry(i.root, 'vagrant');
+  const v = passwdEntry(root, 'vagrant');
   if (!v) throw new LabError(`lab ${i.lab}: its disk has no vagrant user`, 'The checkpoint is damaged: run class:down, then class:up.');
-  const ssh = join(i.root, v.home, '.ssh');
+  const ssh = join(root, v.home, '.ssh');
   mkdirSync(ssh, { recursive: true, mode: 0o700 });
   chownSync(ssh, v.uid, v.gid);
   const ak2 = join(ssh, 'authorized_keys2');
-  writeFileSync(ak2, `${learnerPublicKey}\n`, { mode: 0o600 });
+  writeFileSync(ak2, `${k.learnerPublicKey}\n`, { mode: 0o600 });
   chownSync(ak2, v.uid, v.gid);
-  return { hostKeys, passwordSet, tls, learnerPublicKey };
+  return { passwordSet, tls };
 }

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { cloneLab, withDiskMounted } from '../drivers/container/clone.js';
+import { cloneLab, rewriteSnapshot } from '../drivers/container/clone.js';
 import { netnsName, registryEntry } from '../drivers/container/network.js';
 import { InputError, LabError } from '../errors.js';
 import { isCheckpoint, checkpointName, saveSnapshot } from '../lab/checkpoints.js';
@@ -24,7 +24,7 @@ import { readYaml } from '../yaml-load.js';
 import { Board } from './board.js';
 import { baseLab, checkLearners, checkListen, type LearnerPlan, portPlan, reachAt } from './plan.js';
 import { checkPlanFree } from './ports.js';
-import { rekey } from './rekey.js';
+import { install, makeKeys } from './rekey.js';
 import { checkClassName, classDir, type Roster, type RosterEntry, rosterFile, writeRoster } from './roster.js';
 
 export interface ClassUpOptions {
@@ -124,9 +124,14 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   const creds = ensureCredentials(state, lab.params.mail_user);
   const own = join(c.dir, p.learner);
   say('re-keying');
-  const keys = await withDiskMounted(state, (root) =>
-    rekey({ root, lab: p.lab, mailHost: lab.params.hostname, mailUser: lab.params.mail_user, password: creds.password, learnerKey: own }),
-  );
+  const who = { lab: p.lab, mailHost: lab.params.hostname, mailUser: lab.params.mail_user, password: creds.password, learnerDir: own };
+  mkdirSync(own, { recursive: true, mode: 0o700 });
+  const keys = await makeKeys(who);
+  // into every checkpoint the clone has (the one it starts from last: its stack), so a restore keeps them
+  for (const snap of [...c.carry.filter((n) => n !== c.from), c.from])
+    await rewriteSnapshot(state, snap, async (root) => {
+      await install(root, who, keys);
+    });
   const meta: LabMeta = { name: p.lab, driver: 'container', platform: lab.platform, labFile, ports: lab.ports, credentialsFile: state.credentialsFile };
   writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
   say('booting');

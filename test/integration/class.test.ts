@@ -145,6 +145,10 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
     for (const l of roster.learners) expect((await failing(l.labFile)).join(' ')).toMatch(/postfix-ldap/);
     expect(await classReset(CLS, '2', new PassThrough())).toBe(0);
     for (const l of roster.learners) {
+      // the checkpoint it went back to has the lab's own keys too: same pinned host key (a changed one is refused),
+      // its own name (and the session waits for the boot to finish before verify looks at its services)
+      const name = await withSession({ labFile: l.labFile, events: new Emitter() }, async (x) => (await x.host.exec('hostname', {})).stdout.trim());
+      expect(name).toBe(l.lab);
       expect(await failing(l.labFile)).toEqual([]);
       const snaps = readFileSync(join(labState(l.lab).dir, 'course.jsonl'), 'utf8');
       expect(snaps).toMatch(/"type":"start","section":"2".*"saved":"mine-/);

@@ -14,7 +14,7 @@ import { ensureStateDirs, type LabState } from '../../lab/state.js';
 import type { PortForward } from '../../lab/lab-file.js';
 import { mountDisk, unmountDisk } from './disk.js';
 import { imageForKey } from './image.js';
-import { readSnapshot, writeAtomic } from './layers.js';
+import { readSnapshot, restoreSnapshot, saveSnapshot, writeAtomic } from './layers.js';
 import { labRef, readMeta, writeMeta } from './lifecycle.js';
 import type { SnapshotRecord } from './stack.js';
 import { removeTree, run } from './sys.js';
@@ -110,6 +110,19 @@ export async function withDiskMounted<T>(state: LabState, fn: (root: string) => 
   } finally {
     await unmountDisk(r.disk);
   }
+}
+
+/**
+ * Rewrite the (stopped) lab's snapshot `name`: restore it, let `fn` write into its mounted disk, and save it again
+ * under the same name (what `fn` wrote becomes a frozen layer on top of the snapshot's: no copy). The lab's stack
+ * is then that snapshot's.
+ */
+export async function rewriteSnapshot(state: LabState, name: string, fn: (root: string) => Promise<void>): Promise<void> {
+  const r = labRef(state);
+  const base = imageForKey(readMeta(r)?.baseKey ?? '')?.rootfs;
+  await restoreSnapshot(r.disk, name, { base });
+  await withDiskMounted(state, fn);
+  await saveSnapshot(r.disk, name, { base });
 }
 
 /** du of the lab's upper layer in KiB (what a clone costs on top of its shared layers). */
