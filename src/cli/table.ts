@@ -30,6 +30,7 @@ export interface CommandDef {
 const PLATFORMS = ['debian12', 'el7'] as const;
 const json: Flag = ['--json', 'print JSON (lab:up: JSON lines, the last one the recap)'];
 const junit: Flag = ['--junit <file>', 'write JUnit XML'];
+const cls: Flag = ['--class <name>', 'the class (default: class); its labs are <name>-01 ...'];
 const section: Flag = ['--section <n>', 'one memo section (1-4) or a part of one (4.1, 4.2, 4.4, 4.5, 4.6)'];
 
 export const commands: Record<string, CommandDef> = {
@@ -81,10 +82,42 @@ export const commands: Record<string, CommandDef> = {
     ],
     load: async () => (await import('./course.js')).course,
   },
+  'class:up': {
+    summary: "A class: N learners' labs from one checkpoint (re-keyed copy-on-write clones), their ports and the roster.",
+    flags: [
+      cls,
+      ['--learners <n>', 'how many learners (1-99)'],
+      ['--lab <file>', "the lab file every learner's lab is made from (default: lab.yaml; debian12, container driver)"],
+      ['--section <s>', 'every lab at the start of this course section (default 1), or done (finished)'],
+      ['--listen <address>', "bind the class's forwarded ports, learner SSH included, to this address (default 127.0.0.1)"],
+      ['--base-port <port>', "learner 01's first host port; each next learner 10 higher (default 30000)"],
+      json,
+    ],
+    required: ['learners'],
+    load: async () => (await import('./class.js')).up,
+  },
+  'class:status': {
+    summary: "The class's labs: learner, lab, state, course section, ports.",
+    flags: [cls, json],
+    load: async () => (await import('./class.js')).status,
+  },
+  'class:down': { summary: 'Remove every lab of the class (the base last) and its folder.', flags: [cls], load: async () => (await import('./class.js')).down },
+  'class:reset': {
+    summary: "Every learner's lab to the start of a section (each learner's own state saved first, as course start does).",
+    flags: [cls, ['--section <s>', 'the course section to go back (or on) to']],
+    required: ['section'],
+    load: async () => (await import('./class.js')).reset,
+  },
+  'class:break': {
+    summary: 'One challenge (course/breaks.yaml) for every learner of the class.',
+    args: ['<challenge>'],
+    flags: [cls],
+    load: async () => (await import('./class.js')).brk,
+  },
   'class:report': {
     summary: "The class report: every learner's lab checked per course section, as a table (or --csv, --json, --html).",
     flags: [
-      ['--class <name>', 'the class (default: class)'],
+      cls,
       ['--csv <file>', 'also write the report as CSV (a line per learner and section)'],
       ['--html <file>', 'also write it as one self-contained HTML page'],
       json,

@@ -48,7 +48,7 @@ export interface Lab {
   sections: number[];
   params: LabParams;
   vagrant: { box?: string; provider: 'virtualbox' | 'libvirt'; memory: number; cpus: number };
-  container: { mirror?: string };
+  container: { mirror?: string; listen?: string };
   /** sha256 of artifacts the runbook leaves unpinned (file name -> hash), with where each was written (file:line:col). */
   pins: Record<string, { sha256: string; at: string }>;
 }

@@ -54,14 +54,14 @@ export function portInUse(p: PortForward, labFile: string, detail = 'is already 
 }
 
 /** Fail early, before anything boots, when a host port is taken. */
-export async function checkPorts(ports: PortForward[], labFile: string): Promise<void> {
+export async function checkPorts(ports: PortForward[], labFile: string, bind = '127.0.0.1'): Promise<void> {
   for (const p of ports) {
     await new Promise<void>((resolve, reject) => {
       const s = createServer();
       s.once('error', (e: NodeJS.ErrnoException) =>
         reject(portInUse(p, labFile, e.code === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${e.code ?? e.message})`)),
       );
-      s.listen({ host: '127.0.0.1', port: p.host, exclusive: true }, () => s.close(() => resolve()));
+      s.listen({ host: bind, port: p.host, exclusive: true }, () => s.close(() => resolve()));
     });
   }
 }
@@ -104,6 +104,8 @@ interface Reply {
   port?: number;
   pid?: number;
   empty?: boolean;
+  /** the address the ports listen on (a forwarder older than `bind` does not say) */
+  bind?: string;
 }
 
 /** One request over the control socket. */
@@ -128,12 +130,20 @@ function request(msg: Record<string, unknown>): Promise<Reply> {
 }
 
 /** Serve the lab's ports (none: stop serving it); resolves once every port listens. */
-export async function startForwarder(dir: string, labAddr: string, ports: PortForward[], watchPid: number, labFile: string): Promise<number | undefined> {
+/** `bind`: the address the ports listen on (default 127.0.0.1; the lab file's container.listen, set by class:up --listen). */
+export async function startForwarder(
+  dir: string,
+  labAddr: string,
+  ports: PortForward[],
+  watchPid: number,
+  labFile: string,
+  bind?: string,
+): Promise<number | undefined> {
   if (ports.length === 0) {
     await stopForwarder(dir);
     return undefined;
   }
-  const add = { op: 'add', key: dir, addr: labAddr, watch: watchPid, ports: ports.map((p) => [p.host, p.guest]) };
+  const add = { op: 'add', key: dir, addr: labAddr, watch: watchPid, ports: ports.map((p) => [p.host, p.guest]), ...(bind ? { bind } : {}) };
   const reply = await withLock('forwarder', async (): Promise<Reply> => {
     for (let attempt = 1; ; attempt++) {
       const pid = await ensureRunning();
@@ -146,6 +156,13 @@ export async function startForwarder(dir: string, labAddr: string, ports: PortFo
       }
     }
   });
+  if (reply.ok && bind && bind !== '127.0.0.1' && reply.bind !== bind) {
+    await stopForwarder(dir);
+    throw new LabError(
+      `the port forwarder running on this machine (pid ${reply.pid}) is older than listen addresses and serves 127.0.0.1 only; ${labAddr}'s ports were not opened on ${bind}`,
+      'It exits with its last lab: halt the running labs (npm run lab:status lists them), then run the command again.',
+    );
+  }
   if (reply.ok) return reply.pid;
   const port = ports.find((p) => p.host === reply.port);
   if (port) throw portInUse(port, labFile, reply.error === 'EADDRINUSE' ? 'is already in use' : `cannot be used (${reply.error})`);

@@ -4,15 +4,15 @@
  * Plain JavaScript typed with JSDoc and checked by tsc: it runs under plain `node`, no loader, because a Node start
  * (~0.08 CPU-s) is already a fifth of a container lab's boot.
  * argv: CONTROL_SOCKET STATE_FILE PID_FILE LOG_FILE; it runs from a copy under /run (forward.ts makes it).
- * For each lab it listens on 127.0.0.1:HOST (and nowhere else) and connects each client to LAB:GUEST. Labs are added
+ * For each lab it listens on 127.0.0.1:HOST (or the address the lab's `bind` names, class:up --listen; nowhere else) and connects each client to LAB:GUEST. Labs are added
  * and removed over the control socket, one JSON request per connection; a lab whose nspawn process is gone is
  * dropped; the process exits with its last lab and then leaves nothing under /run.
  */
 import fs from 'node:fs';
 import net from 'node:net';
 
-/** @typedef {{ op: 'add', key: string, addr: string, watch: number, ports: [number, number][] } | { op: 'remove', key: string }} Request */
-/** @typedef {{ ok?: boolean, error?: string, port?: number }} Reply */
+/** @typedef {{ op: 'add', key: string, addr: string, watch: number, ports: [number, number][], bind?: string } | { op: 'remove', key: string }} Request */
+/** @typedef {{ ok?: boolean, error?: string, port?: number, bind?: string }} Reply */
 /** @typedef {{ addr: string, watch: number, ports: [number, number][], servers: net.Server[], conns: Set<net.Socket> }} Lab */
 
 const [sock, stateFile, pidFile, logFile] = /** @type {string[]} */ (process.argv.slice(2));
@@ -82,10 +82,10 @@ const add = (m) =>
         for (const s of l.servers) s.close();
         resolve({ error: e.code || String(e), port: host });
       });
-      srv.listen({ host: '127.0.0.1', port: host, exclusive: true }, () => {
+      srv.listen({ host: m.bind ?? '127.0.0.1', port: host, exclusive: true }, () => {
         if (--pending === 0 && !failed) {
           labs.set(m.key, l);
-          resolve({ ok: true });
+          resolve({ ok: true, bind: m.bind ?? '127.0.0.1' });
         }
       });
     }

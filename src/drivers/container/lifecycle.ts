@@ -181,7 +181,7 @@ export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Alloca
   meta ??= { name: r.name, netns: r.netns, baseKey: base.key, mirror: o.mirror, created: new Date().toISOString() };
   const created = !meta.booted;
   const key = await installationKey(r);
-  await checkPorts(o.lab.ports, o.lab.file);
+  await checkPorts(o.lab.ports, o.lab.file, o.lab.container.listen);
   meta.ports = o.lab.ports;
   writeMeta(r, meta);
   let pid: number;
@@ -193,7 +193,7 @@ export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Alloca
     writeMeta(r, meta);
     alloc = await networkUp(r.netns, r.name, r.stateDir, meta.mirror);
     o.progress(
-      `booting ${r.name} at ${alloc.labAddr}${o.lab.ports.length ? `, ports ${o.lab.ports.map((p) => `127.0.0.1:${p.host}->${p.guest}`).join(' ')}` : ''}`,
+      `booting ${r.name} at ${alloc.labAddr}${o.lab.ports.length ? `, ports ${o.lab.ports.map((p) => `${o.lab.container.listen ?? '127.0.0.1'}:${p.host}->${p.guest}`).join(' ')}` : ''}`,
     );
     pid = boot({ dir: r.dir, root: r.disk.root, machine: r.name, netns: r.netns });
   } catch (e) {
@@ -203,7 +203,7 @@ export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Alloca
   const started = pid;
   // the forwarder (a Node process) starts while the lab boots
   const [forwarder, ready] = await Promise.all([
-    startForwarder(r.dir, alloc.labAddr, o.lab.ports, pid, o.lab.file).then(
+    startForwarder(r.dir, alloc.labAddr, o.lab.ports, pid, o.lab.file, o.lab.container.listen).then(
       () => undefined,
       (e: unknown) => e,
     ),
@@ -237,8 +237,8 @@ export async function resume(r: LabRef, i: Inspection, o: StartOptions): Promise
   const same = JSON.stringify(meta?.ports ?? []) === JSON.stringify(o.lab.ports);
   if (!same || (o.lab.ports.length && !forwarderPid(r.dir))) {
     await stopForwarder(r.dir);
-    await checkPorts(o.lab.ports, o.lab.file);
-    await startForwarder(r.dir, alloc.labAddr, o.lab.ports, i.pid, o.lab.file);
+    await checkPorts(o.lab.ports, o.lab.file, o.lab.container.listen);
+    await startForwarder(r.dir, alloc.labAddr, o.lab.ports, i.pid, o.lab.file, o.lab.container.listen);
     if (meta) writeMeta(r, { ...meta, ports: o.lab.ports });
   }
   const pid = i.pid;

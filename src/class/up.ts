@@ -1,0 +1,246 @@
+/**
+ * class:up: the lab built once (the class's base lab, with lab:up's checkpoints) to the start of a section, then
+ * one copy-on-write clone of that checkpoint per learner (src/drivers/container/clone.ts), each re-keyed before its
+ * first boot (rekey.ts), with its own lab file, state folder, network namespace and ports from the plan (plan.ts),
+ * checked free before anything is made. A failed learner's lab is removed and made once more, then reported; the
+ * others go on. The roster names what is whose.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { cloneLab, rewriteSnapshot } from '../drivers/container/clone.js';
+import { netnsName, registryEntry } from '../drivers/container/network.js';
+import { InputError, LabError } from '../errors.js';
+import { isCheckpoint, checkpointName, saveSnapshot } from '../lab/checkpoints.js';
+import { type Lab, loadLab, resolveDriver } from '../lab/lab-file.js';
+import { labLifecycle, labUp, type LabMeta } from '../lab/ops.js';
+import { labOnDisk, withSession } from '../lab/session.js';
+import { ensureCredentials, labState, writePrivate } from '../lab/state.js';
+import { Emitter } from '../output/events.js';
+import { findSection, sectionsBefore } from '../course/sections.js';
+import { fingerprintSha256, readPins } from '../ssh/known-hosts.js';
+import { readYaml } from '../yaml-load.js';
+import { Board } from './board.js';
+import { baseLab, checkLearners, checkListen, type LearnerPlan, portPlan, reachAt } from './plan.js';
+import { checkPlanFree } from './ports.js';
+import { install, makeKeys } from './rekey.js';
+import { checkClassName, classDir, type Roster, type RosterEntry, rosterFile, writeRoster } from './roster.js';
+
+export interface ClassUpOptions {
+  cls?: string;
+  learners: unknown;
+  labFile?: string;
+  section?: string;
+  listen?: string;
+  basePort?: number;
+  out: NodeJS.WritableStream & { isTTY?: boolean };
+  signal?: AbortSignal;
+}
+
+export interface ClassUpResult {
+  roster: Roster;
+  failed: { learner: string; lab: string; error: string }[];
+  durationMs: number;
+}
+
+/** The section the class starts at: a course section's id, or 'done' (the finished lab). */
+export function checkClassSection(s: string | undefined): string {
+  if (s === undefined) return '1';
+  return s === 'done' ? s : findSection(s).id;
+}
+
+/** Every name the class would take must be free: its folder, its base and learners' labs (here and machine-wide). */
+export function checkNamesFree(cls: string, labs: string[]): void {
+  if (existsSync(classDir(cls)))
+    throw new InputError(
+      `class ${cls} already exists (${classDir(cls)})${existsSync(rosterFile(cls)) ? '' : ', left by an interrupted class:up'}; nothing was created`,
+      `\`npm run class:down${cls === 'class' ? '' : ` -- --class ${cls}`}\` removes it first, or give this class another name (--class NAME).`,
+    );
+  for (const lab of labs) {
+    const s = labState(lab, undefined, '--class');
+    if (existsSync(s.dir) || registryEntry(netnsName(lab)))
+      throw new InputError(
+        `a lab named ${lab} already exists on this machine (${existsSync(s.dir) ? s.dir : 'in the container registry'}); the class would need that name, so nothing was created`,
+        `Take it down (npm run lab:down -- --name ${lab}) or give the class another name (--class NAME).`,
+      );
+  }
+}
+
+/** A lab file for one of the class's labs: the trainer's lab file with its own name, ports and the container driver. */
+function writeLabFile(dir: string, source: Lab, name: string, ports: { guest: number; host: number }[], listen = '127.0.0.1'): string {
+  const raw = { ...(readYaml(source.file).data as Record<string, unknown>) };
+  const params = { ...((raw.params as Record<string, unknown>) ?? {}), artifacts: source.params.artifacts };
+  const file = join(dir, `${name}.yaml`);
+  const container = { ...((raw.container as Record<string, unknown>) ?? {}), ...(listen !== '127.0.0.1' ? { listen } : {}) };
+  const body = { ...raw, name, driver: 'container', ports: ports.map((p) => ({ guest: p.guest, host: p.host })), params, container };
+  writeFileSync(file, `# ${name}: made by class:up from ${resolve(source.file)}\n${stringify(body)}`, { mode: 0o644 });
+  return file;
+}
+
+const quiet = () => new Emitter();
+
+/** Build the base lab up to the section (or finished); returns the snapshot the clones start from and the ones they keep. */
+async function buildBase(file: string, section: string, board: Board, signal?: AbortSignal): Promise<{ from: string; carry: string[] }> {
+  const events = new Emitter().on((e) => {
+    if (e.event === 'step-start') board.set('base', `building: ${e.id}`);
+    if (e.event === 'info' && /^booting|^checkpoint/.test(e.message)) board.set('base', e.message);
+  });
+  const recap = await labUp({ labFile: file, events, signal, stopAt: section === 'done' ? undefined : section });
+  if (recap.failed || recap.interrupted)
+    throw new LabError(
+      `the class's base lab stopped at ${recap.failedStep ?? 'a step'}${recap.interrupted ? ' (interrupted)' : ''}: ${recap.error?.message ?? ''}`,
+      `Its logs are in ${labState(loadLab(file).name).logsDir}. Fix the cause, run \`npm run class:down\`, then class:up again.`,
+    );
+  const { driver, ctx, state } = await labOnDisk({ labFile: file, events });
+  const from = section === 'done' ? 'class-done' : checkpointName(section);
+  if (section === 'done') await saveSnapshot({ driver, ctx, state }, from);
+  const have = await driver.snapshot!(ctx, 'list');
+  if (!have.includes(from)) throw new LabError(`the base lab has no checkpoint ${from}`, 'Run class:down, then class:up again.');
+  const before = section === 'done' ? null : new Set(sectionsBefore(section).map((s) => checkpointName(s.id)));
+  const carry = have.filter((n) => isCheckpoint(n) && (!before || before.has(n)));
+  await labLifecycle('halt', { labFile: file, events: quiet() }); // only its layers are needed from here on
+  return { from, carry };
+}
+
+interface LearnerCtx {
+  cls: string;
+  dir: string;
+  source: Lab;
+  base: string;
+  from: string;
+  carry: string[];
+  listen: string;
+  board: Board;
+}
+
+/** One learner's lab: clone, re-key, boot, pin its host key; the roster's entry. */
+async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Promise<RosterEntry> {
+  const say = (t: string) => c.board.set(p.lab, t);
+  const lab = loadLab(labFile);
+  const state = labState(p.lab);
+  say('cloning the checkpoint');
+  await cloneLab(labState(c.base), state, { from: c.from, carry: c.carry, ports: lab.ports });
+  const creds = ensureCredentials(state, lab.params.mail_user);
+  const own = join(c.dir, p.learner);
+  say('re-keying');
+  const who = { lab: p.lab, mailHost: lab.params.hostname, mailUser: lab.params.mail_user, password: creds.password, learnerDir: own };
+  mkdirSync(own, { recursive: true, mode: 0o700 });
+  const keys = await makeKeys(who);
+  // into every checkpoint the clone has (the one it starts from last: its stack), so a restore keeps them
+  for (const snap of [...c.carry.filter((n) => n !== c.from), c.from])
+    await rewriteSnapshot(state, snap, async (root) => {
+      await install(root, who, keys);
+    });
+  const meta: LabMeta = { name: p.lab, driver: 'container', platform: lab.platform, labFile, ports: lab.ports, credentialsFile: state.credentialsFile };
+  writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
+  say('booting');
+  await withSession({ labFile, events: quiet() }, async (s) => {
+    writePrivate(state.metaFile, JSON.stringify({ ...meta, ssh: s.target }, null, 2) + '\n');
+    const r = await s.host.exec('hostname', {});
+    if (r.stdout.trim() !== p.lab) throw new LabError(`lab ${p.lab} booted as ${r.stdout.trim()}`, 'Run class:up again.');
+  });
+  // the key the lab presented on that first connect is pinned: it must be one of those made for it
+  const made = new Set(keys.hostKeys.map((k) => fingerprintSha256(Buffer.from(k.split(' ')[1] ?? '', 'base64'))));
+  const pinned = Object.values(readPins(state.knownHostsFile));
+  if (!pinned.length || !pinned.every((f) => made.has(f)))
+    throw new LabError(`lab ${p.lab} presented a host key that was not made for it`, 'Run class:down, then class:up again.');
+  const knownHosts = join(own, 'known_hosts');
+  writePrivate(knownHosts, keys.hostKeys.map((k) => `${p.lab} ${k.split(' ').slice(0, 2).join(' ')}\n`).join(''), 0o644);
+  const ports = Object.fromEntries(p.forwards.map((f) => [f.service, f.host]));
+  const at = reachAt(c.listen, hostname());
+  const ssh = `ssh -i ${join(own, 'id_ed25519')} -p ${ports.ssh} -o IdentitiesOnly=yes -o HostKeyAlias=${p.lab} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes vagrant@${at}`;
+  say('writing the handout');
+  const handout = await writeLearnerHandout(labFile, join(own, 'handout'));
+  say(`ready: ${p.forwards.map((f) => `${f.service} ${f.host}`).join(', ')}`);
+  return { learner: p.learner, lab: p.lab, labFile, ssh, ports, credentials: state.credentialsFile, handout };
+}
+
+/** The course's HTML handout rendered with the learner's own lab file (its name, ports, host names); its index.html. */
+export async function writeLearnerHandout(labFile: string, out: string): Promise<string> {
+  const { courseSource } = await import('../cli/lesson.js');
+  const { renderHandout, writeHandout } = await import('../course/handout/index.js');
+  const { loadRoles } = await import('../runbook/load.js');
+  const s = courseSource(labFile, undefined);
+  const paths = writeHandout(out, renderHandout({ lab: s.lab, platform: s.platform, roles: loadRoles(), checks: s.checks, facts: s.facts }));
+  return paths.find((f) => f.endsWith('/index.html')) ?? join(out, 'index.html');
+}
+
+async function removeLab(labFile: string): Promise<void> {
+  await labLifecycle('down', { labFile, events: quiet() }).catch(() => undefined);
+}
+
+/** Run `fn` over `items`, at most `limit` at once, in order of the items. */
+async function pool<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
+  const t0 = Date.now();
+  // every input checked, and the ports, before anything is made
+  const cls = checkClassName(o.cls ?? 'class');
+  const learners = checkLearners(o.learners);
+  const section = checkClassSection(o.section);
+  const listen = checkListen(o.listen ?? '127.0.0.1');
+  const source = loadLab(resolve(o.labFile ?? 'lab.yaml'));
+  if (resolveDriver(source).driver !== 'container' || source.platform !== 'debian12')
+    throw new InputError(
+      `${source.file}: a class runs on the container driver (debian12); this lab file would use ${resolveDriver(source).driver} for ${source.platform}`,
+      'Use a debian12 lab file with driver: container or auto, e.g. --lab labs/debian12-container.yaml.',
+    );
+  const plan = portPlan({ cls, learners, basePort: o.basePort ?? 30000, ports: source.ports });
+  checkNamesFree(cls, [baseLab(cls), ...plan.map((p) => p.lab)]);
+  await checkPlanFree(plan, listen, cls);
+
+  const dir = classDir(cls);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const board = new Board(o.out);
+  if (listen !== '127.0.0.1')
+    o.out.write(`warning: the class's ports (learner SSH included) listen on ${listen}: anyone who reaches this machine there can try them\n`);
+  const baseFile = writeLabFile(dir, source, baseLab(cls), []);
+  const files = plan.map((p) => writeLabFile(dir, source, p.lab, p.forwards, listen));
+  for (const p of plan) board.set(p.lab, 'waiting for the base lab');
+  board.set('base', `building ${baseLab(cls)} up to ${section === 'done' ? 'the end' : `the start of section ${section}`}`);
+  const { from, carry } = await buildBase(baseFile, section, board, o.signal);
+  board.set('base', `ready: checkpoint ${from} (halted; its layers are shared by the clones)`);
+
+  const c: LearnerCtx = { cls, dir, source, base: baseLab(cls), from, carry, listen, board };
+  const failed: ClassUpResult['failed'] = [];
+  const made = await pool(plan, 3, async (p) => {
+    const file = files[plan.indexOf(p)]!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await makeLearner(c, p, file);
+      } catch (e) {
+        const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+        await removeLab(file);
+        if (attempt === 2) {
+          board.set(p.lab, `FAILED: ${msg}`);
+          failed.push({ learner: p.learner, lab: p.lab, error: msg });
+          return undefined;
+        }
+        board.set(p.lab, `failed (${msg}); trying once more`);
+      }
+    }
+  });
+  const roster: Roster = {
+    class: cls,
+    created: new Date().toISOString(),
+    platform: source.platform,
+    section,
+    listen,
+    learners: made.filter((e): e is RosterEntry => !!e),
+  };
+  writeRoster(roster);
+  return { roster, failed, durationMs: Date.now() - t0 };
+}

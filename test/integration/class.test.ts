@@ -1,0 +1,161 @@
+/**
+ * A real class of two container labs made by class:up at the start of section 4.1 (sections 1-3 built: the mail
+ * user's password and the TLS key exist in the checkpoint, so re-keying them is proven, not only the SSH host keys).
+ * Boots three labs (the base and two clones): run it under the heavy lock.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classBreak, classDown, classReset, classStatus } from '../../src/class/ops.js';
+import type { Roster } from '../../src/class/roster.js';
+import { classUp } from '../../src/class/up.js';
+import { withDiskMounted } from '../../src/drivers/container/clone.js';
+import { withSession } from '../../src/lab/session.js';
+import { type Credentials, labState, readJson } from '../../src/lab/state.js';
+import { Emitter } from '../../src/output/events.js';
+import { verifyLab } from '../../src/verify/index.js';
+
+const isRoot = process.getuid?.() === 0;
+const repo = join(import.meta.dirname, '../..');
+const home = mkdtempSync(join(tmpdir(), 'plab-class-'));
+const CLS = 'clti';
+let roster: Roster;
+let progress = '';
+
+/** What must differ between labs, read on each running clone. */
+const SECRETS =
+  'sudo cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; sudo getent shadow learner | cut -d: -f2; sudo sha256sum /etc/ssl/private/ssl-cert-snakeoil.key | cut -d" " -f1; cat /etc/machine-id';
+
+function banner(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let got = '';
+    s.setTimeout(20_000, () => (s.destroy(), reject(new Error(`no banner on ${port} in 20 s: ${got}`))));
+    s.on('data', (d) => {
+      got += d.toString();
+      if (/^220 .*\r\n/m.test(got)) {
+        s.end('QUIT\r\n');
+        resolve(got);
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
+  beforeAll(async () => {
+    process.env.POSTFIX_LAB_HOME = home;
+    const out = new PassThrough();
+    out.on('data', (d) => (progress += d.toString()));
+    const r = await classUp({ cls: CLS, learners: 2, labFile: join(repo, 'labs/debian12-container.yaml'), section: '4.1', basePort: 44100, out });
+    expect(r.failed).toEqual([]);
+    roster = r.roster;
+  }, 1_200_000);
+  afterAll(async () => {
+    await classDown(CLS, new PassThrough()).catch(() => undefined);
+    delete process.env.POSTFIX_LAB_HOME;
+    rmSync(home, { recursive: true, force: true });
+  }, 300_000);
+
+  it('makes one line of progress per lab and a roster of both learners with their own ports', () => {
+    expect(progress).toMatch(/^clti-01: ready: ssh 44100, smtp 44101/m);
+    expect(progress).toMatch(/^clti-02: ready: ssh 44110, smtp 44111/m);
+    expect(roster.learners.map((l) => [l.learner, l.lab, l.ports.ssh, l.ports.smtp])).toEqual([
+      ['01', 'clti-01', 44100, 44101],
+      ['02', 'clti-02', 44110, 44111],
+    ]);
+    expect(statSync(join(home, `class-${CLS}`, 'roster.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('gives no two labs (the base included) the same SSH host key, mail password, TLS key or machine id', async () => {
+    const seen: string[][] = [];
+    for (const l of roster.learners) {
+      seen.push(await withSession({ labFile: l.labFile, events: new Emitter() }, async (s) => (await s.host.exec(SECRETS, {})).stdout.trim().split('\n')));
+    }
+    const base = labState(`${CLS}-base`);
+    seen.push(
+      await withDiskMounted(base, async (root) => {
+        const r = spawnSync(
+          'sh',
+          [
+            '-c',
+            SECRETS.replace(/sudo /g, '')
+              .replace(/\/etc\//g, `${root}/etc/`)
+              .replace('getent shadow learner', `grep ^learner: ${root}/etc/shadow`),
+          ],
+          {
+            encoding: 'utf8',
+          },
+        );
+        return r.stdout.trim().split('\n');
+      }),
+    );
+    for (const row of seen) expect(row).toHaveLength(4);
+    for (let k = 0; k < 4; k++) expect(new Set(seen.map((row) => row[k])).size).toBe(3);
+    const pw = roster.learners.map((l) => readJson<Credentials>(l.credentials)!.password);
+    expect(new Set(pw).size).toBe(2);
+    for (const l of roster.learners) expect(statSync(l.credentials).mode & 0o777).toBe(0o600);
+  });
+
+  it("keeps lab 01 out of lab 02's network namespace", async () => {
+    const [a, b] = roster.learners as [Roster['learners'][0], Roster['learners'][0]];
+    const addr = (lab: string) => readJson<{ ssh: { host: string } }>(labState(lab).metaFile)!.ssh.host;
+    const probe = (h: string) => `timeout 4 bash -c 'exec 3<>/dev/tcp/${h}/22' 2>/dev/null && echo open || echo closed`;
+    const seen = await withSession({ labFile: a.labFile, events: new Emitter() }, async (s) => {
+      const own = (await s.host.exec(probe(addr(a.lab)), {})).stdout.trim();
+      const other = (await s.host.exec(probe(addr(b.lab)), {})).stdout.trim();
+      return { own, other };
+    });
+    expect(seen).toEqual({ own: 'open', other: 'closed' });
+  });
+
+  it("answers SMTP on each learner's own port, and the roster's ssh command reaches that learner's lab by its pinned key", async () => {
+    for (const l of roster.learners) {
+      expect(await banner(l.ports.smtp!)).toMatch(/^220 mail\.lab\.example ESMTP/m);
+      const r = spawnSync('sh', ['-c', `${l.ssh} -o BatchMode=yes hostname`], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stdout.trim()).toBe(l.lab);
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it("passes verify's section 1 and 3 checks on a clone, SMTP AUTH with that clone's own password", async () => {
+    const l = roster.learners[1]!;
+    const r = await verifyLab({ labFile: l.labFile, sections: ['1', '3'] });
+    const failing = r.results.filter((x) => x.status !== 'pass').map((x) => `${x.id}: ${x.status}`);
+    expect(failing).toEqual([]);
+    expect(r.summary.pass).toBeGreaterThan(10);
+  });
+
+  it('shows every learner running in class:status', async () => {
+    const rows = await classStatus(CLS);
+    expect(rows.map((r) => [r.lab, r.state])).toEqual([
+      ['clti-01', 'running'],
+      ['clti-02', 'running'],
+    ]);
+    expect(readFileSync(join(home, `class-${CLS}`, `${CLS}-01.yaml`), 'utf8')).toMatch(/host: 44101/);
+  });
+
+  it('class:break sets one challenge on every lab; class:reset takes every lab to the start of a section, each one saved first', async () => {
+    const failing = async (labFile: string) => (await verifyLab({ labFile, section: '1' })).results.filter((x) => x.status !== 'pass').map((x) => x.id);
+    expect(await classBreak(CLS, 'no-ldap-maps', new PassThrough())).toBe(0);
+    for (const l of roster.learners) expect((await failing(l.labFile)).join(' ')).toMatch(/postfix-ldap/);
+    expect(await classReset(CLS, '2', new PassThrough())).toBe(0);
+    for (const l of roster.learners) {
+      // the checkpoint it went back to has the lab's own keys too: same pinned host key (a changed one is refused),
+      // its own name (and the session waits for the boot to finish before verify looks at its services)
+      const name = await withSession({ labFile: l.labFile, events: new Emitter() }, async (x) => (await x.host.exec('hostname', {})).stdout.trim());
+      expect(name).toBe(l.lab);
+      expect(await failing(l.labFile)).toEqual([]);
+      const snaps = readFileSync(join(labState(l.lab).dir, 'course.jsonl'), 'utf8');
+      expect(snaps).toMatch(/"type":"start","section":"2".*"saved":"mine-/);
+    }
+    expect((await classStatus(CLS)).map((r) => [r.lab, r.state, r.section])).toEqual([
+      ['clti-01', 'running', '2'],
+      ['clti-02', 'running', '2'],
+    ]);
+  });
+});
