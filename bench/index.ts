@@ -19,6 +19,11 @@ const benches: Record<string, { about: string; run: (args: string[]) => Promise<
     about: 'the course on its own debian12 lab: start of each section from its checkpoint, course check per section, whole-runbook check mode',
     run: async () => (await import('./course.js')).benchCourse(),
   },
+  class: {
+    about:
+      'classes of N debian12 container labs (--counts 1,5,10) at the start of section 1 and finished, beside one lab:up: time, CPU-s, memory and disk per lab',
+    run: async (args) => (await import('./class.js')).benchClass(countsFlag(args)),
+  },
   snapshot: {
     about:
       'layered container snapshots on a finished debian12 lab: save and restore split into stop/disk/boot, du per snapshot, vs the old full copy (--lab FILE)',
@@ -29,6 +34,15 @@ const benches: Record<string, { about: string; run: (args: string[]) => Promise<
     run: async () => (await import('./verify.js')).benchVerify(),
   },
 };
+
+function countsFlag(args: string[]): number[] | undefined {
+  const i = args.indexOf('--counts');
+  if (i < 0) return undefined;
+  const n = (args[i + 1] ?? '').split(',').map(Number);
+  if (!n.length || n.some((x) => !Number.isInteger(x) || x < 1 || x > 20))
+    throw new InputError(`--counts ${args[i + 1] ?? ''}: not a list of class sizes`, 'Example: npm run bench -- class --counts 1,5,10');
+  return n;
+}
 
 function labFlag(args: string[]): string | undefined {
   const i = args.indexOf('--lab');
