@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classBreak, classDown, classReset, classStatus } from '../../src/class/ops.js';
+import { classReport } from '../../src/class/report.js';
+import { formatClassTable } from '../../src/output/class-report.js';
 import type { Roster } from '../../src/class/roster.js';
 import { classUp } from '../../src/class/up.js';
 import { withDiskMounted } from '../../src/drivers/container/clone.js';
@@ -138,6 +140,28 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
     ]);
     expect(readFileSync(join(home, `class-${CLS}`, `${CLS}-01.yaml`), 'utf8')).toMatch(/host: 44101/);
   });
+
+  it("class:report: each learner's row comes from that learner's lab, a cell per section", async () => {
+    const cells = (r: Awaited<ReturnType<typeof classReport>>, learner: string) =>
+      Object.fromEntries(r.rows.find((x) => x.learner === learner)!.cells.map((c) => [c.section, c.state]));
+    const all = await classReport({ class: CLS });
+    expect(all.rows.map((r) => [r.learner, r.lab, r.error ?? '', r.current])).toEqual([
+      ['01', 'clti-01', '', '4.1'],
+      ['02', 'clti-02', '', '4.1'],
+    ]);
+    for (const l of ['01', '02']) expect(cells(all, l)).toMatchObject({ '1': 'passed', '2': 'passed', '3': 'passed', '4.1': 'failing', '4.4': 'not started' });
+    // Dovecot stopped on learner 01's lab only: section 3 fails there and nowhere else.
+    const l1 = roster.learners[0]!;
+    await withSession({ labFile: l1.labFile, events: new Emitter() }, (x) => x.host.exec('systemctl stop dovecot', { sudo: true }));
+    try {
+      const one = await classReport({ class: CLS });
+      expect(cells(one, '01')['3']).toBe('failing');
+      expect(cells(one, '02')['3']).toBe('passed');
+      expect(formatClassTable(one)).toMatch(/^01\s+clti-01\s+4\.1\s+passed \d\d:\d\d\s+passed \d\d:\d\d\s+\d+ failing/m);
+    } finally {
+      await withSession({ labFile: l1.labFile, events: new Emitter() }, (x) => x.host.exec('systemctl start dovecot', { sudo: true }));
+    }
+  }, 300_000);
 
   it('class:break sets one challenge on every lab; class:reset takes every lab to the start of a section, each one saved first', async () => {
     const failing = async (labFile: string) => (await verifyLab({ labFile, section: '1' })).results.filter((x) => x.status !== 'pass').map((x) => x.id);
