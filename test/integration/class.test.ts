@@ -46,6 +46,7 @@ function banner(port: number): Promise<string> {
   });
 }
 
+// skipped unless root: the container driver makes namespaces, overlay mounts and runs systemd-nspawn
 describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
   beforeAll(async () => {
     process.env.POSTFIX_LAB_HOME = home;
