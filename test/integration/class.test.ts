@@ -34,7 +34,10 @@ function banner(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port });
     let got = '';
-    s.setTimeout(20_000, () => (s.destroy(), reject(new Error(`no banner on ${port} in 20 s: ${got}`))));
+    s.setTimeout(20_000, () => {
+      s.destroy();
+      reject(new Error(`no banner on ${port} in 20 s: ${got}`));
+    });
     s.on('data', (d) => {
       got += d.toString();
       if (/^220 .*\r\n/m.test(got)) {
