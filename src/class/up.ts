@@ -116,7 +116,11 @@ interface LearnerCtx {
 
 /** One learner's lab: clone, re-key, boot, pin its host key; the roster's entry. */
 async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Promise<RosterEntry> {
-  const say = (t: string) => c.board.set(p.lab, t);
+  const marks: number[] = [];
+  const say = (next: string) => {
+    marks.push(Date.now());
+    c.board.set(p.lab, next);
+  };
   const lab = loadLab(labFile);
   const state = labState(p.lab);
   say('cloning the checkpoint');
@@ -152,7 +156,12 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   const ssh = `ssh -i ${join(own, 'id_ed25519')} -p ${ports.ssh} -o IdentitiesOnly=yes -o HostKeyAlias=${p.lab} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes vagrant@${at}`;
   say('writing the handout');
   const handout = await writeLearnerHandout(labFile, join(own, 'handout'));
-  say(`ready: ${p.forwards.map((f) => `${f.service} ${f.host}`).join(', ')}`);
+  marks.push(Date.now());
+  const [clone, rekeyed, booted, handed] = marks.slice(1).map((m, k) => `${((m - marks[k]!) / 1000).toFixed(1)}s`);
+  c.board.set(
+    p.lab,
+    `ready (clone ${clone}, re-key ${rekeyed}, boot ${booted}, handout ${handed}): ${p.forwards.map((f) => `${f.service} ${f.host}`).join(', ')}`,
+  );
   return { learner: p.learner, lab: p.lab, labFile, ssh, ports, credentials: state.credentialsFile, handout };
 }
 
@@ -211,8 +220,9 @@ export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
   const files = plan.map((p) => writeLabFile(dir, source, p.lab, p.forwards, listen));
   for (const p of plan) board.set(p.lab, 'waiting for the base lab');
   board.set('base', `building ${baseLab(cls)} up to ${section === 'done' ? 'the end' : `the start of section ${section}`}`);
+  const tb = Date.now();
   const { from, carry } = await buildBase(baseFile, section, board, o.signal);
-  board.set('base', `ready: checkpoint ${from} (halted; its layers are shared by the clones)`);
+  board.set('base', `ready in ${((Date.now() - tb) / 1000).toFixed(1)}s: checkpoint ${from} (halted; its layers are shared by the clones)`);
 
   const c: LearnerCtx = { cls, dir, source, base: baseLab(cls), from, carry, listen, board };
   const failed: ClassUpResult['failed'] = [];

@@ -25,7 +25,10 @@ function request(m: object): Promise<Record<string, unknown>> {
 const reaches = (host: string, port: number) =>
   new Promise<string>((resolve) => {
     const c = connect({ host, port });
-    c.on('data', (d) => (c.end(), resolve(d.toString())));
+    c.on('data', (d) => {
+      c.end();
+      resolve(d.toString());
+    });
     c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
 
