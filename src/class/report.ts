@@ -52,8 +52,10 @@ export function cellOf(section: string, results: CheckResult[], progress: Sectio
   const pass = rs.filter((r) => r.status === 'pass').length;
   const total = rs.length;
   if (total && pass === total) return { section, state: 'passed', pass, total };
-  // Failing checks of a section the learner has not reached are not a failure of theirs.
-  const reached = current === section || (progress !== undefined && progress.state !== 'not started');
+  // Failing checks of a section the learner has not reached are not a failure of theirs; a section before the one
+  // they work on that fails has regressed.
+  const order = courseSections().map((s) => s.id);
+  const reached = (current !== undefined && order.indexOf(section) <= order.indexOf(current)) || (progress !== undefined && progress.state !== 'not started');
   return { section, state: reached ? 'failing' : 'not started', pass, total };
 }
 

@@ -31,11 +31,13 @@ describe('a cell of the class report', () => {
     });
   });
 
-  it('is failing with its counts in the section the learner works on or has started, and not started otherwise', () => {
+  it('is failing with its counts in the section the learner works on, has started or has gone past, and not started otherwise', () => {
     const rs = [check('3', 'pass'), check('3', 'fail'), check('3', 'inconclusive')];
     expect(cellOf('3', rs, undefined, '3')).toMatchObject({ state: 'failing', pass: 1, total: 3 });
     expect(cellOf('3', rs, { section: '3', title: '', state: 'failing', checks: 1 }, '4.1')).toMatchObject({ state: 'failing' });
     expect(cellOf('3', rs, { section: '3', title: '', state: 'not started', checks: 0 }, '1')).toMatchObject({ state: 'not started', pass: 1 });
+    // a section before the current one that fails has regressed
+    expect(cellOf('3', rs, { section: '3', title: '', state: 'not started', checks: 0 }, '4.1')).toMatchObject({ state: 'failing' });
   });
 });
 
