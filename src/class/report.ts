@@ -94,7 +94,12 @@ export async function classReport(o: ReportOptions): Promise<ClassReport> {
   const verify = o.verify ?? (await import('../verify/index.js')).verifyLab;
   const sections = courseSections().map((s) => ({ id: s.id, title: s.title }));
   const limit = limiter(Math.max(1, o.parallel ?? availableParallelism()));
-  const progressOf = (lab: string) => progressSummary(readProgress(labState(lab)));
+  // Each learner's progress file read once per report (the rows and the change times both use it).
+  const read = new Map<string, ReturnType<typeof progressSummary>>();
+  const progressOf = (lab: string) => {
+    if (!read.has(lab)) read.set(lab, progressSummary(readProgress(labState(lab))));
+    return read.get(lab)!;
+  };
   const rows = await Promise.all(
     roster.learners.map((l) =>
       limit(async () => {
