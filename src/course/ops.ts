@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { InputError, LabError } from '../errors.js';
 import type { Emitter } from '../output/events.js';
 import type { Recap } from '../runbook/engine.js';
-import { checkpointName, restoreSnapshot, saveSnapshot, type SnapshotPlace } from '../lab/checkpoints.js';
+import { checkpointName, saveAndRestore, saveSnapshot, type SnapshotPlace } from '../lab/checkpoints.js';
 import { lockLab } from '../lab/lock.js';
 import { labUp, openLab, type LabRef } from '../lab/ops.js';
 import { labOnDisk, withSession } from '../lab/session.js';
@@ -51,13 +51,13 @@ export async function courseStart(o: CourseOptions & { section: string }): Promi
       const have = await driver.snapshot(ctx, 'list');
       saved = `mine-${stamp()}`;
       o.events.emit({ event: 'info', message: `saving your lab as it is now: snapshot ${saved}` });
-      await saveSnapshot(place, saved);
       if (have.includes(checkpointName(target.id))) {
         o.events.emit({ event: 'info', message: `restoring checkpoint ${checkpointName(target.id)}` });
-        await restoreSnapshot(place, checkpointName(target.id));
+        await saveAndRestore(place, saved, checkpointName(target.id));
       } else {
         const earlier = [...sectionsBefore(target.id)].reverse().find((s) => have.includes(checkpointName(s.id)));
-        if (!earlier)
+        if (!earlier) {
+          await saveSnapshot(place, saved);
           throw new LabError(
             `lab ${lab.name} has no checkpoint at or before section ${target.id}`,
             `It was built before checkpoints existed, or on a driver without them. Your lab is saved as snapshot ${saved}. ` +
@@ -65,8 +65,9 @@ export async function courseStart(o: CourseOptions & { section: string }): Promi
               target.id +
               '` builds a lab that has them.',
           );
+        }
         o.events.emit({ event: 'info', message: `no checkpoint for ${target.id} yet: from ${checkpointName(earlier.id)}, building the sections in between` });
-        await restoreSnapshot(place, checkpointName(earlier.id));
+        await saveAndRestore(place, saved, checkpointName(earlier.id));
         builtFrom = earlier.id;
       }
     } finally {

@@ -41,4 +41,6 @@ export interface Driver {
   status(ctx: DriverContext): Promise<LabStatus>;
   /** Snapshots of the lab's disk (optional per driver); returns the snapshots there are afterwards. */
   snapshot?(ctx: DriverContext, action: SnapshotAction, name?: string): Promise<string[]>;
+  /** Save the disk as `save`, then restore `restore`, stopping and booting the lab once (optional: else a save, then a restore). */
+  saveAndRestore?(ctx: DriverContext, save: string, restore: string): Promise<string[]>;
 }

@@ -59,6 +59,24 @@ export async function restoreSnapshot(p: SnapshotPlace, name: string): Promise<s
   return list;
 }
 
+/**
+ * Save the lab as `save`, then restore `restore` (course start: the learner's lab kept, the checkpoint back): on a
+ * driver that can, with one stop and one boot. The saved journal's copy is written first (without its snapshot it
+ * is never read).
+ */
+export async function saveAndRestore(p: SnapshotPlace, save: string, restore: string): Promise<string[]> {
+  if (!p.driver.saveAndRestore) {
+    await saveSnapshot(p, save);
+    return restoreSnapshot(p, restore);
+  }
+  mkdirSync(join(p.state.dir, 'snapshots'), { recursive: true, mode: 0o700 });
+  writeFileSync(journalCopy(p.state, save), journalAtSave(p.state.journalFile), { mode: 0o600 });
+  const list = await p.driver.saveAndRestore(p.ctx, save, restore);
+  const copy = journalCopy(p.state, restore);
+  if (existsSync(copy)) copyFileSync(copy, p.state.journalFile);
+  return list;
+}
+
 /** The sections whose start the lab has gone past: a step of theirs or of a later one is in the journal. */
 export function sectionsPassed(plan: Plan, journal: Journal): Set<string> {
   const order = plan.roles.flatMap((r) => r.steps);

@@ -10,8 +10,22 @@ import { checkSnapshotName } from '../../lab/names.js';
 import type { Driver, DriverContext, LabStatus, SnapshotAction, UpResult } from '../types.js';
 import { imageForKey, resolveMirror } from './image.js';
 import { deleteSnapshot, listSnapshots, restoreSnapshot, saveSnapshot } from './layers.js';
-import { assertDebian12, inspect, labRef, readMeta, resume, sshTarget, start, stopRuntime, writeMeta, type LabRef } from './lifecycle.js';
+import {
+  assertDebian12,
+  type Inspection,
+  inspect,
+  labRef,
+  type Meta,
+  readMeta,
+  resume,
+  sshTarget,
+  start,
+  stopRuntime,
+  writeMeta,
+  type LabRef,
+} from './lifecycle.js';
 import { ensurePrerequisites } from './prereqs.js';
+import { type Kept, stopForDisk } from './reboot.js';
 import { removeTree, requireRoot, withLock } from './sys.js';
 
 const lockName = (r: LabRef) => `lab-${r.netns}`;
@@ -76,47 +90,70 @@ async function status(ctx: DriverContext): Promise<LabStatus> {
 }
 
 /**
- * Snapshots of the lab's disk, layered (layers.ts): taken while it is stopped (a running lab is stopped first and
- * booted again after). A restore discards the running lab's state, so its stop need not wait for a clean power-off.
+ * Snapshots of the lab's disk, layered (layers.ts): taken while it is stopped. A running lab is stopped first and
+ * booted again after, in one pass that keeps its address and forwarded ports (reboot.ts: killed, not powered off).
  */
 async function snapshot(ctx: DriverContext, action: SnapshotAction, name?: string): Promise<string[]> {
   const r = labRef(ctx.state);
   if (action === 'list') return listSnapshots(r.disk);
-  requireRoot();
   const snap = checkSnapshotName(name);
-  const wasRunning = await withLock(lockName(r), async () => {
-    const i = inspect(r);
-    if (i.state === 'absent' || !i.meta) {
-      throw new InputError(`lab ${r.name} does not exist, so it has no disk to ${action}`, 'Run `npm run lab:up` first.');
-    }
-    if (action !== 'save' && !listSnapshots(r.disk).includes(snap)) {
-      const have = listSnapshots(r.disk);
-      throw new InputError(
-        `lab ${r.name} has no snapshot "${snap}"`,
-        have.length ? `Its snapshots: ${have.join(', ')}.` : 'Take one first: snapshot save NAME.',
-      );
-    }
-    if (action === 'delete') {
-      ctx.progress(`deleting snapshot ${snap}`);
-      await deleteSnapshot(r.disk, snap);
-      return false;
-    }
-    if (i.state !== 'stopped') {
-      ctx.progress(`stopping ${r.name} for the snapshot`);
-      await stopRuntime(r, false, { discard: action === 'restore' });
-    }
-    const base = imageForKey(i.meta.baseKey)?.rootfs;
-    if (action === 'save') {
-      ctx.progress(`saving snapshot ${snap}`);
-      await saveSnapshot(r.disk, snap, { base });
-    } else {
-      ctx.progress(`restoring snapshot ${snap}`);
-      await restoreSnapshot(r.disk, snap, { base });
-    }
-    return i.state === 'running';
+  if (action !== 'delete') return diskWork(ctx, action === 'save' ? { save: snap } : { restore: snap });
+  requireRoot();
+  return withLock(lockName(r), async () => {
+    existing(r, action, snap);
+    ctx.progress(`deleting snapshot ${snap}`);
+    await deleteSnapshot(r.disk, snap);
+    return listSnapshots(r.disk);
   });
-  if (wasRunning) await up(ctx);
-  return listSnapshots(r.disk);
 }
 
-export const containerDriver: Driver = { name: 'container', up, halt, down, status, snapshot };
+/** `course start`: the lab saved as `save`, then restored to `restore`, with one stop and one boot. */
+async function saveAndRestore(ctx: DriverContext, save: string, restore: string): Promise<string[]> {
+  return diskWork(ctx, { save: checkSnapshotName(save), restore: checkSnapshotName(restore) });
+}
+
+/** The lab's inspection; refuses a lab without a disk, or without the snapshot `need`. */
+function existing(r: LabRef, action: string, need?: string): Inspection & { meta: Meta } {
+  const i = inspect(r);
+  if (i.state === 'absent' || !i.meta) {
+    throw new InputError(`lab ${r.name} does not exist, so it has no disk to ${action}`, 'Run `npm run lab:up` first.');
+  }
+  const have = listSnapshots(r.disk);
+  if (need && !have.includes(need)) {
+    throw new InputError(`lab ${r.name} has no snapshot "${need}"`, have.length ? `Its snapshots: ${have.join(', ')}.` : 'Take one first: snapshot save NAME.');
+  }
+  return i as Inspection & { meta: Meta };
+}
+
+async function diskWork(ctx: DriverContext, w: { save?: string; restore?: string }): Promise<string[]> {
+  requireRoot();
+  const r = labRef(ctx.state);
+  return withLock(lockName(r), async () => {
+    const i = existing(r, w.restore ? 'restore' : 'save', w.restore);
+    let kept: Kept | undefined;
+    if (i.state !== 'stopped') ctx.progress(`stopping ${r.name} for the snapshot`);
+    if (i.state === 'running') kept = await stopForDisk(r, i, ctx.lab);
+    else if (i.state !== 'stopped') await stopRuntime(r, false, { discard: !w.save });
+    const base = imageForKey(i.meta.baseKey)?.rootfs;
+    // known good (it was running): no prerequisite or image checks again
+    const boot = (k?: Kept) => start(r, { lab: ctx.lab, mirror: resolveMirror(ctx.lab), progress: ctx.progress, signal: ctx.signal }, k);
+    try {
+      if (w.save) {
+        ctx.progress(`saving snapshot ${w.save}`);
+        await saveSnapshot(r.disk, w.save, { base });
+      }
+      if (w.restore) {
+        ctx.progress(`restoring snapshot ${w.restore}`);
+        await restoreSnapshot(r.disk, w.restore, { base });
+      }
+    } catch (e) {
+      // a refused save or restore changed nothing (or settles forwards at the next mount): the lab runs again
+      if (i.state === 'running') await boot(kept).catch(async () => stopRuntime(r, false).catch(() => undefined));
+      throw e;
+    }
+    if (i.state === 'running') await boot(kept);
+    return listSnapshots(r.disk);
+  });
+}
+
+export const containerDriver: Driver = { name: 'container', up, halt, down, status, snapshot, saveAndRestore };

@@ -25,6 +25,7 @@ import {
   type Allocation,
 } from './network.js';
 import { proxyReady } from './proxy.js';
+import type { Kept } from './reboot.js';
 import { boot, consoleTail, nspawnPid, runtimeTraces, shutdown, waitForSsh } from './nspawn.js';
 import { run, unmountAll, withLock } from './sys.js';
 import { isAlive } from '../local/processes.js';
@@ -172,8 +173,11 @@ async function baseFor(meta: Meta | undefined, o: StartOptions): Promise<BaseIma
   );
 }
 
-/** Bring a lab that is not running up: disk, network, nspawn, forwarders; wait for sshd. Call under the lab lock. */
-export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Allocation; created: boolean }> {
+/**
+ * Bring a lab that is not running up: disk, network, nspawn, forwarders; wait for sshd. Call under the lab lock.
+ * `kept`: what stopForDisk kept of its runtime (its namespace is made afresh, nothing else).
+ */
+export async function start(r: LabRef, o: StartOptions, kept?: Kept): Promise<{ alloc: Allocation; created: boolean }> {
   checkOwner(r.netns, r.name, r.stateDir);
   let meta = readMeta(r);
   if (meta && !diskExists(r.disk)) meta = undefined;
@@ -181,7 +185,7 @@ export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Alloca
   meta ??= { name: r.name, netns: r.netns, baseKey: base.key, mirror: o.mirror, created: new Date().toISOString() };
   const created = !meta.booted;
   const key = await installationKey(r);
-  await checkPorts(o.lab.ports, o.lab.file, o.lab.container.listen);
+  if (!kept?.portsHeld) await checkPorts(o.lab.ports, o.lab.file, o.lab.container.listen);
   meta.ports = o.lab.ports;
   writeMeta(r, meta);
   let pid: number;
@@ -191,7 +195,7 @@ export async function start(r: LabRef, o: StartOptions): Promise<{ alloc: Alloca
     prepareDisk(r.disk, { publicKey: key.publicKey, hostname: r.name, first: !meta.booted });
     meta.lockFile = nspawnLockName(r.disk);
     writeMeta(r, meta);
-    alloc = await networkUp(r.netns, r.name, r.stateDir, meta.mirror);
+    alloc = kept ? await kept.ready : await networkUp(r.netns, r.name, r.stateDir, meta.mirror);
     o.progress(
       `booting ${r.name} at ${alloc.labAddr}${o.lab.ports.length ? `, ports ${o.lab.ports.map((p) => `${o.lab.container.listen ?? '127.0.0.1'}:${p.host}->${p.guest}`).join(' ')}` : ''}`,
     );

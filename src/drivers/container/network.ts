@@ -168,10 +168,27 @@ export async function networkUp(netns: string, name: string, stateDir: string, m
     await sharedUp(a.veth, activeMirrors(reg));
     return a;
   });
-  if (netnsExists(a.netns)) await run`ip netns del ${a.netns}`;
-  if (linkExists(a.veth)) await run`ip link del ${a.veth}`;
+  await labNamespace(a);
+  return a;
+}
+
+/**
+ * A running lab's namespace made afresh for its next boot (what a VM's reboot resets: addresses, routes, rules the
+ * lab made at run time), keeping its reservation and the shared pieces: the registry entry stays active, so the
+ * proxy and the nft table (its set holds the veth's name, which the new pair has again) stay up.
+ */
+export async function networkRenew(a: Allocation): Promise<Allocation> {
+  // (the shared pieces checked on the way, as networkRefresh does for a running lab: e.g. after a proxy crash)
+  await Promise.all([labNamespace(a), networkRefresh(a.netns)]);
+  return a;
+}
+
+/** The lab's own namespace, veth pair, addresses and route to the proxy (its own names: no lock needed). */
+async function labNamespace(a: Allocation): Promise<void> {
+  // the veth first: deleting it is done when `ip` returns, while a namespace's devices go some time after it
+  const old = [linkExists(a.veth) ? `link del ${a.veth}\n` : '', netnsExists(a.netns) ? `netns del ${a.netns}\n` : ''].join('');
   await runWithInput(
-    `netns add ${a.netns}\nlink add ${a.veth} type veth peer name eth0 netns ${a.netns}\naddr add ${a.hostAddr}/30 dev ${a.veth}\nlink set ${a.veth} up\n`,
+    `${old}netns add ${a.netns}\nlink add ${a.veth} type veth peer name eth0 netns ${a.netns}\naddr add ${a.hostAddr}/30 dev ${a.veth}\nlink set ${a.veth} up\n`,
   )`ip -batch -`;
   setSysctl(`/proc/sys/net/ipv4/conf/${a.veth}/forwarding`, '0'); // (the nft forward chain drops it anyway)
   setSysctl(`/proc/sys/net/ipv6/conf/${a.veth}/disable_ipv6`, '1');
@@ -182,7 +199,6 @@ export async function networkUp(netns: string, name: string, stateDir: string, m
   // at 10. With 10, journald drops lines it forwards to rsyslog in a burst ("Forwarding to syslog missed N
   // messages"), and /var/log/maillog misses deliveries. It is per network namespace: set it in the lab's.
   await run`ip netns exec ${a.netns} sh -c ${`echo ${UNIX_DGRAM_QLEN} > /proc/sys/net/unix/max_dgram_qlen`}`;
-  return a;
 }
 
 /** For a running lab: make sure the shared pieces (nft table, proxy) are still there, e.g. after a proxy crash. */
