@@ -75,6 +75,10 @@ describe.skipIf(!isRoot)('layered snapshots on a real container lab', () => {
     mkdirSync(join(d.snapshots, 'old'), { recursive: true });
     // what the copy-based snapshot made: the merged writable data (here: the stack and upper of a one-layer lab)
     await run('cp', ['-a', join(d.layers, readStack(d).layers[0]!), join(d.snapshots, 'old', 'upper')]);
+    // the upper over it, as overlayfs merges them: an entry of the upper replaces the layer's (a whiteout or a file
+    // over a folder, a folder over a file), then it is copied
+    const merge = `cd ${d.upper} && find . -mindepth 1 ! -type d -print0 | (cd ${join(d.snapshots, 'old', 'upper')} && xargs -0r rm -rf --) && find . -mindepth 1 -type d -print0 | (cd ${join(d.snapshots, 'old', 'upper')} && xargs -0r sh -c 'for p; do [ -d "$p" ] || rm -f -- "$p"; done' sh)`;
+    await run('sh', ['-c', merge]);
     await run('cp', ['-a', `${d.upper}/.`, join(d.snapshots, 'old', 'upper')]);
     writeFileSync(join(d.snapshots, 'old', 'snapshot.json'), '{"name":"old","taken":"2026-01-01T00:00:00Z"}\n');
     await driver.up(ctx);
