@@ -41,10 +41,20 @@ export async function benchCourse(): Promise<Record<string, number>> {
     const starts: number[] = [];
     const checks: number[] = [];
     const verifies: number[] = [];
+    let slowest: { start: number; phases: string } = { start: 0, phases: '' };
     for (const { id } of courseSections()) {
+      // the start's phases, from the driver's progress lines (each line marks the end of the phase before it)
+      const marks: [number, string][] = [];
+      const events = new Emitter().on((e) => {
+        if (e.event === 'info') marks.push([performance.now(), e.message.split(/[:(]/)[0]!.replace(/ (at|of) .*/, '')]);
+      });
       t0 = performance.now();
-      await courseStart({ ...o(), section: id });
+      await courseStart({ labFile, events, section: id });
       const start = secs(t0);
+      marks.unshift([t0, 'until the first line']);
+      marks.push([performance.now(), 'done']);
+      const phases = marks.slice(0, -1).map(([t, m], k) => `${m} ${((marks[k + 1]![0] - t) / 1000).toFixed(2)} s`);
+      if (start > slowest.start) slowest = { start, phases: phases.join(', ') };
       t0 = performance.now();
       await courseCheck({ ...o(), section: id });
       const check = secs(t0);
@@ -68,6 +78,7 @@ export async function benchCourse(): Promise<Record<string, number>> {
     out.check_max_s = Math.max(...checks);
     out.start_vs_boot = Number((out.start_max_s / boot).toFixed(2));
     out.check_vs_verify_alone = Number((checks.reduce((a, b) => a + b) / verifies.reduce((a, b) => a + b)).toFixed(2));
+    process.stdout.write(`the slowest start (${slowest.start} s), each progress line with the time until the next: ${slowest.phases}\n`);
     process.stdout.write(
       `start of a section: max ${out.start_max_s} s (target <= 2; halt + boot ${boot} s); course check: max ${out.check_max_s} s (target <= 3); ` +
         `check mode, whole runbook: ${out.check_mode_s} s for ${out.check_mode_steps} steps (target <= 5)\n`,
