@@ -10,13 +10,18 @@
  *   - the TLS key and certificate Postfix and Dovecot use (the runbook's paths), made with openssl with the
  *     runbook's subject (CN = the lab's mail host name), mode and owner of the files they replace kept;
  *   - the learner's own SSH key pair: the public key in vagrant's ~/.ssh/authorized_keys2 (the driver rewrites
- *     authorized_keys with the installation key on every boot; sshd reads both files).
+ *     authorized_keys with the installation key on every boot; sshd reads both files);
+ *   - or (--learner-login password, or both) the learner's own password for vagrant, set with chpasswd as the mail
+ *     user's is, and kept in the learner's folder (0600);
+ *   - sshd's password login (login.ts): refused, except for vagrant where the class logs in with passwords.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../errors.js';
 import { passwdEntry, run, runWithInput } from '../drivers/container/sys.js';
+import { generatePassword, writePrivate } from '../lab/state.js';
+import { LAB_USER, type LearnerLogin, PASSWORD_FILE, SSHD_DROP_IN, sshdDropIn, usesKey, usesPassword } from './login.js';
 
 /** Postfix's certificate and key per platform, as roles/03-dovecot-sasl-tls names them (the container runs debian12). */
 export const TLS_FILES = [
@@ -29,8 +34,9 @@ export interface RekeyInput {
   mailHost: string;
   mailUser: string;
   password: string;
-  /** The learner's folder: their key pair (id_ed25519, id_ed25519.pub) stays there; the lab's keys pass through. */
+  /** The learner's folder: their key pair (id_ed25519, id_ed25519.pub) or password stays there; the lab's keys pass through. */
   learnerDir: string;
+  login: LearnerLogin;
 }
 
 export interface Keys {
@@ -40,7 +46,10 @@ export interface Keys {
   /** The host keys' public lines ("type base64 comment"). */
   hostKeys: string[];
   tls: { key: string; cert: string };
-  learnerPublicKey: string;
+  /** The learner's public key (a login with a key). */
+  learnerPublicKey?: string;
+  /** The learner's password for vagrant (a login with a password); it is also in their folder's PASSWORD_FILE. */
+  learnerPassword?: string;
 }
 
 /** Every key of one lab, made once (on the host, in a folder removed afterwards). */
@@ -59,11 +68,17 @@ export async function makeKeys(i: RekeyInput): Promise<Keys> {
     await run`openssl req -new -x509 -nodes -sha256 -days 3650 -newkey rsa:2048 -subj ${`/CN=${i.mailHost}`} -keyout ${key} -out ${cert}`;
     const tls = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
     const keyFile = join(i.learnerDir, 'id_ed25519');
-    for (const f of [keyFile, `${keyFile}.pub`]) rmSync(f, { force: true });
-    await run`ssh-keygen -q -t ed25519 -N ${''} -C ${`${i.lab} learner`} -f ${keyFile}`;
-    chmodSync(keyFile, 0o600);
-    const learnerPublicKey = readFileSync(`${keyFile}.pub`, 'utf8').trim();
-    return { machineId: randomBytes(16).toString('hex'), hostKeyFiles, hostKeys, tls, learnerPublicKey };
+    const passwordFile = join(i.learnerDir, PASSWORD_FILE);
+    for (const f of [keyFile, `${keyFile}.pub`, passwordFile]) rmSync(f, { force: true });
+    let learnerPublicKey: string | undefined;
+    if (usesKey(i.login)) {
+      await run`ssh-keygen -q -t ed25519 -N ${''} -C ${`${i.lab} learner`} -f ${keyFile}`;
+      chmodSync(keyFile, 0o600);
+      learnerPublicKey = readFileSync(`${keyFile}.pub`, 'utf8').trim();
+    }
+    const learnerPassword = usesPassword(i.login) ? generatePassword() : undefined;
+    if (learnerPassword) writePrivate(passwordFile, `${learnerPassword}\n`);
+    return { machineId: randomBytes(16).toString('hex'), hostKeyFiles, hostKeys, tls, learnerPublicKey, learnerPassword };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -110,13 +125,21 @@ export async function install(root: string, i: RekeyInput, k: Keys): Promise<{ p
     tls = true;
   }
 
-  const v = passwdEntry(root, 'vagrant');
-  if (!v) throw new LabError(`lab ${i.lab}: its disk has no vagrant user`, 'The checkpoint is damaged: run class:down, then class:up.');
+  const v = passwdEntry(root, LAB_USER);
+  if (!v) throw new LabError(`lab ${i.lab}: its disk has no ${LAB_USER} user`, 'The checkpoint is damaged: run class:down, then class:up.');
   const ssh = join(root, v.home, '.ssh');
   mkdirSync(ssh, { recursive: true, mode: 0o700 });
   chownSync(ssh, v.uid, v.gid);
   const ak2 = join(ssh, 'authorized_keys2');
-  writeFileSync(ak2, `${k.learnerPublicKey}\n`, { mode: 0o600 });
-  chownSync(ak2, v.uid, v.gid);
+  rmSync(ak2, { force: true });
+  if (k.learnerPublicKey) {
+    writeFileSync(ak2, `${k.learnerPublicKey}\n`, { mode: 0o600 });
+    chownSync(ak2, v.uid, v.gid);
+  }
+  // the password where asked (on stdin, as the mail user's), sshd's password login for vagrant only or nobody
+  if (k.learnerPassword) await runWithInput(`${LAB_USER}:${k.learnerPassword}\n`)`chpasswd -R ${root}`;
+  const dropIn = join(root, SSHD_DROP_IN);
+  writeFileSync(dropIn, sshdDropIn(i.login), { mode: 0o644 });
+  chownSync(dropIn, 0, 0);
   return { passwordSet, tls };
 }

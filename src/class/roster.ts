@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { InputError, LabError } from '../errors.js';
 import { checkLabName } from '../lab/names.js';
 import { jsonState, stateRoot, writePrivate } from '../lab/state.js';
+import type { LearnerLogin } from './login.js';
 
 export interface RosterEntry {
   /** '01', '02', ... */
@@ -22,6 +23,8 @@ export interface RosterEntry {
   ports: Record<string, number>;
   /** Path of the learner's credentials file (0600), never its content. */
   credentials: string;
+  /** Path of the learner's SSH password file (0600) where the class logs in with passwords, never its content. */
+  passwordFile?: string;
   /** Path of the learner's personal handout (index.html). */
   handout: string;
 }
@@ -34,6 +37,8 @@ export interface Roster {
   section: string;
   /** The address the class's forwarded ports bind to. */
   listen: string;
+  /** How learners log in to their labs (class:up --learner-login; a roster without it: key). */
+  learnerLogin?: LearnerLogin;
   learners: RosterEntry[];
 }
 
@@ -82,8 +87,17 @@ const csvCell = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` 
 /** roster.csv: one row per learner; the ports one column per service (in the order of the first learner's). */
 export function rosterCsv(r: Roster): string {
   const services = Object.keys(r.learners[0]?.ports ?? {});
-  const head = ['learner', 'lab', 'ssh', ...services.map((s) => `port_${s}`), 'lab_file', 'credentials', 'handout'];
-  const rows = r.learners.map((l) => [l.learner, l.lab, l.ssh, ...services.map((s) => String(l.ports[s] ?? '')), l.labFile, l.credentials, l.handout]);
+  const head = ['learner', 'lab', 'ssh', ...services.map((s) => `port_${s}`), 'lab_file', 'credentials', 'password_file', 'handout'];
+  const rows = r.learners.map((l) => [
+    l.learner,
+    l.lab,
+    l.ssh,
+    ...services.map((s) => String(l.ports[s] ?? '')),
+    l.labFile,
+    l.credentials,
+    l.passwordFile ?? '',
+    l.handout,
+  ]);
   return [head, ...rows].map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
 }
 

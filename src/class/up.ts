@@ -17,6 +17,7 @@ import { type Lab, loadLab, resolveDriver } from '../lab/lab-file.js';
 import { labLifecycle, labUp, type LabMeta } from '../lab/ops.js';
 import { labOnDisk, withSession } from '../lab/session.js';
 import { ensureCredentials, labState, writePrivate } from '../lab/state.js';
+import type { HandoutInput } from '../course/handout/index.js';
 import { Emitter } from '../output/events.js';
 import { findSection, sectionsBefore } from '../course/sections.js';
 import { fingerprintSha256, readPins } from '../ssh/known-hosts.js';
@@ -24,6 +25,7 @@ import { readYaml } from '../yaml-load.js';
 import { Board } from './board.js';
 import { baseLab, checkLearners, checkListen, type LearnerPlan, portPlan, reachAt } from './plan.js';
 import { checkPlanFree } from './ports.js';
+import { checkLearnerLogin, type LearnerLogin, learnerSshCommand, loginNote, PASSWORD_FILE, usesPassword } from './login.js';
 import { install, makeKeys } from './rekey.js';
 import { checkClassName, classDir, type Roster, type RosterEntry, rosterFile, writeRoster } from './roster.js';
 
@@ -34,6 +36,8 @@ export interface ClassUpOptions {
   section?: string;
   listen?: string;
   basePort?: number;
+  /** --learner-login: key (default), password or both. */
+  learnerLogin?: string;
   out: NodeJS.WritableStream & { isTTY?: boolean };
   signal?: AbortSignal;
 }
@@ -111,6 +115,7 @@ interface LearnerCtx {
   from: string;
   carry: string[];
   listen: string;
+  login: LearnerLogin;
   board: Board;
 }
 
@@ -128,7 +133,7 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   const creds = ensureCredentials(state, lab.params.mail_user);
   const own = join(c.dir, p.learner);
   say('re-keying');
-  const who = { lab: p.lab, mailHost: lab.params.hostname, mailUser: lab.params.mail_user, password: creds.password, learnerDir: own };
+  const who = { lab: p.lab, mailHost: lab.params.hostname, mailUser: lab.params.mail_user, password: creds.password, learnerDir: own, login: c.login };
   mkdirSync(own, { recursive: true, mode: 0o700 });
   const keys = await makeKeys(who);
   // into every checkpoint the clone has (the one it starts from last: its stack), so a restore keeps them
@@ -153,25 +158,28 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   writePrivate(knownHosts, keys.hostKeys.map((k) => `${p.lab} ${k.split(' ').slice(0, 2).join(' ')}\n`).join(''), 0o644);
   const ports = Object.fromEntries(p.forwards.map((f) => [f.service, f.host]));
   const at = reachAt(c.listen, hostname());
-  const ssh = `ssh -i ${join(own, 'id_ed25519')} -p ${ports.ssh} -o IdentitiesOnly=yes -o HostKeyAlias=${p.lab} -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes vagrant@${at}`;
+  const keyFile = join(own, 'id_ed25519');
+  const ssh = learnerSshCommand({ login: c.login, lab: p.lab, port: ports.ssh!, at, knownHosts, keyFile });
+  const passwordFile = usesPassword(c.login) ? join(own, PASSWORD_FILE) : undefined;
   say('writing the handout');
-  const handout = await writeLearnerHandout(labFile, join(own, 'handout'));
+  const login = loginNote(c.login, keyFile, join(own, PASSWORD_FILE));
+  const handout = await writeLearnerHandout(labFile, join(own, 'handout'), { name: p.learner, values: { ssh, login } });
   marks.push(Date.now());
   const [clone, rekeyed, booted, handed] = marks.slice(1).map((m, k) => `${((m - marks[k]!) / 1000).toFixed(1)}s`);
   c.board.set(
     p.lab,
     `ready (clone ${clone}, re-key ${rekeyed}, boot ${booted}, handout ${handed}): ${p.forwards.map((f) => `${f.service} ${f.host}`).join(', ')}`,
   );
-  return { learner: p.learner, lab: p.lab, labFile, ssh, ports, credentials: state.credentialsFile, handout };
+  return { learner: p.learner, lab: p.lab, labFile, ssh, ports, credentials: state.credentialsFile, ...(passwordFile ? { passwordFile } : {}), handout };
 }
 
-/** The course's HTML handout rendered with the learner's own lab file (its name, ports, host names); its index.html. */
-export async function writeLearnerHandout(labFile: string, out: string): Promise<string> {
+/** The course's HTML handout rendered with the learner's own lab file (its name, ports, host names) and login; its index.html. */
+export async function writeLearnerHandout(labFile: string, out: string, learner?: HandoutInput['learner']): Promise<string> {
   const { courseSource } = await import('../cli/lesson.js');
   const { renderHandout, writeHandout } = await import('../course/handout/index.js');
   const { loadRoles } = await import('../runbook/load.js');
   const s = courseSource(labFile, undefined);
-  const paths = writeHandout(out, renderHandout({ lab: s.lab, platform: s.platform, roles: loadRoles(), checks: s.checks, facts: s.facts }));
+  const paths = writeHandout(out, renderHandout({ lab: s.lab, platform: s.platform, roles: loadRoles(), checks: s.checks, facts: s.facts, learner }));
   return paths.find((f) => f.endsWith('/index.html')) ?? join(out, 'index.html');
 }
 
@@ -201,6 +209,7 @@ export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
   const learners = checkLearners(o.learners);
   const section = checkClassSection(o.section);
   const listen = checkListen(o.listen ?? '127.0.0.1');
+  const login = checkLearnerLogin(o.learnerLogin);
   const source = loadLab(resolve(o.labFile ?? 'lab.yaml'));
   if (resolveDriver(source).driver !== 'container' || source.platform !== 'debian12')
     throw new InputError(
@@ -224,7 +233,7 @@ export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
   const { from, carry } = await buildBase(baseFile, section, board, o.signal);
   board.set('base', `ready in ${((Date.now() - tb) / 1000).toFixed(1)}s: checkpoint ${from} (halted; its layers are shared by the clones)`);
 
-  const c: LearnerCtx = { cls, dir, source, base: baseLab(cls), from, carry, listen, board };
+  const c: LearnerCtx = { cls, dir, source, base: baseLab(cls), from, carry, listen, login, board };
   const failed: ClassUpResult['failed'] = [];
   const made = await pool(plan, 3, async (p) => {
     const file = files[plan.indexOf(p)]!;
@@ -249,6 +258,7 @@ export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
     platform: source.platform,
     section,
     listen,
+    learnerLogin: login,
     learners: made.filter((e): e is RosterEntry => !!e),
   };
   writeRoster(roster);

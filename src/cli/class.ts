@@ -10,6 +10,7 @@ interface ClassOpts {
   section?: string;
   listen?: string;
   basePort?: string;
+  learnerLogin?: string;
   json?: boolean;
 }
 
@@ -19,7 +20,17 @@ export async function up(opts: Opts): Promise<number> {
   const { checkPort } = await import('../class/plan.js');
   const basePort = o.basePort === undefined ? undefined : checkPort(o.basePort, '--base-port');
   const r = await withCtrlC((signal) =>
-    classUp({ cls: o.class, learners: o.learners, labFile: o.lab, section: o.section, listen: o.listen, basePort, out: process.stderr, signal }),
+    classUp({
+      cls: o.class,
+      learners: o.learners,
+      labFile: o.lab,
+      section: o.section,
+      listen: o.listen,
+      basePort,
+      learnerLogin: o.learnerLogin,
+      out: process.stderr,
+      signal,
+    }),
   );
   const { rosterFile } = await import('../class/roster.js');
   if (o.json) process.stdout.write(`${JSON.stringify({ ...r.roster, failed: r.failed, durationMs: r.durationMs })}\n`);

@@ -91,6 +91,7 @@ export const commands: Record<string, CommandDef> = {
       ['--section <s>', 'every lab at the start of this course section (default 1), or done (finished)'],
       ['--listen <address>', "bind the class's forwarded ports, learner SSH included, to this address (default 127.0.0.1)"],
       ['--base-port <port>', "learner 01's first host port; each next learner 10 higher (default 30000)"],
+      ['--learner-login <how>', 'how learners log in to their labs: key (their own SSH key pair, the default), password (their own password instead) or both'],
       json,
     ],
     required: ['learners'],

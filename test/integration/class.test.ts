@@ -4,12 +4,14 @@
  * Boots three labs (the base and two clones): run it under the heavy lock.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { Client } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SSHD_DROP_IN, sshdDropIn } from '../../src/class/login.js';
 import { classBreak, classDown, classReset, classStatus } from '../../src/class/ops.js';
 import { classReport } from '../../src/class/report.js';
 import { formatClassTable } from '../../src/output/class-report.js';
@@ -31,6 +33,44 @@ let progress = '';
 /** What must differ between labs, read on each running clone. */
 const SECRETS =
   'sudo cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; sudo getent shadow learner | cut -d: -f2; sudo sha256sum /etc/ssl/private/ssl-cert-snakeoil.key | cut -d" " -f1; cat /etc/machine-id';
+
+/** Log in to 127.0.0.1:port as `user` with a password only (ssh2, no key, no agent): the lab's host name, or 'refused'. */
+async function passwordLogin(port: number, user: string, password: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await new Promise<string>((resolve, reject) => {
+      const c = new Client();
+      c.on('ready', () =>
+        c.exec('hostname', (err, ch) => {
+          if (err) return reject(err);
+          let out = '';
+          ch.on('data', (d: Buffer) => (out += d.toString()));
+          ch.on('close', () => {
+            c.end();
+            resolve(out.trim());
+          });
+        }),
+      );
+      c.on('error', (e: Error & { level?: string }) => (e.level === 'client-authentication' ? resolve('refused') : reject(e)));
+      c.connect({ host: '127.0.0.1', port, username: user, password, tryKeyboard: false, readyTimeout: 20_000 });
+    }).catch((e: Error) => (attempt < 5 ? `retry: ${e.message}` : Promise.reject(e)));
+    if (!r.startsWith('retry: ')) return r;
+    await new Promise((w) => setTimeout(w, 1000)); // sshd re-executing after a reload
+  }
+}
+
+/** From inside lab 01: whether its own sshd and lab 02's answer on their namespace addresses (port 22). */
+async function reachFrom01(): Promise<{ own: string; other: string }> {
+  const [a, b] = roster.learners as [Roster['learners'][0], Roster['learners'][0]];
+  const addr = (lab: string) => readJson<{ ssh: { host: string } }>(labState(lab).metaFile)!.ssh.host;
+  const probe = (h: string) => `timeout 4 bash -c 'exec 3<>/dev/tcp/${h}/22' 2>/dev/null && echo open || echo closed`;
+  return withSession({ labFile: a.labFile, events: new Emitter() }, async (s) => {
+    const own = (await s.host.exec(probe(addr(a.lab)), {})).stdout.trim();
+    const other = (await s.host.exec(probe(addr(b.lab)), {})).stdout.trim();
+    return { own, other };
+  });
+}
+
+const sshPassword = (l: Roster['learners'][0]) => readFileSync(l.passwordFile!, 'utf8').trim();
 
 function banner(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -57,7 +97,15 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
     process.env.POSTFIX_LAB_HOME = home;
     const out = new PassThrough();
     out.on('data', (d) => (progress += d.toString()));
-    const r = await classUp({ cls: CLS, learners: 2, labFile: join(repo, 'labs/debian12-container.yaml'), section: '4.1', basePort: 44100, out });
+    const r = await classUp({
+      cls: CLS,
+      learners: 2,
+      labFile: join(repo, 'labs/debian12-container.yaml'),
+      section: '4.1',
+      basePort: 44100,
+      learnerLogin: 'both',
+      out,
+    });
     expect(r.failed).toEqual([]);
     roster = r.roster;
   }, 1_200_000);
@@ -108,15 +156,7 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
   });
 
   it("keeps lab 01 out of lab 02's network namespace", async () => {
-    const [a, b] = roster.learners as [Roster['learners'][0], Roster['learners'][0]];
-    const addr = (lab: string) => readJson<{ ssh: { host: string } }>(labState(lab).metaFile)!.ssh.host;
-    const probe = (h: string) => `timeout 4 bash -c 'exec 3<>/dev/tcp/${h}/22' 2>/dev/null && echo open || echo closed`;
-    const seen = await withSession({ labFile: a.labFile, events: new Emitter() }, async (s) => {
-      const own = (await s.host.exec(probe(addr(a.lab)), {})).stdout.trim();
-      const other = (await s.host.exec(probe(addr(b.lab)), {})).stdout.trim();
-      return { own, other };
-    });
-    expect(seen).toEqual({ own: 'open', other: 'closed' });
+    expect(await reachFrom01()).toEqual({ own: 'open', other: 'closed' });
   });
 
   it("answers SMTP on each learner's own port, and the roster's ssh command reaches that learner's lab by its pinned key", async () => {
@@ -134,6 +174,43 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
     const failing = r.results.filter((x) => x.status !== 'pass').map((x) => `${x.id}: ${x.status}`);
     expect(failing).toEqual([]);
     expect(r.summary.pass).toBeGreaterThan(10);
+  });
+
+  it("lets learner 01 log in to their lab with their own password, and refuses learner 02's, the mail user's and a lab without --learner-login", async () => {
+    const [a, b] = roster.learners as [Roster['learners'][0], Roster['learners'][0]];
+    expect(roster.learnerLogin).toBe('both');
+    for (const l of roster.learners) {
+      expect(l.passwordFile).toBe(join(home, `class-${CLS}`, l.learner, 'ssh-password'));
+      expect(statSync(l.passwordFile!).mode & 0o777).toBe(0o600);
+      expect(sshPassword(l)).toMatch(/^[A-Za-z0-9]{24}$/);
+    }
+    expect(sshPassword(a)).not.toBe(sshPassword(b));
+    // never the password itself in the roster, the progress, the handout or the labs' logs
+    const logs = roster.learners.flatMap((l) =>
+      existsSync(labState(l.lab).logsDir) ? readdirSync(labState(l.lab).logsDir).map((f) => join(labState(l.lab).logsDir, f)) : [],
+    );
+    const shown = [join(home, `class-${CLS}`, 'roster.json'), join(home, `class-${CLS}`, 'roster.csv'), a.handout, ...logs].map((f) => readFileSync(f, 'utf8'));
+    for (const text of [...shown, progress]) for (const l of roster.learners) expect(text).not.toContain(sshPassword(l));
+    expect(readFileSync(a.handout, 'utf8')).toContain(`with the password in ${a.passwordFile}`);
+
+    expect(await passwordLogin(a.ports.ssh!, 'vagrant', sshPassword(a))).toBe(a.lab);
+    expect(await passwordLogin(a.ports.ssh!, 'vagrant', sshPassword(b))).toBe('refused');
+    const mail = readJson<Credentials>(a.credentials)!;
+    expect(await passwordLogin(a.ports.ssh!, mail.user, mail.password)).toBe('refused');
+    // lab 01's sshd as a class without --learner-login has it (vagrant's password still set): refused, then back
+    const dropIn = (text: string) =>
+      withSession({ labFile: a.labFile, events: new Emitter() }, async (x) => {
+        await x.host.put(`/${SSHD_DROP_IN}`, text, { sudo: true, mode: 0o644, owner: 'root', group: 'root' });
+        const r = await x.host.exec('systemctl reload ssh', { sudo: true });
+        expect(r.code, r.stderr).toBe(0);
+      });
+    await dropIn(sshdDropIn('key'));
+    try {
+      expect(await passwordLogin(a.ports.ssh!, 'vagrant', sshPassword(a))).toBe('refused');
+    } finally {
+      await dropIn(sshdDropIn('both'));
+    }
+    expect(await passwordLogin(a.ports.ssh!, 'vagrant', sshPassword(a))).toBe(a.lab);
   });
 
   it('shows every learner running in class:status', async () => {
@@ -187,5 +264,12 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
       ['clti-01', 'running', '2'],
       ['clti-02', 'running', '2'],
     ]);
+  });
+
+  it("keeps each learner's password through class:reset (it is in every checkpoint)", async () => {
+    const [a, b] = roster.learners as [Roster['learners'][0], Roster['learners'][0]];
+    expect(await passwordLogin(a.ports.ssh!, 'vagrant', sshPassword(a))).toBe(a.lab);
+    expect(await passwordLogin(b.ports.ssh!, 'vagrant', sshPassword(b))).toBe(b.lab);
+    expect(await passwordLogin(b.ports.ssh!, 'vagrant', sshPassword(a))).toBe('refused');
   });
 });

@@ -78,6 +78,8 @@ describe('class flags', () => {
   });
   it('exits 2 with nothing created on bad --learners', () => refused(['--learners', 'many'], /--learners: "many" is not a number of learners/));
   it('exits 2 with nothing created on an unknown section', () => refused(['--learners', '2', '--section', '7'], /there is no course section "7"/));
+  it('exits 2 with nothing created on an unknown --learner-login', () =>
+    refused(['--learners', '2', '--learner-login', 'passwd'], /--learner-login: "passwd" is not a way to log in/));
   it('exits 2 with nothing created on a bad class name', () => refused(['--learners', '2', '--class', '../x'], /is not a valid lab name/));
   it('exits 2 with nothing created when a lab of the class name exists', () => {
     mkdirSync(join(home, 'cltu-02'));
@@ -128,7 +130,7 @@ describe('the roster', () => {
     expect(readRoster('cltr')).toEqual(roster());
     const csv = readFileSync(join(home, 'class-cltr', 'roster.csv'), 'utf8');
     expect(csv).toBe(
-      'learner,lab,ssh,port_ssh,port_smtp,lab_file,credentials,handout\n01,cltr-01,ssh -p 44000 vagrant@127.0.0.1,44000,44001,/x/cltr-01.yaml,/x/c.json,"/x/h, ""q"".html"\n',
+      'learner,lab,ssh,port_ssh,port_smtp,lab_file,credentials,password_file,handout\n01,cltr-01,ssh -p 44000 vagrant@127.0.0.1,44000,44001,/x/cltr-01.yaml,/x/c.json,,"/x/h, ""q"".html"\n',
     );
     for (const f of ['roster.json', 'roster.csv']) expect(statSync(join(home, 'class-cltr', f)).mode & 0o777).toBe(0o600);
   });

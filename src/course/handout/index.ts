@@ -26,7 +26,8 @@ export interface HandoutInput {
   facts: string;
   /**
    * A learner's own values, for a classroom: a lab parameter by name (hostname, mail_user, ...), `ssh` (the command
-   * that opens their shell on the lab host) and `port.N` (where they reach guest port N, e.g. "10.0.0.7:2587").
+   * that opens their shell on the lab host), `login` (how they log in with it: their key, or where their password
+   * is) and `port.N` (where they reach guest port N, e.g. "10.0.0.7:2587").
    */
   learner?: { name: string; values: Record<string, string> };
   /** Course sections (default: course/sections.yaml). */
@@ -36,14 +37,16 @@ export interface HandoutInput {
 export const FACTS_PAGE = 'facts.html';
 
 /** The lab with the learner's values in it: parameters (typed as the lab file's), the shell command, the ports. */
-function learnerLab(lab: Lab, learner: HandoutInput['learner']): { lab: Lab; ssh?: string; ports: Map<number, string> } {
+function learnerLab(lab: Lab, learner: HandoutInput['learner']): { lab: Lab; ssh?: string; login?: string; ports: Map<number, string> } {
   const ports = new Map(lab.ports.map((p) => [p.guest, `127.0.0.1:${p.host}`]));
   let ssh: string | undefined;
+  let login: string | undefined;
   const params: Record<string, unknown> = { ...lab.params };
   for (const [k, v] of Object.entries(learner?.values ?? {})) {
     const port = /^port\.(\d+)$/.exec(k);
     if (port) ports.set(Number(port[1]), v);
     else if (k === 'ssh') ssh = v;
+    else if (k === 'login') login = v;
     else if (k in params) {
       const old = params[k];
       params[k] = typeof old === 'number' ? Number(v) : typeof old === 'boolean' ? v === 'true' : v;
@@ -52,13 +55,13 @@ function learnerLab(lab: Lab, learner: HandoutInput['learner']): { lab: Lab; ssh
     } else
       throw new InputError(
         `learner value "${k}" names nothing the handout knows`,
-        `Give a lab parameter (${Object.keys(params).join(', ')}), "ssh" (the command to reach the lab host) or "port.N" (where guest port N is reached).`,
+        `Give a lab parameter (${Object.keys(params).join(', ')}), "ssh" (the command to reach the lab host), "login" (how to log in) or "port.N" (where guest port N is reached).`,
       );
   }
-  return { lab: { ...lab, params: params as unknown as LabParams }, ssh, ports };
+  return { lab: { ...lab, params: params as unknown as LabParams }, ssh, login, ports };
 }
 
-function labView(i: HandoutInput, lab: Lab, ssh: string | undefined, ports: Map<number, string>): LabView {
+function labView(i: HandoutInput, lab: Lab, ssh: string | undefined, login: string | undefined, ports: Map<number, string>): LabView {
   const file = relative(repoRoot, resolve(lab.file));
   const labFlag = file === 'lab.yaml' ? '' : ` --lab ${file.split(sep).join('/')}`;
   return {
@@ -69,6 +72,7 @@ function labView(i: HandoutInput, lab: Lab, ssh: string | undefined, ports: Map<
     mailUser: lab.params.mail_user,
     buildUser: i.platform === 'el7' ? lab.params.build_user : undefined,
     ssh: ssh ?? `npm run lab:ssh${labFlag ? ` --${labFlag}` : ''}`,
+    login,
     ports: [...ports].sort(([a], [b]) => a - b).map(([guest, host]) => ({ guest, host })),
     learner: i.learner?.name,
   };
@@ -99,8 +103,8 @@ function indexBody(lab: LabView, parts: SectionContent[]): string {
 
 export function renderHandout(i: HandoutInput): Map<string, string> {
   const list = i.sections ?? courseSections();
-  const { lab, ssh, ports } = learnerLab(i.lab, i.learner);
-  const view = labView(i, lab, ssh, ports);
+  const { lab, ssh, login, ports } = learnerLab(i.lab, i.learner);
+  const view = labView(i, lab, ssh, login, ports);
   const facts = factHeadings(i.facts);
   const roles = new Map<number, PlanRole | undefined>();
   const roleOf = (n: number) => {

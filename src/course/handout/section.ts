@@ -20,6 +20,8 @@ export interface LabView {
   buildUser?: string;
   /** How to get a shell on the lab host. */
   ssh: string;
+  /** How the learner logs in with it (their key, or where their password is), for a classroom. */
+  login?: string;
   /** Guest port -> where the learner reaches it from their own machine. */
   ports: { guest: number; host: string }[];
   learner?: string;
@@ -46,6 +48,7 @@ export function labBox(lab: LabView): string {
     lab.learner ? row('Learner', esc(lab.learner)) : '',
     row('Lab', `<code>${esc(lab.name)}</code> (${esc(lab.platform)})`),
     row('Shell on the lab host', `<code>${esc(lab.ssh)}</code>`),
+    lab.login ? row('Log in', esc(lab.login)) : '',
     row('Host name', `<code>${esc(lab.hostname)}</code>`),
     row('Mail user', `<code>${esc(lab.mailUser)}</code>`),
     lab.buildUser ? row('Build user', `<code>${esc(lab.buildUser)}</code>`) : '',
