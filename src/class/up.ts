@@ -160,9 +160,10 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   const at = reachAt(c.listen, hostname());
   const keyFile = join(own, 'id_ed25519');
   const ssh = learnerSshCommand({ login: c.login, lab: p.lab, port: ports.ssh!, at, knownHosts, keyFile });
-  const passwordFile = usesPassword(c.login) ? join(own, PASSWORD_FILE) : undefined;
+  const ownPasswordFile = join(own, PASSWORD_FILE);
+  const passwordFile = usesPassword(c.login) ? ownPasswordFile : undefined;
   say('writing the handout');
-  const login = loginNote(c.login, keyFile, join(own, PASSWORD_FILE));
+  const login = loginNote(c.login, keyFile, ownPasswordFile);
   const handout = await writeLearnerHandout(labFile, join(own, 'handout'), { name: p.learner, values: { ssh, login } });
   marks.push(Date.now());
   const [clone, rekeyed, booted, handed] = marks.slice(1).map((m, k) => `${((m - marks[k]!) / 1000).toFixed(1)}s`);
