@@ -19,8 +19,8 @@ const name = 'nmpt';
 const scratch = mkdtempSync(join(tmpdir(), 'plab-nm-ports-'));
 const env = { POSTFIX_LAB_HOME: join(scratch, 'home'), POSTFIX_LAB_ROLES: join(repo, 'test/fixtures/faults-roles') };
 const labFile = join(scratch, 'lab.yaml');
-const SSH_PORT = 41020;
-const SMTP_PORT = 41021;
+const SSH_PORT = 21020;
+const SMTP_PORT = 21021;
 const cli = (script: string, ...args: string[]) => labCli(env, script, ...args, '--lab', labFile);
 
 const answers = (port: number) =>

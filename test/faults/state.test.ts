@@ -41,7 +41,7 @@ async function upOk(): Promise<string> {
 describe.skipIf(!isRoot)('damaged lab state, with the real container driver', () => {
   let sleeper: ChildProcess | undefined;
   beforeAll(async () => {
-    writeFileSync(labFile, `name: ${name}\ndriver: container\nplatform: debian12\nports:\n  - { guest: 22, host: 41010 }\nsections: [1]\n`);
+    writeFileSync(labFile, `name: ${name}\ndriver: container\nplatform: debian12\nports:\n  - { guest: 22, host: 21010 }\nsections: [1]\n`);
     await upOk();
   }, 600_000);
   afterAll(async () => {

@@ -27,7 +27,7 @@ function cli(command: string, ...args: string[]) {
 /** class:up refused: exit 2, an error and a hint, no stack trace, and nothing made under the state home. */
 function refused(args: string[], message: RegExp) {
   const before = readdirSync(home);
-  const r = cli('class:up', '--lab', labFile, '--class', 'cltu', '--base-port', '44500', ...args);
+  const r = cli('class:up', '--lab', labFile, '--class', 'cltu', '--base-port', '24500', ...args);
   expect(r.err).toMatch(message);
   expect(r.err).toMatch(/\nhint: /);
   expect(r.err).not.toMatch(/at .*\.ts:\d+/);
@@ -92,12 +92,12 @@ describe('class flags', () => {
 
   describe('a port in use', () => {
     let server: Server;
-    beforeAll(() => new Promise<void>((r) => (server = createServer().listen({ host: '127.0.0.1', port: 44512 }, r))));
+    beforeAll(() => new Promise<void>((r) => (server = createServer().listen({ host: '127.0.0.1', port: 24512 }, r))));
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
     it('exits 2 naming the port, whose it is in the plan and who holds it, nothing created', () => {
       const r = refused(
         ['--learners', '2'],
-        /host port 44512 \(learner 02's submission, forwarded to cltu-02:587\) on 127\.0\.0\.1 is already in use by PID \d+/,
+        /host port 24512 \(learner 02's submission, forwarded to cltu-02:587\) on 127\.0\.0\.1 is already in use by PID \d+/,
       );
       expect(r.err).toMatch(/--base-port/);
     });
