@@ -77,7 +77,25 @@ export function portHolder(port: number): PortHolder | undefined {
 /** "by PID 123 (nc -l 41000) on 0.0.0.0", or '' when no process could be found. */
 export function describeHolder(port: number): string {
   const h = portHolder(port);
-  if (!h) return '';
+  if (!h) return ephemeralNote(port);
   const ours = h.command.includes('/postfix-lab/forwarder.mjs') ? ', the postfix-lab port forwarder: another lab forwards this port (npm run lab:status)' : '';
   return ` by PID ${h.pid} (${h.command}${ours}) listening on ${h.address}`;
+}
+
+/** The kernel's range for the local end of outgoing connections (net.ipv4.ip_local_port_range). */
+export function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    /* not Linux */
+  }
+  return [32768, 60999];
+}
+
+/** When nothing listens on a port in the ephemeral range, a connection's local end holds it: say so. */
+function ephemeralNote(port: number): string {
+  const [lo, hi] = ephemeralRange();
+  if (port < lo || port > hi) return '';
+  return ` (no program listens there: the local end of a connection holds it, and the kernel hands those ports out from ${lo}-${hi}, so a fixed port in that range can be taken at any time; pick one below ${lo})`;
 }
