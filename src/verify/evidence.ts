@@ -4,6 +4,7 @@
  * silent port (master(8) throttling a service whose processes keep dying, fatal and panic lines, SASL socket
  * errors), read over the lab's SSH connection.
  */
+import { listenersCommand } from '../probes/port.js';
 import type { VerifyContext } from './types.js';
 
 /** Log lines that explain a port that accepts but does not answer, or does not accept. */
@@ -12,7 +13,7 @@ export const EVIDENCE = /throttling|fatal:|panic:|bad command startup|SASL: Conn
 export function evidenceScript(port: number, platform: VerifyContext['platform']): string {
   const units = platform === 'el7' ? 'postfix dovecot' : 'postfix@- postfix@postfix-deux dovecot';
   return [
-    `if ss -Hltn '( sport = :${port} )' 2>/dev/null | grep -q .; then echo "listen yes"; else echo "listen no"; fi`,
+    `if { ${listenersCommand(port)}; } | grep -q .; then echo "listen yes"; else echo "listen no"; fi`,
     `for u in ${units}; do echo "unit $u $(systemctl is-active "$u" 2>/dev/null)"; done`,
     // The mail log the lab keeps (rsyslog), else the journal: the last lines that explain a silent port.
     `{ if [ -r /var/log/maillog ]; then tail -n 3000 /var/log/maillog; else journalctl -q -o short --since -15min 2>/dev/null; fi; } | grep -E ${shq(EVIDENCE.source)} | tail -n 6 | sed 's/^/log /'`,
@@ -26,6 +27,9 @@ function shq(s: string): string {
 export interface Evidence {
   message: string;
   throttled: boolean;
+  listens: boolean;
+  /** A mail unit is on its way up (activating, reloading): the port may answer soon. */
+  starting: boolean;
 }
 
 /** A sentence with the evidence, or undefined when the lab cannot be asked. */
@@ -47,6 +51,8 @@ export async function explainSilentPort(ctx: VerifyContext, port: number): Promi
   ].filter(Boolean);
   return {
     throttled,
+    listens,
+    starting: units.some((u) => / (activating|reloading)$/.test(u)),
     message: `the lab's own evidence: ${parts.join('; ')}${logs.length ? `; mail log:\n  ${logs.join('\n  ')}` : '; no fatal, panic or throttling lines in the mail log'}`,
   };
 }

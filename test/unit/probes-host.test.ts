@@ -105,4 +105,24 @@ describe('port probe', () => {
     expect(await portListening(local, port)).toBe(false);
     expect(await portListening(new FakeHost().on(/ss -ltn/, { code: 1 }), 25)).toBeUndefined();
   });
+
+  it('tells them apart on a host without ss (a minimal lab has no iproute2), from /proc/net/tcp', async () => {
+    // bash runs the probe's command with `command -v ss` failing, as on a host without iproute2
+    const noSs: Asker = {
+      exec: (cmd) =>
+        new Promise((resolve) =>
+          execFile('bash', ['-c', `command() { return 1; }; ${cmd}`], (e, stdout, stderr) => resolve({ code: e ? 1 : 0, stdout, stderr })),
+        ),
+    };
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      expect(await portListening(noSs, port)).toBe(true);
+    } finally {
+      server.close();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await portListening(noSs, port)).toBe(false);
+  });
 });
