@@ -110,6 +110,12 @@ export function checksSchema(): Schema {
       description: 'Wait until: run again until it passes or the timeout runs out.',
       properties: { timeout: { type: 'number', minimum: 0 }, interval: { type: 'number', minimum: 0.05 } },
     },
+    seconds: {
+      type: 'number',
+      minimum: 0,
+      description:
+        "About how long the probe takes where it passes, when the kind's own figure is wrong for it (e.g. a port behind postscreen's greeting pause).",
+    },
   };
   const r = new Relaxer();
   const checkDefs = Object.fromEntries(

@@ -15,6 +15,7 @@ interface CourseOpts {
   json?: boolean;
   list?: boolean;
   answers?: boolean;
+  full?: boolean;
   out?: string;
 }
 
@@ -56,7 +57,7 @@ export async function course(opts: Opts, args: string[]): Promise<number> {
     }
     case 'check': {
       const { courseCheck, checkPassed } = await import('../course/check.js');
-      const r = await withCtrlC((signal) => courseCheck({ ...ref, events, signal, section: arg }));
+      const r = await withCtrlC((signal) => courseCheck({ ...ref, events, signal, section: arg, full: o.full }));
       process.stdout.write(o.json ? `${JSON.stringify(checkJson(r))}\n` : formatCourseCheck(r, tty));
       return checkPassed(r) ? 0 : 1;
     }
@@ -127,8 +128,17 @@ function checkJson(r: import('../course/check.js').CourseCheckReport) {
   return {
     section: r.section,
     passed: r.results.every((x) => x.status === 'pass') && !r.regressed.length,
-    results: r.results.map((x) => ({ id: x.id, section: x.section, title: x.title, status: x.status, message: x.message, hint: x.hint })),
+    results: r.results.map((x) => ({
+      id: x.id,
+      section: x.section,
+      title: x.title,
+      status: x.status,
+      durationMs: x.durationMs,
+      message: x.message,
+      hint: x.hint,
+    })),
     earlier: r.earlier,
+    notRun: r.notRun,
     regressed: r.regressed.map((t) => t.section),
     differences: r.differences.map((d) => ({ step: d.step.id, section: d.step.section, detail: d.detail, diff: d.diff, memo: d.step.memo, why: d.step.why })),
     durationMs: r.durationMs,

@@ -77,6 +77,7 @@ export const commands: Record<string, CommandDef> = {
     flags: [
       json,
       ['--list', 'break: list the challenges'],
+      ['--full', "check: the earlier sections' slow probes too (postscreen's pause, wrong passwords, a delivery)"],
       ['--answers', 'break --list: with what each one breaks and its repair (for trainers)'],
       ['--out <dir>', 'handout: where to write it (default .lab-handout/PLATFORM)'],
     ],

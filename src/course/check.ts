@@ -8,7 +8,7 @@ import { withSession } from '../lab/session.js';
 import { Emitter } from '../output/events.js';
 import type { Difference } from '../runbook/check-mode.js';
 import type { CheckResult } from '../verify/runner.js';
-import { verifyLab } from '../verify/index.js';
+import { type VerifyReport, verifyLab } from '../verify/index.js';
 import { progressSummary, readProgress, recordProgress } from './progress.js';
 import { findSection, inCourseSection, sectionsBefore } from './sections.js';
 import type { CourseOptions } from './ops.js';
@@ -27,6 +27,8 @@ export interface CourseCheckReport {
   /** Earlier sections with a failing check. */
   regressed: SectionTally[];
   earlier: SectionTally[];
+  /** The earlier sections' slow probes, left out of the regression check unless `full`. */
+  notRun: VerifyReport['notRun'];
   /** What the runbook would still change in this section. */
   differences: Difference[];
   durationMs: number;
@@ -39,14 +41,15 @@ export function stepsFor(check: CheckResult, differences: Difference[]): Differe
   return differences.filter((d) => related(d.step.section, check.section));
 }
 
-export async function courseCheck(o: CourseOptions & { section?: string }): Promise<CourseCheckReport> {
+export async function courseCheck(o: CourseOptions & { section?: string; full?: boolean }): Promise<CourseCheckReport> {
   const t0 = Date.now();
   return withSession(o, async (s) => {
     const id = findSection(o.section ?? progressSummary(readProgress(s.state)).current ?? '1').id;
     const before = sectionsBefore(id).map((x) => x.id);
     // verify's probes and check mode on the one connection, at the same time.
     const [report, diff] = await Promise.all([
-      verifyLab({ labFile: s.lab.file, name: s.lab.name, sections: [...before, id], host: s.host }),
+      // the earlier sections: has anything regressed? Their quick checks, unless asked for all (--full)
+      verifyLab({ labFile: s.lab.file, name: s.lab.name, sections: [...before, id], quick: o.full ? [] : before, host: s.host }),
       checkSession({ ...s, events: new Emitter() }, { section: id }, o.signal),
     ]);
     const tally = (sec: string): SectionTally => {
@@ -65,6 +68,7 @@ export async function courseCheck(o: CourseOptions & { section?: string }): Prom
       title: findSection(id).title,
       results,
       earlier,
+      notRun: report.notRun,
       regressed: earlier.filter((t) => t.fail > 0),
       differences: diff.differences.filter((d) => d.section === id || inCourseSection(d.step.section, id)),
       durationMs: Date.now() - t0,

@@ -13,7 +13,8 @@ export function formatCourseCheck(r: CourseCheckReport, color = false): string {
   const out: string[] = [];
   if (r.earlier.length) {
     const line = r.earlier.map((t) => `${t.section} ${t.fail ? paint(`${t.fail} failing`, '31') : paint('ok', '32')}`).join(', ');
-    out.push(`earlier sections: ${line}`);
+    const left = r.notRun.length ? ` (${r.notRun.length} slow probe${r.notRun.length > 1 ? 's' : ''} not rerun: --full runs them)` : '';
+    out.push(`earlier sections: ${line}${left}`);
     for (const t of r.regressed) out.push(`  section ${t.section} regressed: \`npm run course -- check ${t.section}\` says what changed there.`);
   }
   const fails = r.results.filter((x) => x.status !== 'pass');

@@ -5,16 +5,19 @@ import type { Host } from '../host.js';
 import { checkOwnFolder, type Credentials, jsonState, labState, readJson } from '../lab/state.js';
 import { type LabMeta, type LabRef, openLab } from '../lab/ops.js';
 import { connectSsh } from '../ssh/executor.js';
-import { loadChecks, type CheckFile } from './load.js';
+import { type Check, loadChecks, type CheckFile } from './load.js';
+import { checkKinds } from './kinds/index.js';
 import { inCourseSection } from '../course/sections.js';
 import { limiter } from '../limiter.js';
 import { runChecks, type CheckResult } from './runner.js';
-import type { VerifyContext } from './types.js';
+import { checkSeconds, SLOW_S, type VerifyContext } from './types.js';
 
 export interface VerifyOptions extends LabRef {
   /** A memo section ("3") or a course part ("4.4"); `sections` for several. */
   section?: string;
   sections?: string[];
+  /** Of these sections, only the quick checks: the slow probes (SLOW_S and more) are left out and listed as not run. */
+  quick?: string[];
   checksDir?: string;
   onResult?: (r: CheckResult) => void;
   /** Inject a host (tests). */
@@ -26,6 +29,8 @@ export interface VerifyOptions extends LabRef {
 export interface VerifyReport {
   files: CheckFile[];
   results: CheckResult[];
+  /** The slow probes of `quick` sections, left out. */
+  notRun: Pick<CheckResult, 'id' | 'section' | 'title'>[];
   summary: { pass: number; fail: number; inconclusive: number };
   durationMs: number;
 }
@@ -55,6 +60,8 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
   const files = loadChecks(lab.platform, vars, o.checksDir)
     .map((f) => ({ ...f, checks: f.checks.filter((c) => inWanted(c.section)) }))
     .filter((f) => f.checks.length);
+  const slow = (c: Check) => !!o.quick?.some((q) => inCourseSection(c.section, q)) && checkSeconds(c, checkKinds[c.kind]) >= SLOW_S;
+  const notRun = files.flatMap((f) => f.checks.filter(slow)).map(({ id, section, title }) => ({ id, section, title }));
   if (wanted && !files.length)
     throw new InputError(`no checks for section ${wanted.join(', ')}`, 'Sections are 1 to 4, or a part of one (4.1, 4.2, 4.4, 4.5, 4.6).');
   const target = meta.ssh;
@@ -76,14 +83,14 @@ export async function verifyLab(o: VerifyOptions): Promise<VerifyReport> {
   };
   try {
     const results = await runChecks(
-      files.flatMap((f) => f.checks),
+      files.flatMap((f) => f.checks.filter((c) => !slow(c))),
       ctx,
       8,
       o.onResult,
     );
     const summary = { pass: 0, fail: 0, inconclusive: 0 };
     for (const r of results) summary[r.status] += 1;
-    return { files, results, summary, durationMs: Date.now() - t0 };
+    return { files, results, notRun, summary, durationMs: Date.now() - t0 };
   } finally {
     if (hostP && !o.host) await (await hostP.catch(() => undefined))?.close();
   }

@@ -16,6 +16,8 @@ export interface Check {
   title: string;
   hint: string;
   retry?: { timeout?: number; interval?: number };
+  /** About how long the probe takes where it passes, when the kind's own figure is wrong for this check. */
+  seconds?: number;
   spec: Record<string, unknown>;
   at: string;
 }
@@ -28,7 +30,7 @@ export interface CheckFile {
 }
 
 export const defaultChecksDir = process.env.POSTFIX_LAB_CHECKS ?? join(repoRoot, 'verify');
-const COMMON = ['title', 'section', 'hint', 'platforms', 'retry'];
+const COMMON = ['title', 'section', 'hint', 'platforms', 'retry', 'seconds'];
 
 export function loadChecks(platform: Platform, vars: Record<string, string | number | boolean>, dir = defaultChecksDir): CheckFile[] {
   if (!existsSync(dir)) throw new InputError(`no checks folder at ${dir}`, 'Run from a checkout of postfix-lab; the checks live in verify/.');
@@ -56,7 +58,7 @@ export function loadChecks(platform: Platform, vars: Record<string, string | num
           properties: { ...Object.fromEntries(COMMON.map((k) => [k, {}])), ...kind.fields },
         };
         validate(file, kindSchema, resolved, [kindName, target]);
-        const { title, section, hint, retry, platforms: _p, ...spec } = resolved as Record<string, unknown>;
+        const { title, section, hint, retry, seconds, platforms: _p, ...spec } = resolved as Record<string, unknown>;
         checks.push({
           id: `${data.section}/${kindName}/${target}`,
           kind: kindName,
@@ -65,6 +67,7 @@ export function loadChecks(platform: Platform, vars: Record<string, string | num
           title: String(title),
           hint: String(hint),
           retry: retry as Check['retry'],
+          seconds: seconds as number | undefined,
           spec,
           at,
         });

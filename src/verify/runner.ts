@@ -1,11 +1,11 @@
 /** Runs checks: independent probes concurrently, each retried until it passes when it says "wait until". */
 import { performance } from 'node:perf_hooks';
 import { LabError } from '../errors.js';
-import { pollUntil } from '../probes/poll.js';
+import { pollUntil, stop } from '../probes/poll.js';
 import type { Check } from './load.js';
 import { checkKinds } from './kinds/index.js';
-import type { CheckStatus, Outcome, VerifyContext } from './types.js';
-import { explainSilentPort } from './evidence.js';
+import { type CheckStatus, checkSeconds, type Outcome, type VerifyContext } from './types.js';
+import { type Evidence, explainSilentPort } from './evidence.js';
 
 export interface CheckResult {
   id: string;
@@ -40,10 +40,20 @@ async function once(c: Check, ctx: VerifyContext): Promise<Outcome> {
 export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResult> {
   const t0 = performance.now();
   let out: Outcome = { status: 'fail', message: 'not run' };
+  const port = (c.spec as { port?: unknown }).port;
+  const silent = () => out.status === 'fail' && typeof port === 'number' && SILENT.test(out.message);
+  let ev: Evidence | undefined;
   await pollUntil(
     async () => {
       out = await once(c, ctx);
-      return out.status === 'pass';
+      ev = undefined;
+      if (out.status === 'pass') return true;
+      // "Wait until it answers" is for a service on its way up: when nothing listens and nothing is starting, stop.
+      if (c.retry?.timeout && silent() && typeof port === 'number') {
+        ev = await explainSilentPort(ctx, port);
+        if (ev && !ev.listens && !ev.starting) return stop('nothing listens and nothing is starting');
+      }
+      return false;
     },
     {
       timeoutMs: (c.retry?.timeout ?? 0) * 1000,
@@ -52,9 +62,8 @@ export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResul
   );
   let hint = out.status === 'pass' ? '' : c.hint;
   // A port that gave no banner (or no connection): the lab's own evidence, not the check's guess.
-  const port = (c.spec as { port?: unknown }).port;
-  if (out.status === 'fail' && typeof port === 'number' && SILENT.test(out.message)) {
-    const ev = await explainSilentPort(ctx, port);
+  if (silent() && typeof port === 'number') {
+    ev ??= await explainSilentPort(ctx, port);
     if (ev) {
       out = { ...out, message: `${out.message}\n${ev.message}` };
       if (ev.throttled)
@@ -68,10 +77,9 @@ export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResul
 /** All checks, at most `limit` at a time; results in the checks' order. */
 export async function runChecks(checks: Check[], ctx: VerifyContext, limit = 8, onResult?: (r: CheckResult) => void): Promise<CheckResult[]> {
   const results: CheckResult[] = new Array(checks.length);
-  // Long probes (postscreen's greeting pause, a delivery) start first, so they overlap with everything else.
-  const slow = ['postscreen', 'delivery', 'log', 'smtp'];
-  const rank = (c: Check) => (slow.includes(c.kind) ? slow.indexOf(c.kind) : slow.length);
-  const queue = checks.map((_c, i) => i).sort((a, b) => rank(checks[a]!) - rank(checks[b]!) || a - b);
+  // Long probes (postscreen's greeting pause, a wrong password) start first, so they overlap with everything else.
+  const cost = checks.map((c) => checkSeconds(c, checkKinds[c.kind]));
+  const queue = checks.map((_c, i) => i).sort((a, b) => cost[b]! - cost[a]! || a - b);
   let next = 0;
   const worker = async () => {
     while (next < queue.length) {

@@ -37,7 +37,19 @@ export interface CheckKind<S = Record<string, unknown>> {
   fields: Record<string, object>;
   required?: string[];
   run(target: string, spec: S, ctx: VerifyContext): Promise<Outcome>;
+  /**
+   * About how long the probe takes on a lab where it passes, by design (a server's pause or delay), in seconds;
+   * default 0.1. The runner starts the longest first; a regression check leaves out those of SLOW_S and more.
+   */
+  seconds?(spec: S): number;
 }
+
+/** A probe this long or longer is left out of a quick regression check (course check's earlier sections). */
+export const SLOW_S = 2;
+
+/** The check's own figure, else its kind's. */
+export const checkSeconds = (c: { seconds?: number; spec: unknown }, kind: CheckKind<never> | undefined): number =>
+  c.seconds ?? kind?.seconds?.(c.spec as never) ?? 0.1;
 
 export const pass = (message: string): Outcome => ({ status: 'pass', message });
 export const fail = (message: string): Outcome => ({ status: 'fail', message });

@@ -51,7 +51,7 @@ describe('the class report page in headless Chromium', () => {
         message: '',
         hint: '',
       }));
-      return { files: [], results, summary: { pass: 0, fail: 0, inconclusive: 0 }, durationMs: 1 };
+      return { files: [], results, notRun: [], summary: { pass: 0, fail: 0, inconclusive: 0 }, durationMs: 1 };
     };
     const page = join(scratch, 'report.html');
     writeFileSync(page, classHtml(await classReport({ class: 'page', verify })));

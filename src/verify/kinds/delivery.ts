@@ -24,6 +24,8 @@ export const delivery: CheckKind<DeliverySpec> = {
   name: 'delivery',
   fields: { port: { type: 'integer' }, to: { type: 'string' }, log: { type: 'string', pattern: '^/' }, wait: { type: 'number', minimum: 1 } },
   required: ['port', 'to', 'log'],
+  // a whole message: TLS, AUTH, queue, local delivery, the log line
+  seconds: () => 2,
   async run(_target, s, ctx) {
     const token = ctx.token();
     const session = await openSession({ port: s.port }, ctx);

@@ -19,19 +19,22 @@ export interface LogSpec {
   wait?: number;
 }
 
-/** Connect, and when the server greets, say QUIT: the connection is the event a log check looks for. */
-async function touch(ep: Endpoint): Promise<void> {
+/** Connect, and when the server greets, say QUIT: the connection is the event a log check looks for. False: no greeting. */
+async function touch(ep: Endpoint): Promise<boolean> {
   const s = await openTcp(ep.host, ep.port, 3000).catch(() => undefined);
-  if (!s) return;
+  if (!s) return false;
   try {
-    if ((await readFirst(s, 3000)).text) {
-      s.write('QUIT\r\n');
-      await sleep(200);
-    }
+    if (!(await readFirst(s, 3000)).text) return false;
+    s.write('QUIT\r\n');
+    await sleep(200);
+    return true;
   } finally {
     s.destroy();
   }
 }
+
+/** No syslog daemon runs: nothing will write the line, so there is no point in waiting for it. */
+const NO_SYSLOGD = 'pidof rsyslogd syslog-ng syslogd >/dev/null || echo none';
 
 export const log: CheckKind<LogSpec> = {
   name: 'log',
@@ -44,15 +47,17 @@ export const log: CheckKind<LogSpec> = {
     wait: { type: 'number', minimum: 0 },
   },
   required: ['file'],
+  seconds: () => 0.4,
   async run(_target, s, ctx) {
     const token = ctx.token();
+    if ((await ctx.exec(NO_SYSLOGD)).stdout.trim() === 'none') return fail(`no syslog daemon runs on the lab (no rsyslogd), so nothing writes ${s.file}`);
     const files = [s.file, ...(s.absent_in ?? [])];
     const before = await fileSizes(asker(ctx), files);
     if (s.trigger) {
       const r = await ctx.exec(s.trigger.replace(/\{\{\s*token\s*\}\}/g, token));
       if (r.code !== 0) return fail(`trigger \`${s.trigger}\` exited ${r.code}: ${r.stderr.trim()}`);
     }
-    if (s.connect) await touch(ctx.endpoint(s.connect));
+    if (s.connect && !(await touch(ctx.endpoint(s.connect)))) return fail(`port ${s.connect} gave no greeting, so there was no connection to log`);
     const pattern = (s.expect ?? token).replace(/\{\{\s*token\s*\}\}/g, token);
     const newLines = (f: string, i: number) => `tail -c +${(before[i] ?? 0) + 1} ${sh(f)} 2>/dev/null | grep -E -m1 -- ${sh(pattern)}`;
     const found = await pollUntil(

@@ -25,6 +25,8 @@ export const postscreen: CheckKind<PostscreenSpec> = {
   name: 'postscreen',
   fields: { port: { type: 'integer', minimum: 1, maximum: 65535 }, log: { type: 'string', pattern: '^/' } },
   required: ['port', 'log'],
+  // postscreen_greet_wait (6 s by default) and the PREGREET log line after it
+  seconds: () => 7,
   async run(_target, s, ctx) {
     const host = await ctx.ssh();
     // The address the lab sees this machine as: the SSH connection's client address (same source as the probes).

@@ -41,6 +41,8 @@ export const smtp: CheckKind<SmtpSpec> = {
     dialogue: { type: 'array', items: { type: 'object', minProperties: 1 } },
   },
   required: ['port', 'dialogue'],
+  // Dovecot answers a wrong password after auth_failure_delay (2 s by default)
+  seconds: (s) => (s.dialogue.some((d) => 'auth' in d && d.auth.password === 'wrong') ? 2.5 : 0.3),
   async run(_target, s, ctx) {
     const session = await openSession(s, ctx);
     const seen: string[] = [];

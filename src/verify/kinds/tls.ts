@@ -39,6 +39,7 @@ export const tls: CheckKind<TlsSpec> = {
     },
   },
   required: ['port', 'version', 'expect'],
+  seconds: () => 0.3,
   async run(_target, s, ctx) {
     const ep = ctx.endpoint(s.port);
     const base = { host: ep.host, port: ep.port, starttls: !!s.starttls, timeoutMs: 10_000 };
