@@ -45,6 +45,9 @@ interface RunResult {
   floor_boot_s: number;
   remote_non_package_s: number;
   package_s: number;
+  /** The course's checkpoints lab:up takes at each section's start (a stop, the layer, a boot each). */
+  checkpoints_s: number;
+  checkpoints: number;
   rows: StepRow[];
 }
 
@@ -77,22 +80,36 @@ function rowsOf(events: EngineEvent[], ops: OpRecord[]): StepRow[] {
 }
 
 /** lab:up with every host operation timed and counted against the step that ran it. */
-async function timedUp(labFile: string): Promise<{ ms: number; rows: StepRow[]; ops: OpRecord[] }> {
+async function timedUp(labFile: string): Promise<{ ms: number; rows: StepRow[]; ops: OpRecord[]; checkpointMs: number; checkpoints: number }> {
   const events: EngineEvent[] = [];
+  let checkpointMs = 0;
+  let checkpoints = 0;
   const emitter = new Emitter().on((e) => {
     events.push(e);
+    const cp = e.event === 'info' ? /^checkpoint \S+ taken \(([\d.]+)s\)/.exec(e.message) : null;
+    if (cp) {
+      checkpointMs += Number(cp[1]) * 1000;
+      checkpoints++;
+    }
     if (e.event === 'step-start' && timing) timing.bucket = e.id;
   });
   let timing: TimingHost | undefined;
+  // lab:up connects again after every checkpoint: every connection's records go to the one list
+  const ops: OpRecord[] = [];
   const t0 = performance.now();
   const recap = await labUp({
     labFile,
     events: emitter,
-    connect: async (t, st) => (timing = new TimingHost(await connectSsh(t, { knownHostsFile: st.knownHostsFile }))),
+    connect: async (t, st) => {
+      const next = new TimingHost(await connectSsh(t, { knownHostsFile: st.knownHostsFile }), ops);
+      next.bucket = timing?.bucket ?? 'boot';
+      timing = next;
+      return next;
+    },
   });
   const ms = performance.now() - t0;
   if (recap.failed) throw new Error(`lab:up failed at ${recap.failedStep}: ${recap.error?.message}`);
-  return { ms, rows: rowsOf(events, timing?.ops ?? []), ops: timing?.ops ?? [] };
+  return { ms, rows: rowsOf(events, ops), ops, checkpointMs, checkpoints };
 }
 
 /** The floor's package part: a fresh lab, one apt-get install of every package the runbook installs. */
@@ -187,11 +204,14 @@ async function oneRun(root: string, i: number, tag: string, log: (m: string) => 
       floor_boot_s: s(floor.bootMs),
       remote_non_package_s: s(remoteNonPkg),
       package_s: s(packageMs),
+      checkpoints_s: s(up.checkpointMs),
+      checkpoints: up.checkpoints,
       rows: up.rows,
     };
     log(
       `lab-up: run ${i + 1}: lab_up ${r.lab_up_s} s (packages ${r.package_s} s, the rest ${r.non_package_s} s), floor ${r.floor_s} s ` +
-        `(boot ${r.floor_boot_s} + apt ${r.apt_s} + remote ${r.remote_non_package_s}), ratio ${(r.lab_up_s / r.floor_s).toFixed(2)}, ` +
+        `(boot ${r.floor_boot_s} + apt ${r.apt_s} + remote ${r.remote_non_package_s}), ratio ${(r.lab_up_s / r.floor_s).toFixed(2)}; ` +
+        `of it ${r.checkpoints} checkpoints ${r.checkpoints_s} s (without them: ratio ${((r.lab_up_s - r.checkpoints_s) / r.floor_s).toFixed(2)}), ` +
         `no-op rerun ${r.noop_rerun_s} s in ${r.noop_execs} host operations; load average ${loadavg()
           .map((x) => x.toFixed(1))
           .join(' ')}`,
@@ -226,6 +246,8 @@ export async function benchLabUp(opts: { runs?: number; log?: (m: string) => voi
       apt_s: m('apt_s'),
       remote_non_package_s: m('remote_non_package_s'),
       noop_execs: m('noop_execs'),
+      checkpoints_s: m('checkpoints_s'),
+      ratio_without_checkpoints: Math.round(median(results.map((r) => (r.lab_up_s - r.checkpoints_s) / r.floor_s)) * 100) / 100,
       runs,
       load1: Math.round(loadavg()[0]! * 10) / 10,
     };

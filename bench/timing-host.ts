@@ -33,11 +33,14 @@ export function untime(stderr: string): { stderr: string; remoteMs?: number } {
 
 export class TimingHost implements Host {
   readonly name: string;
-  readonly ops: OpRecord[] = [];
   /** Where the next operations are counted (the step that runs). */
   bucket = 'boot';
 
-  constructor(private readonly inner: Host) {
+  /** `ops`: where the records go; a run that reconnects (after a checkpoint) passes the same list to each host. */
+  constructor(
+    private readonly inner: Host,
+    readonly ops: OpRecord[] = [],
+  ) {
     this.name = inner.name;
   }
 
