@@ -8,6 +8,9 @@ import { anchor } from '../lesson.js';
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** Text or an attribute value as HTML. */
+/** "1 step", "3 steps". */
+export const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 
 /** An address inside the handout: a `#fragment` or a relative file name (no scheme, no `//`, no `..`). */

@@ -13,7 +13,7 @@ import { repoRoot } from '../../schemas.js';
 import type { CheckFile } from '../../verify/load.js';
 import { factHeadings, sectionRole } from '../lesson.js';
 import { type CourseSection, courseSections, inCourseSection } from '../sections.js';
-import { esc, markdownHtml } from './html.js';
+import { count, esc, markdownHtml } from './html.js';
 import { CSS, CSS_FILE, type Link, page } from './layout.js';
 import { type LabView, labBox, type SectionContent, sectionBody, sectionFile, sectionLabel } from './section.js';
 
@@ -88,7 +88,7 @@ function content(s: CourseSection, role: PlanRole | undefined, checks: CheckFile
 
 function indexBody(lab: LabView, parts: SectionContent[]): string {
   const item = (c: SectionContent) =>
-    `<li><a href="${sectionFile(c.section.id)}">${esc(sectionLabel(c.section))}</a><span class="ja" lang="ja">${esc(c.section.title_ja)}</span> <span class="meta">· ${c.steps.length} steps, ${c.checks.length} checks</span></li>`;
+    `<li><a href="${sectionFile(c.section.id)}">${esc(sectionLabel(c.section))}</a><span class="ja" lang="ja">${esc(c.section.title_ja)}</span> <span class="meta">· ${count(c.steps.length, 'step')}, ${count(c.checks.length, 'check')}</span></li>`;
   return [
     `<h1>The Postfix course<span class="ja" lang="ja">Postfix &amp; TIPS</span></h1>`,
     `<p class="meta">${esc(lab.platform)} · made from the runbook (roles/) and the checks (verify/) of postfix-lab</p>`,

@@ -7,7 +7,7 @@ import type { PlanRole, PlanStep } from '../../runbook/plan.js';
 import type { Check } from '../../verify/load.js';
 import { factRefs, learnerCommands } from '../lesson.js';
 import type { CourseSection } from '../sections.js';
-import { codeBlock, esc, inlineHtml } from './html.js';
+import { codeBlock, count, esc, inlineHtml } from './html.js';
 
 /** What the page says about the learner's own lab: every value already the learner's where one was given. */
 export interface LabView {
@@ -100,7 +100,7 @@ export function sectionBody(c: SectionContent, lab: LabView, facts: Map<number, 
   const whole = c.role && c.steps.length === c.role.steps.length;
   const out = [
     `<h1 id="top">${esc(s.id)}. ${esc(s.title)}<span class="ja" lang="ja">${esc(s.title_ja)}</span></h1>`,
-    `<p class="meta">${esc(lab.platform)} · memo ${s.memo.length > 1 ? 'sections' : 'section'} ${esc(s.memo.join(', '))} · ${c.steps.length} steps · ${c.checks.length} checks</p>`,
+    `<p class="meta">${esc(lab.platform)} · memo ${s.memo.length > 1 ? 'sections' : 'section'} ${esc(s.memo.join(', '))} · ${count(c.steps.length, 'step')} · ${count(c.checks.length, 'check')}</p>`,
   ];
   if (whole && c.role?.description) out.push(`<p>${inlineHtml(c.role.description)}</p>`);
   out.push(
