@@ -77,6 +77,18 @@ function diskOf(dirs: string[]): number[] {
 
 const idle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the machine has left (MemAvailable: free memory plus the page cache and slabs it can take back), in bytes. */
+function memAvailable(): number {
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(read('/proc/meminfo') ?? '');
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+/** Memory in use (MemTotal - MemAvailable): the kernel's share (page tables, slabs, the page cache it cannot drop) included. */
+function memUsed(): number {
+  const t = /^MemTotal:\s+(\d+) kB/m.exec(read('/proc/meminfo') ?? '');
+  return t ? Number(t[1]) * 1024 - memAvailable() : Number.NaN;
+}
+
 export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, number>> {
   const home = mkdtempSync(join(tmpdir(), 'plab-bench-class-'));
   process.env.POSTFIX_LAB_HOME = home;
@@ -101,6 +113,7 @@ export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, nu
       for (const section of ['1', 'done'] as const) {
         const cls = `bc${n}${section === 'done' ? 'd' : 's'}`;
         const cpu0 = process.cpuUsage();
+        const used0 = memUsed();
         t0 = performance.now();
         const made = await classUp({ cls, learners: n, labFile, section, basePort: 37000, out: quiet() });
         const wall = secs(t0);
@@ -110,6 +123,8 @@ export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, nu
         const labs = made.roster.learners.map((l) => l.lab);
         await idle(20_000); // let boot-time work finish: memory of labs at rest
         const mem = labs.map(labMemory);
+        // the whole machine's view, the kernel and the page cache it cannot drop included (other work counts too)
+        out[`${tag}_machine_mem_mib`] = MiB(memUsed() - used0);
         const own = process.cpuUsage(cpu0);
         out[`${tag}_cpu_s`] = Number(((own.user + own.system) / 1e6 + labs.reduce((a, l) => a + labCpu(l), 0)).toFixed(1));
         out[`${tag}_mem_per_lab_mib`] = MiB(mem.reduce((a, m) => a + m.bytes, 0) / Math.max(1, labs.length));
@@ -120,7 +135,8 @@ export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, nu
         process.stdout.write(
           `${n} lab(s) at ${section === 'done' ? 'the end' : 'the start of section 1'}: ${wall} s (${made.failed.length} failed), ` +
             `${out[`${tag}_cpu_s`]} CPU-s, memory ${out[`${tag}_mem_per_lab_mib`]} MiB per lab (${mem[0]?.how ?? '-'}), ` +
-            `disk ${out[`${tag}_disk_per_clone_mib`]} MiB per clone beside a base of ${out[`${tag}_disk_base_mib`]} MiB\n`,
+            `disk ${out[`${tag}_disk_per_clone_mib`]} MiB per clone beside a base of ${out[`${tag}_disk_base_mib`]} MiB; ` +
+            `the machine's memory in use grew by ${out[`${tag}_machine_mem_mib`]} MiB\n`,
         );
         await classDown(cls, quiet());
       }
@@ -134,7 +150,7 @@ export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, nu
     process.stdout.write(
       `${top} labs at the start of section 1: ${out[`n${top}_start1_vs_one_lab`]}x one lab's build to there, ` +
         `${out[`n${top}_start1_vs_one_full_lab`]}x one whole lab:up (target <= 2); ` +
-        `${top} finished labs: ${out[`n${top}_done_mem_total_mib`]} MiB in all (target <= 4096)\n`,
+        `${top} finished labs: ${out[`n${top}_done_mem_total_mib`]} MiB in all, the machine's memory in use up by ${out[`n${top}_done_machine_mem_mib`]} MiB (target <= 4096)\n`,
     );
     return out;
   } finally {
