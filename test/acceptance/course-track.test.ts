@@ -119,7 +119,11 @@ describe.sequential('the course, section by section, on a real debian12 lab', ()
         // checked from the last section, the challenge is a regression, unless only slow probes see it (listed as not rerun)
         const later = await courseCheck({ ...o(), section: '4.6' });
         const unseen = failing.every((r) => later.notRun.some((n) => n.id === r.id));
-        if (!unseen) expect(later.regressed.map((t) => t.section), explain(later)).toContain(b.section);
+        if (!unseen)
+          expect(
+            later.regressed.map((t) => t.section),
+            explain(later),
+          ).toContain(b.section);
       }
       byHand(`sudo bash -e <<'REPAIR'\n${b.repair}\nREPAIR\n`);
       const repaired = await courseCheck({ ...o(), section: b.section });
