@@ -77,16 +77,14 @@ function diskOf(dirs: string[]): number[] {
 
 const idle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What the machine has left (MemAvailable: free memory plus the page cache and slabs it can take back), in bytes. */
-function memAvailable(): number {
-  const m = /^MemAvailable:\s+(\d+) kB/m.exec(read('/proc/meminfo') ?? '');
-  return m ? Number(m[1]) * 1024 : Number.NaN;
-}
-
-/** Memory in use (MemTotal - MemAvailable): the kernel's share (page tables, slabs, the page cache it cannot drop) included. */
+/**
+ * Memory in use, in bytes: MemTotal - MemAvailable (what the kernel could not hand back: its own share, page tables,
+ * slabs and the page cache it cannot drop, included).
+ */
 function memUsed(): number {
-  const t = /^MemTotal:\s+(\d+) kB/m.exec(read('/proc/meminfo') ?? '');
-  return t ? Number(t[1]) * 1024 - memAvailable() : Number.NaN;
+  const info = read('/proc/meminfo') ?? '';
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (kb('MemTotal') - kb('MemAvailable')) * 1024;
 }
 
 export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, number>> {

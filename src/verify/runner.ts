@@ -40,8 +40,9 @@ async function once(c: Check, ctx: VerifyContext): Promise<Outcome> {
 export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResult> {
   const t0 = performance.now();
   let out: Outcome = { status: 'fail', message: 'not run' };
-  const port = (c.spec as { port?: unknown }).port;
-  const silent = () => out.status === 'fail' && typeof port === 'number' && SILENT.test(out.message);
+  const spec = (c.spec as { port?: unknown }).port;
+  const port = typeof spec === 'number' ? spec : undefined;
+  const silent = () => out.status === 'fail' && port !== undefined && SILENT.test(out.message);
   let ev: Evidence | undefined;
   await pollUntil(
     async () => {
@@ -49,7 +50,7 @@ export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResul
       ev = undefined;
       if (out.status === 'pass') return true;
       // "Wait until it answers" is for a service on its way up: when nothing listens and nothing is starting, stop.
-      if (c.retry?.timeout && silent() && typeof port === 'number') {
+      if (c.retry?.timeout && silent() && port !== undefined) {
         ev = await explainSilentPort(ctx, port);
         if (ev && !ev.listens && !ev.starting) return stop('nothing listens and nothing is starting');
       }
@@ -62,7 +63,7 @@ export async function runCheck(c: Check, ctx: VerifyContext): Promise<CheckResul
   );
   let hint = out.status === 'pass' ? '' : c.hint;
   // A port that gave no banner (or no connection): the lab's own evidence, not the check's guess.
-  if (silent() && typeof port === 'number') {
+  if (silent() && port !== undefined) {
     ev ??= await explainSilentPort(ctx, port);
     if (ev) {
       out = { ...out, message: `${out.message}\n${ev.message}` };
