@@ -18,6 +18,14 @@ export async function waitForBoot(host: Host, events: Emitter): Promise<void> {
   if (state === 'degraded') events.emit({ event: 'info', message: `${host.name}: some units failed at boot (systemctl --failed on the host lists them)` });
 }
 
+/** Whether the connection still reaches the host (after a snapshot: a lab saved as it ran was never stopped). */
+export async function answers(host: Host): Promise<boolean> {
+  return host
+    .exec('true', { timeoutMs: 5000 })
+    .then((r) => r.code === 0)
+    .catch(() => false);
+}
+
 /** Close the old connection (it died with the reboot), open a new one, and wait for the boot to finish. */
 export async function reopen(old: Host, open: () => Promise<Host>, events: Emitter): Promise<Host> {
   await old.close().catch(() => undefined);

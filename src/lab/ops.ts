@@ -28,7 +28,7 @@ import {
 } from './state.js';
 import { checkLabName, checkSnapshotName, removeInside } from './names.js';
 import { lockLab } from './lock.js';
-import { reopen, swappableHost, waitForBoot } from './connection.js';
+import { answers, reopen, swappableHost, waitForBoot } from './connection.js';
 import { checkpointHook, checkpointsByDefault, restoreSnapshot, saveSnapshot } from './checkpoints.js';
 
 export interface LabRef {
@@ -140,6 +140,7 @@ async function provision(o: UpOptions, lab: Lab, plan: Plan, state: LabState, dr
               plan,
               journal: h.journal,
               reconnect: async () => {
+                if (await answers(host)) return; // saved as it ran (the container driver): the connection lives on
                 host = await reopen(host, () => connect(h.target, state), o.events);
                 proxy.host = host;
               },

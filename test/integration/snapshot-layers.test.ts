@@ -1,6 +1,6 @@
 /**
  * Layered snapshots on a real debian12 container lab (root; run under the heavy lock): files, deletes of base-image
- * files, whiteouts and opaque folders across layers; restore of each snapshot; removal of unreferenced layers; an
+ * files, whiteouts and opaque folders across layers (one saved stopped, one saved running); restore of each snapshot; removal of unreferenced layers; an
  * old-format (copied upper) snapshot; a layers folder leading outside refused.
  */
 import { execFile } from 'node:child_process';
@@ -47,9 +47,11 @@ describe.skipIf(!isRoot)('layered snapshots on a real container lab', () => {
 
   it('restores each snapshot with its files, deletes, whiteouts and opaque folders across layers', async () => {
     await sh('rm /etc/issue.net; mkdir -p /srv/d; echo 1 > /srv/d/one; echo A > /root/m');
-    await snap('save', 'A'); // layer 1: a base file deleted (whiteout), a folder made
+    await driver.halt(ctx);
+    await snap('save', 'A'); // layer 1 (a stopped lab's upper, frozen): a base file deleted (whiteout), a folder made
+    t = (await driver.up(ctx)).targets[0]!;
     await sh('rm -r /srv/d; mkdir /srv/d; echo 2 > /srv/d/two; echo again > /etc/issue.net; echo B > /root/m');
-    await snap('save', 'B'); // layer 2: the folder recreated (opaque), the deleted base file back
+    await snap('save', 'B'); // layer 2 (a running lab's upper, copied): the folder recreated (opaque), the deleted base file back
     await sh('rm /etc/issue.net; echo after > /root/after');
     await snap('restore', 'A');
     expect(await sh('cat /root/m; ls /srv/d; test -e /etc/issue.net || echo no-issue; test -e /root/after || echo no-after')).toBe(

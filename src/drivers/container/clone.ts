@@ -7,7 +7,7 @@
  * so the shared files never change. The source's snapshots named in `carry` come along (records and journals), so
  * `course start` on the clone goes back to them like on any lab.
  */
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../errors.js';
 import { ensureStateDirs, type LabState } from '../../lab/state.js';
@@ -17,6 +17,7 @@ import { imageForKey } from './image.js';
 import { readSnapshot, restoreSnapshot, saveSnapshot, writeAtomic } from './layers.js';
 import { labRef, readMeta, writeMeta } from './lifecycle.js';
 import type { SnapshotRecord } from './stack.js';
+import { linkLayer } from './links.js';
 import { removeTree, run } from './sys.js';
 
 const journalCopy = (s: LabState, snap: string) => join(s.dir, 'snapshots', `${snap}.journal.jsonl`);
@@ -73,29 +74,6 @@ export async function cloneLab(source: LabState, clone: LabState, o: CloneOption
     halted: true,
     ports: o.ports,
   });
-}
-
-/** What a layer shares with its clones by hard links: programs, libraries, package caches and lists (the bulk). */
-export const SHARED = ['usr', 'var/cache', 'var/lib/apt', 'var/lib/dpkg'];
-
-/**
- * A layer's tree for another lab: the SHARED folders as hard links, the rest (etc/, var/spool, var/lib/postfix,
- * var/log, ...: small) copied. Postfix refuses to open a file with more than one hard link (safe_open:
- * "/etc/mailname: file has 2 hard links"), and overlayfs shows a lower file's link count, so what daemons open as
- * configuration or state must be files of their own.
- */
-async function linkLayer(from: string, to: string, rel = ''): Promise<void> {
-  const st = statSync(from);
-  mkdirSync(to, { mode: st.mode & 0o7777 });
-  chownSync(to, st.uid, st.gid);
-  chmodSync(to, st.mode & 0o7777);
-  for (const e of readdirSync(from)) {
-    const r = rel ? `${rel}/${e}` : e;
-    const dir = lstatSync(join(from, e)).isDirectory();
-    if (dir && SHARED.includes(r)) await run`cp -al ${join(from, e)} ${join(to, e)}`;
-    else if (dir && SHARED.some((s) => s.startsWith(`${r}/`))) await linkLayer(join(from, e), join(to, e), r);
-    else await run`cp -a ${join(from, e)} ${join(to, e)}`;
-  }
 }
 
 /** Run `fn` with the (stopped) lab's disk mounted on the host at its root folder: to write into its upper layer. */

@@ -9,7 +9,8 @@ import { ensureStateDirs } from '../../lab/state.js';
 import { checkSnapshotName } from '../../lab/names.js';
 import type { Driver, DriverContext, LabStatus, SnapshotAction, UpResult } from '../types.js';
 import { imageForKey, resolveMirror } from './image.js';
-import { deleteSnapshot, listSnapshots, restoreSnapshot, saveSnapshot } from './layers.js';
+import { freezeFile, whileFrozen } from './freeze.js';
+import { deleteSnapshot, listSnapshots, restoreSnapshot, saveRunningSnapshot, saveSnapshot } from './layers.js';
 import {
   assertDebian12,
   type Inspection,
@@ -90,8 +91,10 @@ async function status(ctx: DriverContext): Promise<LabStatus> {
 }
 
 /**
- * Snapshots of the lab's disk, layered (layers.ts): taken while it is stopped. A running lab is stopped first and
- * booted again after, in one pass that keeps its address and forwarded ports (reboot.ts: killed, not powered off).
+ * Snapshots of the lab's disk, layered (layers.ts). A running lab is saved as it runs, held still for the copy
+ * (freeze.ts): its connections stay open. A restore (or a save where this host has no cgroup v2 freezer) stops it
+ * first and boots it again after, in one pass that keeps its address and forwarded ports (reboot.ts: killed, not
+ * powered off).
  */
 async function snapshot(ctx: DriverContext, action: SnapshotAction, name?: string): Promise<string[]> {
   const r = labRef(ctx.state);
@@ -130,11 +133,17 @@ async function diskWork(ctx: DriverContext, w: { save?: string; restore?: string
   const r = labRef(ctx.state);
   return withLock(lockName(r), async () => {
     const i = existing(r, w.restore ? 'restore' : 'save', w.restore);
+    const base = imageForKey(i.meta.baseKey)?.rootfs;
+    const freeze = i.state === 'running' && w.save && !w.restore ? freezeFile(r.netns) : undefined;
+    if (freeze && w.save) {
+      ctx.progress(`saving snapshot ${w.save} (the lab runs on, held still for the copy)`);
+      await saveRunningSnapshot(r.disk, w.save, (copy) => whileFrozen(r.name, freeze, copy), { base });
+      return listSnapshots(r.disk);
+    }
     let kept: Kept | undefined;
     if (i.state !== 'stopped') ctx.progress(`stopping ${r.name} for the snapshot`);
     if (i.state === 'running') kept = await stopForDisk(r, i, ctx.lab);
     else if (i.state !== 'stopped') await stopRuntime(r, false, { discard: !w.save });
-    const base = imageForKey(i.meta.baseKey)?.rootfs;
     // known good (it was running): no prerequisite or image checks again
     const boot = (k?: Kept) => start(r, { lab: ctx.lab, mirror: resolveMirror(ctx.lab), progress: ctx.progress, signal: ctx.signal }, k);
     try {

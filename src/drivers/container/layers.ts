@@ -5,6 +5,8 @@
  * Frozen layers are never written again; several snapshots share them. No disk data is ever copied:
  *   save    = the upper becomes a frozen layer (one rename), a new empty upper above the stack;
  *   restore = the upper is discarded, the stack becomes the snapshot's, a new empty upper.
+ * A running lab is saved without a stop (saveRunningSnapshot): its upper is copied into a new layer while the lab
+ * is frozen (freeze.ts), the bulk as hard links (links.ts); the lab runs on, on its own stack and upper.
  * Old-format snapshots (a copied `upper/`) are converted on their first restore (one copy, then a layer like others).
  *
  * Crash safety. stack.json and snapshot.json are only ever replaced whole (temp file, fsync, rename). Before a save
@@ -26,6 +28,7 @@ import { LabError } from '../../errors.js';
 import { isSnapshotName, provenInside } from '../../lab/names.js';
 import type { DiskLayout } from './disk.js';
 import { checkedOverlayOptions, isLayerId, newLayerId, settle, type SnapshotRecord, type StackRecord, unreferenced } from './stack.js';
+import { linkLayer } from './links.js';
 import { removeTree, run } from './sys.js';
 
 const DAMAGED = 'Restore another snapshot, or run `npm run lab:down` and `npm run lab:up` to make the lab afresh.';
@@ -129,6 +132,39 @@ export async function saveSnapshot(d: DiskLayout, name: string, o: { base?: stri
     writeStack(d, { layers, pending: { op: 'freeze', id } });
     renameSync(d.upper, layerDir(d, id));
     layers = (await settleDisk(d)).layers;
+  }
+  mkdirSync(snapDir(d, name), { recursive: true, mode: 0o700 });
+  writeAtomic(d.home, join(snapDir(d, name), 'snapshot.json'), { name, taken: new Date().toISOString(), layers } satisfies SnapshotRecord);
+  await removeTree(d.home, join(snapDir(d, name), 'upper')); // an old-format snapshot of the same name
+  await gc(d);
+}
+
+/**
+ * Save a running lab: `hold` keeps its processes still while its upper is copied into a new layer (links.ts: the
+ * bulk as hard links, the rest copied); the snapshot is that layer on the lab's stack. Nothing of the running disk
+ * changes: stack.json stays, the upper stays. A crash leaves a temp folder or an unreferenced layer, which gc removes.
+ */
+export async function saveRunningSnapshot(
+  d: DiskLayout,
+  name: string,
+  hold: (copy: () => Promise<void>) => Promise<void>,
+  o: { base?: string } = {},
+): Promise<void> {
+  provenInside(d.home, join(snapDir(d, name), 'snapshot.json'));
+  const s = readStack(d);
+  if (s.pending) throw new LabError(`${d.stack} records an unfinished ${s.pending.op} while the lab runs`, DAMAGED);
+  let layers = s.layers;
+  if (readdirSync(d.upper).length > 0 || layers.length === 0) {
+    let id = newLayerId();
+    while (existsSync(layerDir(d, id))) id = newLayerId();
+    const tmp = `${layerDir(d, id)}.tmp`; // not a layer id: gc removes it after a crash
+    provenInside(d.home, tmp);
+    checkDepth(d, [id, ...layers], o.base);
+    mkdirSync(d.layers, { recursive: true, mode: 0o700 });
+    await removeTree(d.home, tmp);
+    await hold(() => linkLayer(d.upper, tmp));
+    renameSync(tmp, layerDir(d, id)); // unreferenced (so removed by gc) until snapshot.json says otherwise
+    layers = [id, ...layers];
   }
   mkdirSync(snapDir(d, name), { recursive: true, mode: 0o700 });
   writeAtomic(d.home, join(snapDir(d, name), 'snapshot.json'), { name, taken: new Date().toISOString(), layers } satisfies SnapshotRecord);

@@ -10,6 +10,7 @@ import type { LabRunState } from '../types.js';
 import { provenInside, removeInside } from '../../lab/names.js';
 import { diskExists, isMounted, layout, mountDisk, nspawnLockName, prepareDisk, unmountDisk, type DiskLayout } from './disk.js';
 import { checkPorts, forwarderPid, startForwarder, stopForwarder } from './forward.js';
+import { thawIfFrozen } from './freeze.js';
 import { ensureBaseImage, imageForKey, imageKey, pruneImages, type BaseImage } from './image.js';
 import {
   checkOwner,
@@ -120,6 +121,7 @@ export async function stopRuntime(r: LabRef, release: boolean, o: { discard?: bo
   const entry = registryEntry(r.netns);
   const foreign = entry !== undefined && entry.stateDir !== r.stateDir; // a same-named lab of another state folder
   await stopForwarder(r.dir);
+  if (!foreign) thawIfFrozen(r.netns); // a lab an interrupted snapshot left frozen could not power off
   if (!foreign) await shutdown({ home: r.home, dir: r.dir, netns: r.netns, machine: r.name, lockFile: meta?.lockFile }, o.discard ? 0 : undefined);
   await unmountDisk(r.disk);
   if (existsSync(r.dir)) await unmountAll(r.dir);
@@ -237,6 +239,7 @@ export async function start(r: LabRef, o: StartOptions, kept?: Kept): Promise<{ 
 export async function resume(r: LabRef, i: Inspection, o: StartOptions): Promise<Allocation> {
   const alloc = i.alloc;
   if (!alloc || !i.pid) throw new LabError(`lab ${r.name} runs but has no address reservation`, 'Run `npm run lab:down`, then `npm run lab:up`.');
+  if (thawIfFrozen(r.netns)) o.progress(`lab ${r.name} was left frozen by an interrupted snapshot: it runs again`);
   const meta = i.meta ?? readMeta(r);
   const same = JSON.stringify(meta?.ports ?? []) === JSON.stringify(o.lab.ports);
   if (!same || (o.lab.ports.length && !forwarderPid(r.dir))) {
