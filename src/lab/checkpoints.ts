@@ -20,7 +20,8 @@ export const isCheckpoint = (name: string) => /^start-\d(\.\d)?$/.test(name);
 
 /**
  * Drivers on which lab:up checkpoints by itself: the container driver (a layered snapshot of the lab as it runs,
- * held still for the copy: no stop, no boot, the connection lives on) and vagrant (`vagrant snapshot save`: the provider's snapshot of the VM, libvirt or VirtualBox).
+ * held still for the copy: no stop, no boot, the connection lives on) and vagrant (`vagrant snapshot save`: the
+ * provider's snapshot of the VM, libvirt or VirtualBox).
  * Existing hosts (the ssh driver) have no snapshots.
  */
 export const checkpointsByDefault = (d: Driver) => d.name === 'container' || d.name === 'vagrant';
