@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { cloneLab, rewriteSnapshot } from '../drivers/container/clone.js';
+import { cloneLab, layerOnSnapshots, snapshotView } from '../drivers/container/clone.js';
 import { netnsName, registryEntry } from '../drivers/container/network.js';
 import { InputError, LabError } from '../errors.js';
 import { isCheckpoint, checkpointName, saveSnapshot } from '../lab/checkpoints.js';
@@ -26,7 +26,7 @@ import { Board } from './board.js';
 import { baseLab, checkLearners, checkListen, type LearnerPlan, portPlan, reachAt } from './plan.js';
 import { checkPlanFree } from './ports.js';
 import { checkLearnerLogin, type LearnerLogin, learnerSshCommand, loginNote, PASSWORD_FILE, usesPassword } from './login.js';
-import { install, makeKeys } from './rekey.js';
+import { hasTls, makeKeys, rekeyEdit } from './rekey.js';
 import { checkClassName, classDir, type Roster, type RosterEntry, rosterFile, writeRoster } from './roster.js';
 
 export interface ClassUpOptions {
@@ -135,12 +135,11 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   say('re-keying');
   const who = { lab: p.lab, mailHost: lab.params.hostname, mailUser: lab.params.mail_user, password: creds.password, learnerDir: own, login: c.login };
   mkdirSync(own, { recursive: true, mode: 0o700 });
-  const keys = await makeKeys(who);
-  // into every checkpoint the clone has (the one it starts from last: its stack), so a restore keeps them
-  for (const snap of [...c.carry.filter((n) => n !== c.from), c.from])
-    await rewriteSnapshot(state, snap, async (root) => {
-      await install(root, who, keys);
-    });
+  // into every checkpoint the clone has (the one it starts from last: its stack), so a restore keeps them: one
+  // new layer each, written on the host
+  const snaps = [...c.carry.filter((n) => n !== c.from), c.from];
+  const keys = await makeKeys(who, { tls: snaps.some((n) => hasTls(snapshotView(state, n))) });
+  await layerOnSnapshots(state, snaps, (_name, view) => rekeyEdit(view, who, keys));
   const meta: LabMeta = { name: p.lab, driver: 'container', platform: lab.platform, labFile, ports: lab.ports, credentialsFile: state.credentialsFile };
   writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
   say('booting');
