@@ -90,13 +90,18 @@ async function linkLayer(from: string, to: string, rel = ''): Promise<void> {
   mkdirSync(to, { mode: st.mode & 0o7777 });
   chownSync(to, st.uid, st.gid);
   chmodSync(to, st.mode & 0o7777);
+  const link: string[] = [];
+  const copy: string[] = [];
   for (const e of readdirSync(from)) {
     const r = rel ? `${rel}/${e}` : e;
     const dir = lstatSync(join(from, e)).isDirectory();
-    if (dir && SHARED.includes(r)) await run`cp -al ${join(from, e)} ${join(to, e)}`;
+    if (dir && SHARED.includes(r)) link.push(join(from, e));
     else if (dir && SHARED.some((s) => s.startsWith(`${r}/`))) await linkLayer(join(from, e), join(to, e), r);
-    else await run`cp -a ${join(from, e)} ${join(to, e)}`;
+    else copy.push(join(from, e));
   }
+  // one cp for the folder's links and one for its copies (a command per entry costs a process each)
+  if (link.length) await run`cp -al ${link} ${`${to}/`}`;
+  if (copy.length) await run`cp -a ${copy} ${`${to}/`}`;
 }
 
 /** Run `fn` with the (stopped) lab's disk mounted on the host at its root folder: to write into its upper layer. */
