@@ -1,5 +1,5 @@
 /**
- * npm run bench -- class [--counts 1,5,10]: classes of N debian12 container labs from a warm package cache, made
+ * npm run bench -- class [--counts 1,5,10] [--prefix NAME] [--base-port N]: classes of N debian12 container labs from a warm package cache, made
  * with class:up at the start of section 1 and finished (`--section done`), beside one plain lab:up of a single lab
  * to the same point (the floor: what a trainer would otherwise run once per learner). Per N: time until every lab
  * is ready, CPU seconds (the labs' own cgroups plus this process), memory per lab once idle (cgroup
@@ -87,11 +87,22 @@ function memUsed(): number {
   return (kb('MemTotal') - kb('MemAvailable')) * 1024;
 }
 
-export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, number>> {
+export interface BenchClassOptions {
+  counts?: number[];
+  /** Names: the single lab is `<prefix>-one`, the classes `<prefix><N>s` and `<prefix><N>d` (default: bench-one, bc...). */
+  prefix?: string;
+  /** Host ports: learner i of a class from basePort + (i - 1) x 10, the single lab at basePort + 900 (default 37000; the lab 36025...). */
+  basePort?: number;
+}
+
+export async function benchClass(opts: BenchClassOptions = {}): Promise<Record<string, number>> {
+  const counts = opts.counts ?? [1, 5, 10];
   const home = mkdtempSync(join(tmpdir(), 'plab-bench-class-'));
   process.env.POSTFIX_LAB_HOME = home;
   const labFile = join(home, 'lab.yaml');
-  writeContainerLab(labFile, { name: 'bench-one', ports: [36025, 36087, 36065, 36026], sections: 'all' });
+  const bp = opts.basePort;
+  const one: [number, number, number, number] = bp ? [bp + 900, bp + 901, bp + 902, bp + 903] : [36025, 36087, 36065, 36026];
+  writeContainerLab(labFile, { name: opts.prefix ? `${opts.prefix}-one` : 'bench-one', ports: one, sections: 'all' });
   const o = () => ({ labFile, events: new Emitter() });
   const out: Record<string, number> = {};
   try {
@@ -109,11 +120,11 @@ export async function benchClass(counts = [1, 5, 10]): Promise<Record<string, nu
 
     for (const n of counts) {
       for (const section of ['1', 'done'] as const) {
-        const cls = `bc${n}${section === 'done' ? 'd' : 's'}`;
+        const cls = `${opts.prefix ?? 'bc'}${n}${section === 'done' ? 'd' : 's'}`;
         const cpu0 = process.cpuUsage();
         const used0 = memUsed();
         t0 = performance.now();
-        const made = await classUp({ cls, learners: n, labFile, section, basePort: 37000, out: quiet() });
+        const made = await classUp({ cls, learners: n, labFile, section, basePort: bp ?? 37000, out: quiet() });
         const wall = secs(t0);
         const tag = `n${n}_${section === 'done' ? 'done' : 'start1'}`;
         out[`${tag}_s`] = wall;

@@ -22,7 +22,7 @@ const benches: Record<string, { about: string; run: (args: string[]) => Promise<
   class: {
     about:
       'classes of N debian12 container labs (--counts 1,5,10) at the start of section 1 and finished, beside one lab:up: time, CPU-s, memory and disk per lab',
-    run: async (args) => (await import('./class.js')).benchClass(countsFlag(args)),
+    run: async (args) => (await import('./class.js')).benchClass({ counts: countsFlag(args), prefix: stringFlag(args, '--prefix'), basePort: portFlag(args) }),
   },
   snapshot: {
     about:
@@ -41,6 +41,20 @@ function countsFlag(args: string[]): number[] | undefined {
   const n = (args[i + 1] ?? '').split(',').map(Number);
   if (!n.length || n.some((x) => !Number.isInteger(x) || x < 1 || x > 20))
     throw new InputError(`--counts ${args[i + 1] ?? ''}: not a list of class sizes`, 'Example: npm run bench -- class --counts 1,5,10');
+  return n;
+}
+
+function stringFlag(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+function portFlag(args: string[]): number | undefined {
+  const v = stringFlag(args, '--base-port');
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1024 || n > 64535)
+    throw new InputError(`--base-port ${v}: not a port from 1024 to 64535`, 'Example: npm run bench -- class --base-port 26000');
   return n;
 }
 

@@ -9,24 +9,26 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { cloneLab, rewriteSnapshot } from '../drivers/container/clone.js';
+import { cloneLab, layerOnSnapshots, snapshotView } from '../drivers/container/clone.js';
 import { netnsName, registryEntry } from '../drivers/container/network.js';
 import { InputError, LabError } from '../errors.js';
 import { isCheckpoint, checkpointName, saveSnapshot } from '../lab/checkpoints.js';
 import { type Lab, loadLab, resolveDriver } from '../lab/lab-file.js';
 import { labLifecycle, labUp, type LabMeta } from '../lab/ops.js';
-import { labOnDisk, withSession } from '../lab/session.js';
+import { labOnDisk } from '../lab/session.js';
 import { ensureCredentials, labState, writePrivate } from '../lab/state.js';
 import type { HandoutInput } from '../course/handout/index.js';
+import type { Role } from '../runbook/load.js';
 import { Emitter } from '../output/events.js';
 import { findSection, sectionsBefore } from '../course/sections.js';
 import { fingerprintSha256, readPins } from '../ssh/known-hosts.js';
 import { readYaml } from '../yaml-load.js';
 import { Board } from './board.js';
+import { bootClone } from './boot.js';
 import { baseLab, checkLearners, checkListen, type LearnerPlan, portPlan, reachAt } from './plan.js';
 import { checkPlanFree } from './ports.js';
 import { checkLearnerLogin, type LearnerLogin, learnerSshCommand, loginNote, PASSWORD_FILE, usesPassword } from './login.js';
-import { install, makeKeys } from './rekey.js';
+import { hasTls, makeKeys, rekeyEdit } from './rekey.js';
 import { checkClassName, classDir, type Roster, type RosterEntry, rosterFile, writeRoster } from './roster.js';
 
 export interface ClassUpOptions {
@@ -84,8 +86,11 @@ function writeLabFile(dir: string, source: Lab, name: string, ports: { guest: nu
 
 const quiet = () => new Emitter();
 
-/** Build the base lab up to the section (or finished); returns the snapshot the clones start from and the ones they keep. */
-async function buildBase(file: string, section: string, board: Board, signal?: AbortSignal): Promise<{ from: string; carry: string[] }> {
+/**
+ * Build the base lab up to the section (or finished); returns the snapshot the clones start from, the ones they keep,
+ * and the base's halt, under way (the clones need only its frozen layers, so they are made while it stops).
+ */
+async function buildBase(file: string, section: string, board: Board, signal?: AbortSignal): Promise<{ from: string; carry: string[]; halted: Promise<void> }> {
   const events = new Emitter().on((e) => {
     if (e.event === 'step-start') board.set('base', `building: ${e.id}`);
     if (e.event === 'info' && /^booting|^checkpoint/.test(e.message)) board.set('base', e.message);
@@ -103,12 +108,15 @@ async function buildBase(file: string, section: string, board: Board, signal?: A
   if (!have.includes(from)) throw new LabError(`the base lab has no checkpoint ${from}`, 'Run class:down, then class:up again.');
   const before = section === 'done' ? null : new Set(sectionsBefore(section).map((s) => checkpointName(s.id)));
   const carry = have.filter((n) => isCheckpoint(n) && (!before || before.has(n)));
-  await labLifecycle('halt', { labFile: file, events: quiet() }); // only its layers are needed from here on
-  return { from, carry };
+  const halted = labLifecycle('halt', { labFile: file, events: quiet() }).then(() => undefined); // only its layers are needed from here on
+  halted.catch(() => undefined); // (awaited by classUp; not an unhandled rejection meanwhile)
+  return { from, carry, halted };
 }
 
 interface LearnerCtx {
   cls: string;
+  /** the runbook's roles, loaded once for every learner's handout */
+  roles: Role[];
   dir: string;
   source: Lab;
   base: string;
@@ -135,20 +143,16 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   say('re-keying');
   const who = { lab: p.lab, mailHost: lab.params.hostname, mailUser: lab.params.mail_user, password: creds.password, learnerDir: own, login: c.login };
   mkdirSync(own, { recursive: true, mode: 0o700 });
-  const keys = await makeKeys(who);
-  // into every checkpoint the clone has (the one it starts from last: its stack), so a restore keeps them
-  for (const snap of [...c.carry.filter((n) => n !== c.from), c.from])
-    await rewriteSnapshot(state, snap, async (root) => {
-      await install(root, who, keys);
-    });
+  // into every checkpoint the clone has (the one it starts from last: its stack), so a restore keeps them: one
+  // new layer each, written on the host
+  const snaps = [...c.carry.filter((n) => n !== c.from), c.from];
+  const keys = await makeKeys(who, { tls: snaps.some((n) => hasTls(snapshotView(state, n))) });
+  await layerOnSnapshots(state, snaps, (_name, view) => rekeyEdit(view, who, keys));
   const meta: LabMeta = { name: p.lab, driver: 'container', platform: lab.platform, labFile, ports: lab.ports, credentialsFile: state.credentialsFile };
   writePrivate(state.metaFile, JSON.stringify(meta, null, 2) + '\n');
   say('booting');
-  await withSession({ labFile, events: quiet() }, async (s) => {
-    writePrivate(state.metaFile, JSON.stringify({ ...meta, ssh: s.target }, null, 2) + '\n');
-    const r = await s.host.exec('hostname', {});
-    if (r.stdout.trim() !== p.lab) throw new LabError(`lab ${p.lab} booted as ${r.stdout.trim()}`, 'Run class:up again.');
-  });
+  const target = await bootClone(labFile, p.lab);
+  writePrivate(state.metaFile, JSON.stringify({ ...meta, ssh: target }, null, 2) + '\n');
   // the key the lab presented on that first connect is pinned: it must be one of those made for it
   const made = new Set(keys.hostKeys.map((k) => fingerprintSha256(Buffer.from(k.split(' ')[1] ?? '', 'base64'))));
   const pinned = Object.values(readPins(state.knownHostsFile));
@@ -164,7 +168,7 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
   const passwordFile = usesPassword(c.login) ? ownPasswordFile : undefined;
   say('writing the handout');
   const login = loginNote(c.login, keyFile, ownPasswordFile);
-  const handout = await writeLearnerHandout(labFile, join(own, 'handout'), { name: p.learner, values: { ssh, login } });
+  const handout = await writeLearnerHandout(labFile, join(own, 'handout'), { name: p.learner, values: { ssh, login } }, c.roles);
   marks.push(Date.now());
   const [clone, rekeyed, booted, handed] = marks.slice(1).map((m, k) => `${((m - marks[k]!) / 1000).toFixed(1)}s`);
   c.board.set(
@@ -175,12 +179,12 @@ async function makeLearner(c: LearnerCtx, p: LearnerPlan, labFile: string): Prom
 }
 
 /** The course's HTML handout rendered with the learner's own lab file (its name, ports, host names) and login; its index.html. */
-export async function writeLearnerHandout(labFile: string, out: string, learner?: HandoutInput['learner']): Promise<string> {
+export async function writeLearnerHandout(labFile: string, out: string, learner?: HandoutInput['learner'], roles?: Role[]): Promise<string> {
   const { courseSource } = await import('../cli/lesson.js');
   const { renderHandout, writeHandout } = await import('../course/handout/index.js');
   const { loadRoles } = await import('../runbook/load.js');
   const s = courseSource(labFile, undefined);
-  const paths = writeHandout(out, renderHandout({ lab: s.lab, platform: s.platform, roles: loadRoles(), checks: s.checks, facts: s.facts, learner }));
+  const paths = writeHandout(out, renderHandout({ lab: s.lab, platform: s.platform, roles: roles ?? loadRoles(), checks: s.checks, facts: s.facts, learner }));
   return paths.find((f) => f.endsWith('/index.html')) ?? join(out, 'index.html');
 }
 
@@ -231,10 +235,11 @@ export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
   for (const p of plan) board.set(p.lab, 'waiting for the base lab');
   board.set('base', `building ${baseLab(cls)} up to ${section === 'done' ? 'the end' : `the start of section ${section}`}`);
   const tb = Date.now();
-  const { from, carry } = await buildBase(baseFile, section, board, o.signal);
-  board.set('base', `ready in ${((Date.now() - tb) / 1000).toFixed(1)}s: checkpoint ${from} (halted; its layers are shared by the clones)`);
+  const { from, carry, halted } = await buildBase(baseFile, section, board, o.signal);
+  board.set('base', `ready in ${((Date.now() - tb) / 1000).toFixed(1)}s: checkpoint ${from} (halting; its layers are shared by the clones)`);
 
-  const c: LearnerCtx = { cls, dir, source, base: baseLab(cls), from, carry, listen, login, board };
+  const roles = (await import('../runbook/load.js')).loadRoles();
+  const c: LearnerCtx = { cls, roles, dir, source, base: baseLab(cls), from, carry, listen, login, board };
   const failed: ClassUpResult['failed'] = [];
   const made = await pool(plan, 3, async (p) => {
     const file = files[plan.indexOf(p)]!;
@@ -253,6 +258,7 @@ export async function classUp(o: ClassUpOptions): Promise<ClassUpResult> {
       }
     }
   });
+  await halted;
   const roster: Roster = {
     class: cls,
     created: new Date().toISOString(),

@@ -26,7 +26,9 @@ import { verifyLab } from '../../src/verify/index.js';
 const isRoot = process.getuid?.() === 0;
 const repo = join(import.meta.dirname, '../..');
 const home = mkdtempSync(join(tmpdir(), 'plab-class-'));
-const CLS = 'clti';
+/** The class's name and first port (POSTFIX_LAB_TEST_CLASS, POSTFIX_LAB_TEST_PORT: another session's labs keep to theirs). */
+const CLS = process.env.POSTFIX_LAB_TEST_CLASS ?? 'clti';
+const PORT = Number(process.env.POSTFIX_LAB_TEST_PORT ?? 24100);
 let roster: Roster;
 let progress = '';
 
@@ -102,7 +104,7 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
       learners: 2,
       labFile: join(repo, 'labs/debian12-container.yaml'),
       section: '4.1',
-      basePort: 24100,
+      basePort: PORT,
       learnerLogin: 'both',
       out,
     });
@@ -116,11 +118,13 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
   }, 300_000);
 
   it('makes one line of progress per lab and a roster of both learners with their own ports', () => {
-    expect(progress).toMatch(/^clti-01: ready \(clone [\d.]+s, re-key [\d.]+s, boot [\d.]+s, handout [\d.]+s\): ssh 24100, smtp 24101/m);
-    expect(progress).toMatch(/^clti-02: ready \(.*\): ssh 24110, smtp 24111/m);
+    expect(progress).toMatch(
+      new RegExp(`^${CLS}-01: ready \\(clone [\\d.]+s, re-key [\\d.]+s, boot [\\d.]+s, handout [\\d.]+s\\): ssh ${PORT}, smtp ${PORT + 1}`, 'm'),
+    );
+    expect(progress).toMatch(new RegExp(`^${CLS}-02: ready \\(.*\\): ssh ${PORT + 10}, smtp ${PORT + 11}`, 'm'));
     expect(roster.learners.map((l) => [l.learner, l.lab, l.ports.ssh, l.ports.smtp])).toEqual([
-      ['01', 'clti-01', 24100, 24101],
-      ['02', 'clti-02', 24110, 24111],
+      ['01', `${CLS}-01`, PORT, PORT + 1],
+      ['02', `${CLS}-02`, PORT + 10, PORT + 11],
     ]);
     expect(statSync(join(home, `class-${CLS}`, 'roster.json')).mode & 0o777).toBe(0o600);
   });
@@ -216,10 +220,10 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
   it('shows every learner running in class:status', async () => {
     const rows = await classStatus(CLS);
     expect(rows.map((r) => [r.lab, r.state])).toEqual([
-      ['clti-01', 'running'],
-      ['clti-02', 'running'],
+      [`${CLS}-01`, 'running'],
+      [`${CLS}-02`, 'running'],
     ]);
-    expect(readFileSync(join(home, `class-${CLS}`, `${CLS}-01.yaml`), 'utf8')).toMatch(/host: 24101/);
+    expect(readFileSync(join(home, `class-${CLS}`, `${CLS}-01.yaml`), 'utf8')).toContain(`host: ${PORT + 1}`);
   });
 
   it("class:report: each learner's row comes from that learner's lab, a cell per section", async () => {
@@ -227,8 +231,8 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
       Object.fromEntries(r.rows.find((x) => x.learner === learner)!.cells.map((c) => [c.section, c.state]));
     const all = await classReport({ class: CLS });
     expect(all.rows.map((r) => [r.learner, r.lab, r.error ?? '', r.current])).toEqual([
-      ['01', 'clti-01', '', '4.1'],
-      ['02', 'clti-02', '', '4.1'],
+      ['01', `${CLS}-01`, '', '4.1'],
+      ['02', `${CLS}-02`, '', '4.1'],
     ]);
     for (const l of ['01', '02'])
       expect(cells(all, l), formatClassTable(all)).toMatchObject({ '1': 'passed', '2': 'passed', '3': 'passed', '4.1': 'failing', '4.4': 'not started' });
@@ -240,7 +244,7 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
       const one = await classReport({ class: CLS });
       expect(cells(one, '01')['3'], formatClassTable(one)).toBe('failing');
       expect(cells(one, '02')['3'], formatClassTable(one)).toBe('passed');
-      expect(formatClassTable(one)).toMatch(/^01\s+clti-01\s+4\.1\s+passed \d\d:\d\d\s+passed \d\d:\d\d\s+\d+ failing/m);
+      expect(formatClassTable(one)).toMatch(new RegExp(`^01\\s+${CLS}-01\\s+4\\.1\\s+passed \\d\\d:\\d\\d\\s+passed \\d\\d:\\d\\d\\s+\\d+ failing`, 'm'));
     } finally {
       await withSession({ labFile: l1.labFile, events: new Emitter() }, (x) => x.host.exec('systemctl start dovecot.socket dovecot.service', { sudo: true }));
     }
@@ -261,8 +265,8 @@ describe.skipIf(!isRoot)('a class of real container labs (as root)', () => {
       expect(snaps).toMatch(/"type":"start","section":"2".*"saved":"mine-/);
     }
     expect((await classStatus(CLS)).map((r) => [r.lab, r.state, r.section])).toEqual([
-      ['clti-01', 'running', '2'],
-      ['clti-02', 'running', '2'],
+      [`${CLS}-01`, 'running', '2'],
+      [`${CLS}-02`, 'running', '2'],
     ]);
   });
 

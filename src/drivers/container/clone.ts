@@ -14,10 +14,11 @@ import { ensureStateDirs, type LabState } from '../../lab/state.js';
 import type { PortForward } from '../../lab/lab-file.js';
 import { mountDisk, unmountDisk } from './disk.js';
 import { imageForKey } from './image.js';
-import { readSnapshot, restoreSnapshot, saveSnapshot, writeAtomic } from './layers.js';
+import { type LayerEdit, LayerView, writeLayer } from './layer-edit.js';
+import { readSnapshot, readStack, stackPaths, writeAtomic } from './layers.js';
 import { labRef, readMeta, writeMeta } from './lifecycle.js';
-import type { SnapshotRecord } from './stack.js';
 import { linkLayer } from './links.js';
+import { checkedOverlayOptions, newLayerId, type SnapshotRecord } from './stack.js';
 import { removeTree, run } from './sys.js';
 
 const journalCopy = (s: LabState, snap: string) => join(s.dir, 'snapshots', `${snap}.journal.jsonl`);
@@ -90,17 +91,43 @@ export async function withDiskMounted<T>(state: LabState, fn: (root: string) => 
   }
 }
 
-/**
- * Rewrite the (stopped) lab's snapshot `name`: restore it, let `fn` write into its mounted disk, and save it again
- * under the same name (what `fn` wrote becomes a frozen layer on top of the snapshot's: no copy). The lab's stack
- * is then that snapshot's.
- */
-export async function rewriteSnapshot(state: LabState, name: string, fn: (root: string) => Promise<void>): Promise<void> {
+/** Snapshot `name` of the (stopped) lab as its files are, read on the host through its layers (layer-edit.ts). */
+export function snapshotView(state: LabState, name: string, o: { base?: string } = {}): LayerView {
   const r = labRef(state);
-  const base = imageForKey(readMeta(r)?.baseKey ?? '')?.rootfs;
-  await restoreSnapshot(r.disk, name, { base });
-  await withDiskMounted(state, fn);
-  await saveSnapshot(r.disk, name, { base });
+  const base = o.base ?? imageForKey(readMeta(r)?.baseKey ?? '')?.rootfs;
+  if (!base) throw new LabError(`lab ${state.name}: the base image of its disk is gone`, 'Run `npm run class:down` and `npm run class:up` again.');
+  const rec = readSnapshot(r.disk, name);
+  if (!rec?.layers) throw new LabError(`lab ${state.name} has no snapshot ${name}`, 'Run class:down, then class:up again.');
+  return new LayerView([...stackPaths(r.disk, { layers: rec.layers }), base]);
+}
+
+/**
+ * Put one new frozen layer on each of the (stopped) lab's snapshots: `edit(name)`'s files, written straight into a
+ * layer folder (no restore, mount or save), the snapshot's record then [that layer, ...its layers]; `base`: the base image's root (default: the lab's). The snapshot the
+ * lab's stack is at gets its new stack too. For a lab no one uses yet (a clone before its first boot): a crash leaves
+ * a layer folder no record names (removed by the next gc) or a snapshot with its layer.
+ */
+export async function layerOnSnapshots(
+  state: LabState,
+  names: string[],
+  edit: (name: string, view: LayerView) => LayerEdit,
+  o: { base?: string } = {},
+): Promise<void> {
+  const r = labRef(state);
+  const stack = readStack(r.disk);
+  for (const name of names) {
+    const view = snapshotView(state, name, o);
+    const rec = readSnapshot(r.disk, name)!;
+    let id = newLayerId();
+    while (existsSync(join(r.disk.layers, id)) || existsSync(join(r.disk.layers, `${id}.tmp`))) id = newLayerId();
+    const layers = [id, ...(rec.layers ?? [])];
+    checkedOverlayOptions({ layers: layers.map((l) => join(r.disk.layers, l)), base: view.dirs.at(-1)!, upper: r.disk.upper, work: r.disk.work });
+    const tmp = join(r.disk.layers, `${id}.tmp`); // not a layer id: a crash leaves it for gc
+    await writeLayer(view, edit(name, view), tmp);
+    renameSync(tmp, join(r.disk.layers, id));
+    writeAtomic(r.home, join(r.disk.snapshots, name, 'snapshot.json'), { ...rec, layers } satisfies SnapshotRecord);
+    if (!stack.pending && JSON.stringify(stack.layers) === JSON.stringify(rec.layers)) writeAtomic(r.home, r.disk.stack, { layers });
+  }
 }
 
 /** du of the lab's upper layer in KiB (what a clone costs on top of its shared layers). */
