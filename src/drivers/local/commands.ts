@@ -56,7 +56,9 @@ async function exec(o: LocalOptions, pieces: Template, args: unknown[]): Promise
     cwd: o.cwd,
     signal: o.signal,
     input: o.input,
-    env: { ...env, PATH: `${sbinPath}:${env.PATH ?? ''}`, ...(o.cLocale ? { LC_ALL: 'C' } : {}) },
+    // SHLVL 1 or more: Debian's bash reads ~/.bashrc when its stdin is a socket (node's pipes are) and SHLVL is
+    // below 2 (SSH_SOURCE_BASHRC); a user's heavy .bashrc (pyenv init: 0.8 s) then ran before every command
+    env: { ...env, PATH: `${sbinPath}:${env.PATH ?? ''}`, SHLVL: String(Math.max(1, Number(env.SHLVL) || 0)), ...(o.cLocale ? { LC_ALL: 'C' } : {}) },
   })(pieces, ...args);
   const split = o.onLine ? [lineSplitter(o.onLine), lineSplitter(o.onLine)] : [];
   p.stdout.on('data', (c: Buffer) => split[0]?.push(c));
