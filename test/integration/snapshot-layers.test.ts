@@ -11,45 +11,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layout } from '../../src/drivers/container/disk.js';
 import { containerDriver as driver } from '../../src/drivers/container/index.js';
 import { readStack } from '../../src/drivers/container/layers.js';
-import type { DriverContext } from '../../src/drivers/types.js';
 import { PathOutside } from '../../src/lab/names.js';
-import { loadLab } from '../../src/lab/lab-file.js';
-import { labState } from '../../src/lab/state.js';
-import type { SshTarget } from '../../src/ssh/target.js';
+import { bareLab } from '../helpers/bare-lab.js';
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
-const root = mkdtempSync('/tmp/postfix-lab-ly-');
-process.env.POSTFIX_LAB_HOME = root;
-const name = `ly-sn${process.pid.toString(36).slice(-4)}`;
-const file = join(root, 'lab.yml');
-writeFileSync(file, `name: ${name}\ndriver: container\nplatform: debian12\n`);
-const lab = loadLab(file);
-const ctx: DriverContext = { lab, state: labState(lab.name, root), progress: () => undefined };
+const lab = bareLab('ly');
+const { root, ctx, sh } = lab;
 const d = layout(ctx.state.driverDir, root);
-let t: SshTarget;
-
-async function sh(command: string): Promise<string> {
-  const args = ['-i', t.identityFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
-  const { stdout } = await run('ssh', [...args, `vagrant@${t.host}`, `sudo sh -c ${JSON.stringify(command)}`]);
-  return stdout;
-}
 const snap = (action: 'save' | 'restore' | 'delete', n: string) => driver.snapshot!(ctx, action, n);
 
 describe.skipIf(!isRoot)('layered snapshots on a real container lab', () => {
-  beforeAll(async () => {
-    t = (await driver.up(ctx)).targets[0]!;
-  }, 300_000);
-  afterAll(async () => {
-    await driver.down(ctx).catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
-  }, 120_000);
+  beforeAll(() => lab.up(), 300_000);
+  afterAll(() => lab.down(), 120_000);
 
   it('restores each snapshot with its files, deletes, whiteouts and opaque folders across layers', async () => {
     await sh('rm /etc/issue.net; mkdir -p /srv/d; echo 1 > /srv/d/one; echo A > /root/m');
     await driver.halt(ctx);
     await snap('save', 'A'); // layer 1 (a stopped lab's upper, frozen): a base file deleted (whiteout), a folder made
-    t = (await driver.up(ctx)).targets[0]!;
+    await lab.up();
     await sh('rm -r /srv/d; mkdir /srv/d; echo 2 > /srv/d/two; echo again > /etc/issue.net; echo B > /root/m');
     await snap('save', 'B'); // layer 2 (a running lab's upper, copied): the folder recreated (opaque), the deleted base file back
     await sh('rm /etc/issue.net; echo after > /root/after');

@@ -4,36 +4,16 @@
  * install) is gone after a restore, the files the snapshot shares by hard links included. A lab left frozen by an
  * interrupted save runs again on the next lab:up.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freezeFile } from '../../src/drivers/container/freeze.js';
 import { containerDriver as driver } from '../../src/drivers/container/index.js';
 import { labRef } from '../../src/drivers/container/lifecycle.js';
-import type { DriverContext } from '../../src/drivers/types.js';
-import { loadLab } from '../../src/lab/lab-file.js';
-import { labState } from '../../src/lab/state.js';
-import type { SshTarget } from '../../src/ssh/target.js';
+import { bareLab } from '../helpers/bare-lab.js';
 
-const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
-const root = mkdtempSync('/tmp/postfix-lab-lv-');
-process.env.POSTFIX_LAB_HOME = root;
-const name = `lv-sn${process.pid.toString(36).slice(-4)}`;
-const file = join(root, 'lab.yml');
-writeFileSync(file, `name: ${name}\ndriver: container\nplatform: debian12\n`);
-const lab = loadLab(file);
-const said: string[] = [];
-const ctx: DriverContext = { lab, state: labState(lab.name, root), progress: (m) => said.push(m) };
-let t: SshTarget;
-
-async function sh(command: string): Promise<string> {
-  const args = ['-i', t.identityFile, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
-  const { stdout } = await run('ssh', [...args, `vagrant@${t.host}`, `sudo sh -c ${JSON.stringify(command)}`]);
-  return stdout;
-}
+const lab = bareLab('lv');
+const { ctx, said, sh } = lab;
 
 // a package of our own, so that the lab's real dpkg writes its status, info files and /usr after the save
 const PACKAGE = [
@@ -46,13 +26,8 @@ const STATE =
   'cat /proc/sys/kernel/random/boot_id; cat /srv/l/f /var/log/live.log /var/lib/dpkg/live-mark; sha256sum < /var/lib/dpkg/status; dpkg -s live-probe >/dev/null 2>&1 && echo installed || echo absent';
 
 describe.skipIf(!isRoot)('a running container lab saved as it runs', () => {
-  beforeAll(async () => {
-    t = (await driver.up(ctx)).targets[0]!;
-  }, 300_000);
-  afterAll(async () => {
-    await driver.down(ctx).catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
-  }, 120_000);
+  beforeAll(() => lab.up(), 300_000);
+  afterAll(() => lab.down(), 120_000);
 
   it('keeps the lab running, and a restore brings back that instant, whatever the lab wrote afterwards', async () => {
     await sh(`${PACKAGE}; mkdir -p /srv/l; echo before > /srv/l/f; echo before > /var/log/live.log; echo before > /var/lib/dpkg/live-mark`);
