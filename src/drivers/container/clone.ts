@@ -15,10 +15,10 @@ import type { PortForward } from '../../lab/lab-file.js';
 import { mountDisk, unmountDisk } from './disk.js';
 import { imageForKey } from './image.js';
 import { type LayerEdit, LayerView, writeLayer } from './layer-edit.js';
-import { readSnapshot, readStack, stackPaths, writeAtomic } from './layers.js';
+import { freeLayerId, readSnapshot, readStack, stackPaths, writeAtomic } from './layers.js';
 import { labRef, readMeta, writeMeta } from './lifecycle.js';
 import { linkLayer } from './links.js';
-import { checkedOverlayOptions, newLayerId, type SnapshotRecord } from './stack.js';
+import { checkedOverlayOptions, type SnapshotRecord } from './stack.js';
 import { removeTree, run } from './sys.js';
 
 const journalCopy = (s: LabState, snap: string) => join(s.dir, 'snapshots', `${snap}.journal.jsonl`);
@@ -118,8 +118,7 @@ export async function layerOnSnapshots(
   for (const name of names) {
     const view = snapshotView(state, name, o);
     const rec = readSnapshot(r.disk, name)!;
-    let id = newLayerId();
-    while (existsSync(join(r.disk.layers, id)) || existsSync(join(r.disk.layers, `${id}.tmp`))) id = newLayerId();
+    const id = freeLayerId(r.disk);
     const layers = [id, ...(rec.layers ?? [])];
     checkedOverlayOptions({ layers: layers.map((l) => join(r.disk.layers, l)), base: view.dirs.at(-1)!, upper: r.disk.upper, work: r.disk.work });
     const tmp = join(r.disk.layers, `${id}.tmp`); // not a layer id: a crash leaves it for gc

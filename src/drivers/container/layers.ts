@@ -116,6 +116,21 @@ function checkDepth(d: DiskLayout, layers: string[], base?: string): void {
   if (base) checkedOverlayOptions({ layers: layers.map((id) => layerDir(d, id)), base, upper: d.upper, work: d.work });
 }
 
+/** A layer id no folder has yet, a temp folder beside it (`<id>.tmp`) included. */
+export function freeLayerId(d: DiskLayout): string {
+  let id = newLayerId();
+  while (existsSync(layerDir(d, id)) || existsSync(`${layerDir(d, id)}.tmp`)) id = newLayerId();
+  return id;
+}
+
+/** Record snapshot `name` as `layers` (replacing an old-format one of that name), then remove what nothing uses. */
+async function recordSnapshot(d: DiskLayout, name: string, layers: string[]): Promise<void> {
+  mkdirSync(snapDir(d, name), { recursive: true, mode: 0o700 });
+  writeAtomic(d.home, join(snapDir(d, name), 'snapshot.json'), { name, taken: new Date().toISOString(), layers } satisfies SnapshotRecord);
+  await removeTree(d.home, join(snapDir(d, name), 'upper')); // an old-format snapshot of the same name
+  await gc(d);
+}
+
 /** Save: freeze the upper into a layer (no copy) and record the stack as the snapshot `name`. */
 export async function saveSnapshot(d: DiskLayout, name: string, o: { base?: string } = {}): Promise<void> {
   provenInside(d.home, join(snapDir(d, name), 'snapshot.json'));
@@ -123,8 +138,7 @@ export async function saveSnapshot(d: DiskLayout, name: string, o: { base?: stri
   let layers = s.layers;
   const empty = existsSync(d.upper) && readdirSync(d.upper).length === 0;
   if (!empty || layers.length === 0) {
-    let id = newLayerId();
-    while (existsSync(layerDir(d, id))) id = newLayerId();
+    const id = freeLayerId(d);
     provenInside(d.home, layerDir(d, id)); // a layers folder that leads out is refused before anything moves
     checkDepth(d, [id, ...layers], o.base);
     mkdirSync(d.layers, { recursive: true, mode: 0o700 });
@@ -133,10 +147,7 @@ export async function saveSnapshot(d: DiskLayout, name: string, o: { base?: stri
     renameSync(d.upper, layerDir(d, id));
     layers = (await settleDisk(d)).layers;
   }
-  mkdirSync(snapDir(d, name), { recursive: true, mode: 0o700 });
-  writeAtomic(d.home, join(snapDir(d, name), 'snapshot.json'), { name, taken: new Date().toISOString(), layers } satisfies SnapshotRecord);
-  await removeTree(d.home, join(snapDir(d, name), 'upper')); // an old-format snapshot of the same name
-  await gc(d);
+  await recordSnapshot(d, name, layers);
 }
 
 /**
@@ -155,8 +166,7 @@ export async function saveRunningSnapshot(
   if (s.pending) throw new LabError(`${d.stack} records an unfinished ${s.pending.op} while the lab runs`, DAMAGED);
   let layers = s.layers;
   if (readdirSync(d.upper).length > 0 || layers.length === 0) {
-    let id = newLayerId();
-    while (existsSync(layerDir(d, id))) id = newLayerId();
+    const id = freeLayerId(d);
     const tmp = `${layerDir(d, id)}.tmp`; // not a layer id: gc removes it after a crash
     provenInside(d.home, tmp);
     checkDepth(d, [id, ...layers], o.base);
@@ -166,16 +176,12 @@ export async function saveRunningSnapshot(
     renameSync(tmp, layerDir(d, id)); // unreferenced (so removed by gc) until snapshot.json says otherwise
     layers = [id, ...layers];
   }
-  mkdirSync(snapDir(d, name), { recursive: true, mode: 0o700 });
-  writeAtomic(d.home, join(snapDir(d, name), 'snapshot.json'), { name, taken: new Date().toISOString(), layers } satisfies SnapshotRecord);
-  await removeTree(d.home, join(snapDir(d, name), 'upper')); // an old-format snapshot of the same name
-  await gc(d);
+  await recordSnapshot(d, name, layers);
 }
 
 /** An old-format snapshot becomes a one-layer snapshot: its upper copied once into a layer (then the copy removed). */
 async function convert(d: DiskLayout, name: string, taken: string): Promise<SnapshotRecord> {
-  let id = newLayerId();
-  while (existsSync(layerDir(d, id))) id = newLayerId();
+  const id = freeLayerId(d);
   const tmp = `${layerDir(d, id)}.tmp`;
   provenInside(d.home, tmp);
   await removeTree(d.home, tmp);
