@@ -32,6 +32,22 @@ export interface CheckFile {
 export const defaultChecksDir = process.env.POSTFIX_LAB_CHECKS ?? join(repoRoot, 'verify');
 const COMMON = ['title', 'section', 'hint', 'platforms', 'retry', 'seconds'];
 
+/** One schema object per check kind, so that ajv compiles each once (validate() caches by the schema object). */
+const kindSchemas = new Map<string, object>();
+function kindSchema(name: string, kind: { required?: string[]; fields: Record<string, unknown> }): object {
+  let s = kindSchemas.get(name);
+  if (!s) {
+    s = {
+      type: 'object',
+      additionalProperties: false,
+      required: kind.required ?? [],
+      properties: { ...Object.fromEntries(COMMON.map((k) => [k, {}])), ...kind.fields },
+    };
+    kindSchemas.set(name, s);
+  }
+  return s;
+}
+
 export function loadChecks(platform: Platform, vars: Record<string, string | number | boolean>, dir = defaultChecksDir): CheckFile[] {
   if (!existsSync(dir)) throw new InputError(`no checks folder at ${dir}`, 'Run from a checkout of postfix-lab; the checks live in verify/.');
   const files = readdirSync(dir)
@@ -51,13 +67,7 @@ export function loadChecks(platform: Platform, vars: Record<string, string | num
         const platforms = raw.platforms as Platform[] | undefined;
         if (platforms && !platforms.includes(platform)) continue;
         const resolved = substitute(raw, { ...vars, token: '{{token}}' }, platform, at) as Record<string, unknown>;
-        const kindSchema = {
-          type: 'object',
-          additionalProperties: false,
-          required: kind.required ?? [],
-          properties: { ...Object.fromEntries(COMMON.map((k) => [k, {}])), ...kind.fields },
-        };
-        validate(file, kindSchema, resolved, [kindName, target]);
+        validate(file, kindSchema(kindName, kind), resolved, [kindName, target]);
         const { title, section, hint, retry, seconds, platforms: _p, ...spec } = resolved as Record<string, unknown>;
         checks.push({
           id: `${data.section}/${kindName}/${target}`,
