@@ -33,9 +33,9 @@ export const defaultChecksDir = process.env.POSTFIX_LAB_CHECKS ?? join(repoRoot,
 const COMMON = ['title', 'section', 'hint', 'platforms', 'retry', 'seconds'];
 
 /** One schema object per check kind, so that ajv compiles each once (validate() caches by the schema object). */
-const kindSchemas = new Map<string, object>();
-function kindSchema(name: string, kind: { required?: string[]; fields: Record<string, unknown> }): object {
-  let s = kindSchemas.get(name);
+const kindSchemas = new WeakMap<object, object>();
+function kindSchema(kind: { required?: string[]; fields: Record<string, unknown> }): object {
+  let s = kindSchemas.get(kind);
   if (!s) {
     s = {
       type: 'object',
@@ -43,7 +43,7 @@ function kindSchema(name: string, kind: { required?: string[]; fields: Record<st
       required: kind.required ?? [],
       properties: { ...Object.fromEntries(COMMON.map((k) => [k, {}])), ...kind.fields },
     };
-    kindSchemas.set(name, s);
+    kindSchemas.set(kind, s);
   }
   return s;
 }
@@ -67,7 +67,7 @@ export function loadChecks(platform: Platform, vars: Record<string, string | num
         const platforms = raw.platforms as Platform[] | undefined;
         if (platforms && !platforms.includes(platform)) continue;
         const resolved = substitute(raw, { ...vars, token: '{{token}}' }, platform, at) as Record<string, unknown>;
-        validate(file, kindSchema(kindName, kind), resolved, [kindName, target]);
+        validate(file, kindSchema(kind), resolved, [kindName, target]);
         const { title, section, hint, retry, seconds, platforms: _p, ...spec } = resolved as Record<string, unknown>;
         checks.push({
           id: `${data.section}/${kindName}/${target}`,
