@@ -97,12 +97,20 @@ export async function waitForSsh(c: Pick<SshConfig, 'host' | 'port'>, timeoutMs 
   );
 }
 
-/** Snapshot names as `vagrant snapshot list` prints them. */
+/** The snapshot names in `vagrant snapshot list --machine-readable` output, sorted: libvirt lists them in no fixed order. */
+export function snapshotNames(stdout: string): string[] {
+  // Names come as "ui,detail,NAME" lines; messages ("==> default: No snapshots ...") as "ui,output,...".
+  return machineReadable(stdout)
+    .filter((l) => l.type === 'ui' && (l.data[0] === 'detail' || l.data[0] === 'output'))
+    .map((l) => (l.data[1] ?? '').trim())
+    .filter((n) => n && !n.startsWith('==>') && !/^No snapshots/i.test(n))
+    .sort();
+}
+
+/** Snapshot names from `vagrant snapshot list`, sorted: libvirt lists them in no fixed order. */
 export async function listSnapshots(ctx: VagrantCtx): Promise<string[]> {
   if (!existsSync(ctx.paths.dotfile)) return [];
   const r = await probe(['vagrant', 'snapshot', 'list', '--machine-readable'], { env: vagrantEnv(ctx.paths), signal: ctx.signal });
   if (r.code !== 0) throw new LabError(`\`vagrant snapshot list\` failed (exit ${r.code}):\n${why(r)}`, HINT);
-  // Snapshot names come as "ui,detail,NAME" lines; messages ("==> default: No snapshots ...") as "ui,output,...".
-  const lines = machineReadable(r.stdout).filter((l) => l.type === 'ui' && (l.data[0] === 'detail' || l.data[0] === 'output'));
-  return lines.map((l) => (l.data[1] ?? '').trim()).filter((n) => n && !n.startsWith('==>') && !/^No snapshots/i.test(n));
+  return snapshotNames(r.stdout);
 }
