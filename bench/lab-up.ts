@@ -14,27 +14,18 @@ import { join, resolve } from 'node:path';
 import { containerDriver as driver } from '../src/drivers/container/index.js';
 import { ensureBaseImage, resolveMirror } from '../src/drivers/container/image.js';
 import { ensurePrerequisites } from '../src/drivers/container/prereqs.js';
-import { Emitter, type EngineEvent } from '../src/output/events.js';
+import { Emitter } from '../src/output/events.js';
 import { loadLab } from '../src/lab/lab-file.js';
 import { labLifecycle, labUp, planLab } from '../src/lab/ops.js';
 import { connectSsh } from '../src/ssh/executor.js';
 import { labState } from '../src/lab/state.js';
-import { TimingHost, type OpRecord } from './timing-host.js';
+import { type OpRecord, rowsOf, type StepEnd, type StepRow, TimingHost } from './timing-host.js';
 
 const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold';
 const s = (ms: number) => Math.round(ms / 10) / 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-interface StepRow {
-  id: string;
-  kind: string;
-  status: string;
-  wallMs: number;
-  execs: number;
-  execMs: number;
-  remoteMs: number;
-}
 interface RunResult {
   lab_up_s: number;
   floor_s: number;
@@ -61,37 +52,26 @@ function writeLab(root: string, name: string): string {
   return file;
 }
 
-function rowsOf(events: EngineEvent[], ops: OpRecord[]): StepRow[] {
-  const rows: StepRow[] = [];
-  for (const e of events) {
-    if (e.event !== 'step' || e.status === 'skipped') continue;
-    const mine = ops.filter((o) => o.bucket === e.id);
-    rows.push({
-      id: e.id,
-      kind: e.kind,
-      status: e.status,
-      wallMs: e.durationMs,
-      execs: mine.length,
-      execMs: sum(mine.map((o) => o.wallMs)),
-      remoteMs: sum(mine.map((o) => o.remoteMs ?? 0)),
-    });
-  }
-  return rows;
-}
-
 /** lab:up with every host operation timed and counted against the step that ran it. */
 async function timedUp(labFile: string): Promise<{ ms: number; rows: StepRow[]; ops: OpRecord[]; checkpointMs: number; checkpoints: number }> {
-  const events: EngineEvent[] = [];
+  // Each step run gets its own bucket ("id#n"): a handler that runs five times would otherwise have the sum of all
+  // five runs in each of its rows.
+  const steps: { end: StepEnd; bucket: string }[] = [];
+  let bucket = 'boot';
+  let seq = 0;
   let checkpointMs = 0;
   let checkpoints = 0;
   const emitter = new Emitter().on((e) => {
-    events.push(e);
+    if (e.event === 'step') steps.push({ end: e, bucket });
     const cp = e.event === 'info' ? /^checkpoint \S+ taken \(([\d.]+)s\)/.exec(e.message) : null;
     if (cp) {
       checkpointMs += Number(cp[1]) * 1000;
       checkpoints++;
     }
-    if (e.event === 'step-start' && timing) timing.bucket = e.id;
+    if (e.event === 'step-start') {
+      bucket = `${e.id}#${seq++}`;
+      if (timing) timing.bucket = bucket;
+    }
   });
   let timing: TimingHost | undefined;
   // lab:up connects again after every checkpoint: every connection's records go to the one list
@@ -102,14 +82,14 @@ async function timedUp(labFile: string): Promise<{ ms: number; rows: StepRow[]; 
     events: emitter,
     connect: async (t, st) => {
       const next = new TimingHost(await connectSsh(t, { knownHostsFile: st.knownHostsFile }), ops);
-      next.bucket = timing?.bucket ?? 'boot';
+      next.bucket = bucket;
       timing = next;
       return next;
     },
   });
   const ms = performance.now() - t0;
   if (recap.failed) throw new Error(`lab:up failed at ${recap.failedStep}: ${recap.error?.message}`);
-  return { ms, rows: rowsOf(events, ops), ops, checkpointMs, checkpoints };
+  return { ms, rows: rowsOf(steps, ops), ops, checkpointMs, checkpoints };
 }
 
 /** The floor's package part: a fresh lab, one apt-get install of every package the runbook installs. */
@@ -190,8 +170,8 @@ async function oneRun(root: string, i: number, tag: string, log: (m: string) => 
     const slow = [...rerun.rows].sort((a, b) => b.wallMs - a.wallMs).slice(0, 8);
     console.log(`\nno-op rerun, slowest steps (s): ${slow.map((r) => `${r.id} ${(r.wallMs / 1000).toFixed(2)}`).join(', ')}`);
     const pkgRows = up.rows.filter((r) => r.kind === 'package');
-    const pkgIds = new Set(pkgRows.map((r) => r.id));
-    const remoteNonPkg = sum(up.ops.filter((o) => !pkgIds.has(o.bucket)).map((o) => o.remoteMs ?? 0));
+    const pkgBuckets = new Set(pkgRows.map((r) => r.bucket));
+    const remoteNonPkg = sum(up.ops.filter((o) => !pkgBuckets.has(o.bucket)).map((o) => o.remoteMs ?? 0));
     const floorMs = floor.bootMs + floor.aptMs + remoteNonPkg;
     const packageMs = sum(pkgRows.map((r) => r.wallMs));
     const r: RunResult = {

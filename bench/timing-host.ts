@@ -5,6 +5,9 @@
  * channel, sudo, timeout and bash start. put/get are timed as a whole (SFTP plus the install script).
  */
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../src/host.js';
+import type { EngineEvent } from '../src/output/events.js';
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 export interface OpRecord {
   bucket: string;
@@ -87,4 +90,38 @@ export class TimingHost implements Host {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/** One step run of a timed lab:up, with the host operations it made. */
+export interface StepRow {
+  id: string;
+  /** This run of the step: a handler runs once per course part, and each run is its own row. */
+  bucket: string;
+  kind: string;
+  status: string;
+  wallMs: number;
+  execs: number;
+  execMs: number;
+  remoteMs: number;
+}
+
+export type StepEnd = Extract<EngineEvent, { event: 'step' }>;
+
+/** One row per step run; the host operations counted against the bucket that run had (bench/lab-up.ts gives each run its own). */
+export function rowsOf(steps: { end: StepEnd; bucket: string }[], ops: OpRecord[]): StepRow[] {
+  return steps
+    .filter(({ end }) => end.status !== 'skipped')
+    .map(({ end, bucket }) => {
+      const mine = ops.filter((o) => o.bucket === bucket);
+      return {
+        id: end.id,
+        bucket,
+        kind: end.kind,
+        status: end.status,
+        wallMs: end.durationMs,
+        execs: mine.length,
+        execMs: sum(mine.map((o) => o.wallMs)),
+        remoteMs: sum(mine.map((o) => o.remoteMs ?? 0)),
+      };
+    });
 }
