@@ -19,12 +19,11 @@ import { loadLab } from '../src/lab/lab-file.js';
 import { labLifecycle, labUp, planLab } from '../src/lab/ops.js';
 import { connectSsh } from '../src/ssh/executor.js';
 import { labState } from '../src/lab/state.js';
-import { type OpRecord, rowsOf, type StepEnd, type StepRow, TimingHost } from './timing-host.js';
+import { type OpRecord, rowsOf, type StepEnd, type StepRow, sum, TimingHost } from './timing-host.js';
 
 const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Options::=--force-confold';
 const s = (ms: number) => Math.round(ms / 10) / 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 interface RunResult {
   lab_up_s: number;
@@ -68,24 +67,15 @@ async function timedUp(labFile: string): Promise<{ ms: number; rows: StepRow[]; 
       checkpointMs += Number(cp[1]) * 1000;
       checkpoints++;
     }
-    if (e.event === 'step-start') {
-      bucket = `${e.id}#${seq++}`;
-      if (timing) timing.bucket = bucket;
-    }
+    if (e.event === 'step-start') bucket = `${e.id}#${seq++}`;
   });
-  let timing: TimingHost | undefined;
   // lab:up connects again after every checkpoint: every connection's records go to the one list
   const ops: OpRecord[] = [];
   const t0 = performance.now();
   const recap = await labUp({
     labFile,
     events: emitter,
-    connect: async (t, st) => {
-      const next = new TimingHost(await connectSsh(t, { knownHostsFile: st.knownHostsFile }), ops);
-      next.bucket = bucket;
-      timing = next;
-      return next;
-    },
+    connect: async (t, st) => new TimingHost(await connectSsh(t, { knownHostsFile: st.knownHostsFile }), ops, () => bucket),
   });
   const ms = performance.now() - t0;
   if (recap.failed) throw new Error(`lab:up failed at ${recap.failedStep}: ${recap.error?.message}`);

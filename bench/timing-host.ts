@@ -7,7 +7,7 @@
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../src/host.js';
 import type { EngineEvent } from '../src/output/events.js';
 
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+export const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 export interface OpRecord {
   bucket: string;
@@ -36,13 +36,15 @@ export function untime(stderr: string): { stderr: string; remoteMs?: number } {
 
 export class TimingHost implements Host {
   readonly name: string;
-  /** Where the next operations are counted (the step that runs). */
-  bucket = 'boot';
 
-  /** `ops`: where the records go; a run that reconnects (after a checkpoint) passes the same list to each host. */
+  /**
+   * `ops`: where the records go; a run that reconnects (after a checkpoint) passes the same list to each host.
+   * `bucketOf`: where an operation is counted (the step run under way).
+   */
   constructor(
     private readonly inner: Host,
     readonly ops: OpRecord[] = [],
+    private readonly bucketOf: () => string = () => 'boot',
   ) {
     this.name = inner.name;
   }
@@ -61,7 +63,7 @@ export class TimingHost implements Host {
     });
     const wallMs = performance.now() - t0;
     const { stderr, remoteMs } = untime(r.stderr);
-    this.ops.push({ bucket: this.bucket, op: 'exec', label: command, sudo: !!opts.sudo, wallMs, remoteMs });
+    this.ops.push({ bucket: this.bucketOf(), op: 'exec', label: command, sudo: !!opts.sudo, wallMs, remoteMs });
     return { ...r, stderr };
   }
 
@@ -70,7 +72,7 @@ export class TimingHost implements Host {
     try {
       await this.inner.put(path, content, opts);
     } finally {
-      this.ops.push({ bucket: this.bucket, op: 'put', label: path, sudo: !!opts?.sudo, wallMs: performance.now() - t0 });
+      this.ops.push({ bucket: this.bucketOf(), op: 'put', label: path, sudo: !!opts?.sudo, wallMs: performance.now() - t0 });
     }
   }
 
@@ -79,7 +81,7 @@ export class TimingHost implements Host {
     try {
       return await this.inner.get(path, opts);
     } finally {
-      this.ops.push({ bucket: this.bucket, op: 'get', label: path, sudo: !!opts?.sudo, wallMs: performance.now() - t0 });
+      this.ops.push({ bucket: this.bucketOf(), op: 'get', label: path, sudo: !!opts?.sudo, wallMs: performance.now() - t0 });
     }
   }
 
