@@ -112,7 +112,7 @@ describe.sequential('drift, then lab:up, then verify passes', () => {
     await sh("sed -i 's/^auth_mechanisms.*/auth_mechanisms = plain/' /etc/dovecot/conf.d/99-postfix-lab.conf");
     const run = await up();
     expect(run.failures).toEqual([]);
-    expect(run.changed).toEqual(expect.arrayContaining(['dovecot-postfix-lab-conf', 'restart-dovecot-03', 'restart-postfix-03']));
+    expect(run.changed).toEqual(expect.arrayContaining(['dovecot-postfix-lab-conf', 'reload-dovecot-03', 'reload-postfix-03']));
     await verifyPasses();
   }, 600_000);
 });

@@ -98,7 +98,7 @@ describe('runbook: the facts that correct the memo', () => {
       expect(svc.args).toEqual(['flags=DRhu', 'user=vmail:vmail', `argv=${lda} -f \${sender} -d \${recipient}`]);
       expect(set(p, 'dovecot-recipient-limit')).toEqual({ dovecot_destination_recipient_limit: '1' });
       expect(set(p, 'postfix-sasl')).not.toHaveProperty('smtpd_sasl_local_domain');
-      expect(set(p, 'postfix-sasl').inet_interfaces).toBe('all');
+      expect(set(p, 'postfix-inet-interfaces')).toEqual({ inet_interfaces: 'all' });
     }
   });
 

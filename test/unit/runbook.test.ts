@@ -177,7 +177,7 @@ describe('runbook: steps describe the memo', () => {
       'rsyslog-routing',
       'dovecot-pipe-transport',
       'dovecot-recipient-limit',
-      'postfix-sasl',
+      'postfix-inet-interfaces',
       'submission-services',
       'postscreen-main',
       'debian12-postscreen-denylist-action',
