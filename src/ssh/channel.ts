@@ -142,7 +142,7 @@ function collect(ch: ClientChannel, run: ChannelRun, started: number, finish: (e
 }
 
 /** KILL the remote command (sshd signals the session's process group) and close the channel. */
-function kill(ch: ClientChannel): void {
+export function kill(ch: ClientChannel): void {
   try {
     ch.signal('KILL');
   } catch {
@@ -155,7 +155,7 @@ function kill(ch: ClientChannel): void {
   }
 }
 
-function short(command: string): string {
+export function short(command: string): string {
   const one = command.replace(/\s+/g, ' ').trim();
   return one.length > 80 ? one.slice(0, 77) + '...' : one;
 }

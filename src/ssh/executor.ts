@@ -13,6 +13,7 @@ import { ChannelRefused, runOnChannel } from './channel.js';
 import { dialSsh, errText, LAB_HOST_HINT } from './dial.js';
 import { hostId } from './known-hosts.js';
 import { installScript, MISSING_MARKER, readScript, wrapCommand } from './remote-commands.js';
+import { Shells } from './shell.js';
 
 export interface SshConnectOptions {
   /** JSON pin file: { "<host>:<port>": "SHA256:..." } (0600). */
@@ -31,8 +32,11 @@ export async function connectSsh(target: SshTarget, opts: SshConnectOptions): Pr
   return host;
 }
 
-/** Exec channels at once per connection: under sshd's default MaxSessions (10), leaving room for SFTP. */
-export const MAX_CHANNELS = 8;
+/**
+ * Exec channels at once per connection: under sshd's default MaxSessions (10), leaving room for the SFTP session
+ * and the two long-lived shells (with and without sudo).
+ */
+export const MAX_CHANNELS = 6;
 
 export class SshHost implements Host {
   readonly name: string;
@@ -46,17 +50,26 @@ export class SshHost implements Host {
    * session is one of them; verify's probes and check mode run side by side on one connection (course check).
    */
   private readonly channels = limiter(MAX_CHANNELS);
+  /** The connection's long-lived shells (src/ssh/shell.ts). */
+  private readonly shells: Shells;
 
   constructor(
     readonly target: SshTarget,
     private readonly opts: SshConnectOptions,
   ) {
     this.name = target.name;
+    this.shells = new Shells(target.name);
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.ready();
     const sudo = Boolean(opts.sudo && this.target.sudo);
+    // A command without stdin that is not a job (checks, reads: most execs) goes through the connection's
+    // long-lived shell when it is free; jobs keep a channel of their own, so that they outlive a dropped connection.
+    if (!opts.job && opts.stdin === undefined) {
+      const r = await this.shells.run(client, sudo, command, opts, (fail) => this.track(fail));
+      if (r) return r;
+    }
     const run = () =>
       this.channels(() =>
         runOnChannel(client, {

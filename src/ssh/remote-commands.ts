@@ -38,7 +38,7 @@ export function jobScript(command: string, job: string, timeoutMs?: number): str
   ].join('\n');
 }
 
-function secs(ms: number): string {
+export function secs(ms: number): string {
   return (Math.ceil(ms) / 1000).toFixed(3).replace(/\.?0+$/, '');
 }
 

@@ -114,6 +114,51 @@ describe('exec', () => {
   }, 30_000);
 });
 
+describe('the long-lived shell', () => {
+  it('runs consecutive commands in one shell per sudo setting, and jobs on channels of their own', async () => {
+    for (const sudo of [false, true]) {
+      // Without a timeout the command's parent is the shell itself (with one, it is that exec's `timeout`).
+      const a = (await host.exec('echo $PPID', { sudo })).stdout;
+      const b = (await host.exec('echo $PPID', { sudo })).stdout;
+      expect(a, `sudo=${sudo}`).toBe(b);
+      const job = (await host.exec('echo $PPID', { sudo, job: `plab-test-${unique()}` })).stdout;
+      expect(job, `sudo=${sudo}`).not.toBe(a);
+    }
+    expect((await host.exec('id -u', { sudo: true })).stdout).toBe('0\n');
+    expect((await host.exec('id -un')).stdout).toBe('plabtest\n');
+  });
+
+  it('keeps no variable, directory or option of one command for the next', async () => {
+    await host.exec('x=1; export y=2; cd /tmp; set -e; shopt -s nullglob');
+    expect((await host.exec('echo "${x-unset} ${y-unset} $PWD $-"; shopt -q nullglob || echo off')).stdout).toMatch(/^unset unset \/\S+ [^e]*\noff\n$/);
+  });
+
+  it('returns output whole: no trailing newline, NULs, text like its own marker, a megabyte', async () => {
+    expect(await host.exec("printf 'no newline'; printf 'err' >&2")).toEqual({ code: 0, stdout: 'no newline', stderr: 'err' });
+    expect((await host.exec("printf 'a\\0b\\0PLAB-x 1 0\\n'")).stdout).toBe('a\0b\0PLAB-x 1 0\n');
+    const big = await host.exec('head -c 1000000 /dev/zero | tr "\\0" x; echo; seq 1 20000 >&2', { sudo: true });
+    expect(big.stdout).toBe(`${'x'.repeat(1_000_000)}\n`);
+    expect(big.stderr.split('\n').filter(Boolean)).toHaveLength(20000);
+  });
+
+  it('runs a second command at once on a channel while the shell is busy', async () => {
+    const started = Date.now();
+    const rs = await Promise.all([host.exec('sleep 1; echo a'), host.exec('sleep 1; echo b')]);
+    expect(rs.map((r) => r.stdout)).toEqual(['a\n', 'b\n']);
+    expect(Date.now() - started).toBeLessThan(1900);
+  });
+
+  it('reports a shell killed under its command as the signal it died of, and starts a new one', async () => {
+    for (const sudo of [false, true]) {
+      const before = (await host.exec('echo $PPID', { sudo })).stdout;
+      const r = await host.exec('kill -9 $PPID; sleep 0.3', { sudo });
+      expect(r.code, `sudo=${sudo}`).toBe(137);
+      const after = (await host.exec('echo $PPID', { sudo })).stdout;
+      expect(after).not.toBe(before);
+    }
+  });
+});
+
 describe('put and get', () => {
   it('round-trips text and binary files', async () => {
     const dir = `/tmp/plab-${unique()}`;
