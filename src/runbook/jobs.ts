@@ -64,7 +64,7 @@ export function settleScript(prefix: string, waitSecs: number): string {
     '  fi',
     '  rc=$(cat "$base.rc" 2>/dev/null); tail=""; [ -f "$base.out" ] && tail=$(tail -c 2000 "$base.out" | base64 -w 0)',
     '  echo "plab-job $outcome $job $pid ${rc:--} $(( ($(date +%s%N) - t0) / 1000000 )) $tail"',
-    '  rm -f -- "$base.pid" "$base.out" "$base.rc"',
+    '  rm -f -- "$base.pid" "$base.out" "$base.rc" "$base.o" "$base.e"',
     'done',
     `rm -f -- /tmp/.plab-upload-${p}*`,
   ].join('\n');

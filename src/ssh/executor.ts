@@ -12,7 +12,7 @@ import { limiter } from '../limiter.js';
 import { ChannelRefused, runOnChannel } from './channel.js';
 import { dialSsh, errText, LAB_HOST_HINT } from './dial.js';
 import { hostId } from './known-hosts.js';
-import { installScript, MISSING_MARKER, readScript, wrapCommand } from './remote-commands.js';
+import { installScript, jobScript, MISSING_MARKER, readScript, wrapCommand } from './remote-commands.js';
 import { Shells } from './shell.js';
 
 export interface SshConnectOptions {
@@ -64,10 +64,11 @@ export class SshHost implements Host {
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const client = await this.ready();
     const sudo = Boolean(opts.sudo && this.target.sudo);
-    // A command without stdin that is not a job (checks, reads: most execs) goes through the connection's
-    // long-lived shell when it is free; jobs keep a channel of their own, so that they outlive a dropped connection.
-    if (!opts.job && opts.stdin === undefined) {
-      const r = await this.shells.run(client, sudo, command, opts, (fail) => this.track(fail));
+    // A command without stdin goes through the connection's long-lived shell when it is free; a job as its job
+    // script, which outlives a dropped connection there as on a channel of its own.
+    if (opts.stdin === undefined) {
+      const script = opts.job ? jobScript(command, opts.job, opts.timeoutMs) : command;
+      const r = await this.shells.run(client, sudo, script, opts, (fail) => this.track(fail), { label: command, remoteTimeout: !opts.job });
       if (r) return r;
     }
     const run = () =>

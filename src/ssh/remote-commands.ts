@@ -21,20 +21,26 @@ export const JOB_DIR_SHELL = 'd=/run/postfix-lab; [ "$EUID" = 0 ] || d=/tmp/.pos
 
 /**
  * A findable job (for commands that change the host): the command runs under `timeout` (which makes itself the
- * leader of a new process group), that group's id goes to `<dir>/<job>.pid`, and its output goes through
- * `tee -p` into `<dir>/<job>.out` as well as to the channel. When the connection drops, sshd's pipes close: tee
- * ignores that (-p) and keeps the command's pipes open, so the command neither dies of SIGPIPE half-way (a dpkg
- * run cut short) nor notices; the engine finds the record after reconnecting and waits for or stops the group
- * (src/jobs.ts). The job's name is also the inner shell's $0, so a recycled PID is never mistaken for it. A normal
- * end leaves only `<job>.rc` (the exit code, read after a drop; the engine removes the run's records at its end). Costs three extra short-lived processes (bash, 2x tee), so only apply phases use it.
+ * leader of a new process group), that group's id goes to `<dir>/<job>.pid`, and its output goes through two
+ * FIFOs (`<job>.o`, `<job>.e`) into `tee -p`, which writes it to `<dir>/<job>.out` as well as to the channel. When
+ * the connection drops, sshd's pipes close: tee ignores that (-p) and keeps the FIFOs drained, so the command
+ * neither dies of SIGPIPE half-way (a dpkg run cut short) nor notices; the engine finds the record after
+ * reconnecting and waits for or stops the group (src/runbook/jobs.ts). The wrapper waits for both tees as well as
+ * for the command, so all of the job's output is written before it ends, which lets a job share the long-lived
+ * shell (src/ssh/shell.ts) with the commands after it. The job's name is also the inner shell's $0, so a recycled PID is never
+ * mistaken for it. A normal end leaves only `<job>.rc` (the exit code, read after a drop; the engine removes the
+ * run's records at its end). Costs five extra short-lived processes (mkfifo, 2x tee, bash, rm), so only apply phases use it.
  */
 export function jobScript(command: string, job: string, timeoutMs?: number): string {
   const t = timeoutMs !== undefined && timeoutMs > 0 ? secs(timeoutMs) : '0';
   const j = '"$d"/' + sh(job);
   return [
     JOB_DIR_SHELL,
-    `timeout -k 2 ${t} bash -c ${sh(command)} ${sh(job)} <&0 > >(exec tee -p -a ${j}.out) 2> >(exec tee -p -a ${j}.out >&2) &`,
-    `echo $! > ${j}.pid; wait $!; rc=$?; echo $rc > ${j}.rc; rm -f ${j}.pid ${j}.out; exit $rc`,
+    `rm -f ${j}.o ${j}.e; mkfifo -m 0600 ${j}.o ${j}.e || exit 97`,
+    `tee -p -a ${j}.out < ${j}.o & o=$!`,
+    `tee -p -a ${j}.out < ${j}.e >&2 & e=$!`,
+    `timeout -k 2 ${t} bash -c ${sh(command)} ${sh(job)} <&0 > ${j}.o 2> ${j}.e &`,
+    `echo $! > ${j}.pid; wait $!; rc=$?; wait $o $e; echo $rc > ${j}.rc; rm -f ${j}.pid ${j}.out ${j}.o ${j}.e; exit $rc`,
   ].join('\n');
 }
 

@@ -79,6 +79,13 @@ class Stream {
   }
 }
 
+export interface ShellRun {
+  /** What the user asked to run, for messages (default: the command). */
+  label?: string;
+  /** Wrap the command in `timeout` on the host (not for a job script, which has its own). */
+  remoteTimeout: boolean;
+}
+
 interface Frame {
   label: string;
   opts: ExecOptions;
@@ -108,8 +115,12 @@ export class RemoteShell {
     return this.frame !== undefined;
   }
 
-  /** Run one command; rejects with ShellUnavailable when the shell cannot take it (the caller uses a channel). */
-  run(command: string, opts: ExecOptions, onLost: (fail: (err: Error) => void) => () => void): Promise<ExecResult> {
+  /**
+   * Run one command; rejects with ShellUnavailable when the shell cannot take it (the caller uses a channel).
+   * `remoteTimeout: false` for a script that bounds itself (a job); the client's timer runs in any case.
+   */
+  run(command: string, opts: ExecOptions, onLost: (fail: (err: Error) => void) => () => void, how: ShellRun): Promise<ExecResult> {
+    const label = how.label ?? command;
     if (this.dead || this.frame) return Promise.reject(new ShellUnavailable());
     const n = ++this.seq;
     const emit = (stream: 'stdout' | 'stderr') => (text: string) => {
@@ -123,7 +134,7 @@ export class RemoteShell {
       let timer: NodeJS.Timeout | undefined;
       const unregister = onLost((err) => frame.finish(err));
       const frame: Frame = {
-        label: command,
+        label,
         opts,
         started: Date.now(),
         out: new Stream(`\0${this.token} ${n} `, /^(\d+)\n/, emit('stdout')),
@@ -141,14 +152,16 @@ export class RemoteShell {
       const t = opts.timeoutMs;
       if (t !== undefined && t > 0) {
         timer = setTimeout(() => {
-          frame.finish(new TimeoutError(`\`${short(command)}\` on ${this.host}`, t));
+          frame.finish(new TimeoutError(`\`${short(label)}\` on ${this.host}`, t));
           this.close(); // the remote `timeout` ends the command; the shell goes with the channel
         }, t);
       }
       this.open()
         .then((ch) => {
           if (this.frame !== frame) return;
-          ch.write(`${n} ${t !== undefined && t > 0 ? secs(t) : '0'}\n${command.endsWith('\n') ? command : `${command}\n`}${this.token}\n`);
+          ch.write(
+            `${n} ${how.remoteTimeout && t !== undefined && t > 0 ? secs(t) : '0'}\n${command.endsWith('\n') ? command : `${command}\n`}${this.token}\n`,
+          );
         })
         .catch((e: unknown) => frame.finish(e instanceof Error ? e : new Error(String(e))));
     });
@@ -230,6 +243,7 @@ export class Shells {
     command: string,
     opts: ExecOptions,
     onLost: (fail: (err: Error) => void) => () => void,
+    how: ShellRun,
   ): Promise<ExecResult | undefined> {
     if (command.length > SHELL_MAX_COMMAND) return undefined;
     if (this.client !== client) {
@@ -244,7 +258,7 @@ export class Shells {
     }
     if (shell.busy) return undefined;
     try {
-      return await shell.run(command, opts, onLost);
+      return await shell.run(command, opts, onLost, how);
     } catch (e) {
       if (e instanceof ShellUnavailable) return undefined;
       throw e;

@@ -115,14 +115,17 @@ describe('exec', () => {
 });
 
 describe('the long-lived shell', () => {
-  it('runs consecutive commands in one shell per sudo setting, and jobs on channels of their own', async () => {
+  it('runs consecutive commands and jobs in one shell per sudo setting, and a command with stdin on a channel', async () => {
+    // The PID of the long-lived shell above the command (its script starts with `t=PLAB-`, written here so that
+    // this command's own text does not match it), or "none".
+    const shellOf = 'p=$PPID; while [ "$p" -gt 1 ]; do grep -qa "t=PLA""B-" /proc/$p/cmdline && { echo $p; exit; }; p=$(cut -d" " -f4 /proc/$p/stat); done; echo none';
     for (const sudo of [false, true]) {
-      // Without a timeout the command's parent is the shell itself (with one, it is that exec's `timeout`).
-      const a = (await host.exec('echo $PPID', { sudo })).stdout;
-      const b = (await host.exec('echo $PPID', { sudo })).stdout;
-      expect(a, `sudo=${sudo}`).toBe(b);
-      const job = (await host.exec('echo $PPID', { sudo, job: `plab-test-${unique()}` })).stdout;
-      expect(job, `sudo=${sudo}`).not.toBe(a);
+      const a = (await host.exec(shellOf, { sudo })).stdout;
+      expect(a, `sudo=${sudo}`).toMatch(/^\d+\n$/);
+      expect((await host.exec(shellOf, { sudo, timeoutMs: 5000 })).stdout).toBe(a);
+      const job = await host.exec(`(${shellOf}); echo to-stderr >&2; exit 3`, { sudo, timeoutMs: 5000, job: `plab-test-${unique()}` });
+      expect(job, `sudo=${sudo}`).toEqual({ code: 3, stdout: a, stderr: 'to-stderr\n' });
+      expect((await host.exec(shellOf, { sudo, stdin: '' })).stdout).toBe('none\n');
     }
     expect((await host.exec('id -u', { sudo: true })).stdout).toBe('0\n');
     expect((await host.exec('id -un')).stdout).toBe('plabtest\n');

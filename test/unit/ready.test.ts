@@ -92,8 +92,8 @@ describe('remote jobs', () => {
   it('wraps a command so that its process group and exit code are recorded under its name', () => {
     const s = jobScript('apt-get install -y postfix', 'plab-1234abcd-pkgs-1-1', 60_000);
     expect(s).toContain("timeout -k 2 60 bash -c 'apt-get install -y postfix' plab-1234abcd-pkgs-1-1 <&0");
-    expect(s).toContain('tee -p -a "$d"/plab-1234abcd-pkgs-1-1.out');
-    expect(s).toMatch(/echo \$! > "\$d"\/plab-1234abcd-pkgs-1-1\.pid; wait \$!; rc=\$\?; echo \$rc > "\$d"\/plab-1234abcd-pkgs-1-1\.rc/);
+    expect(s).toContain('tee -p -a "$d"/plab-1234abcd-pkgs-1-1.out < "$d"/plab-1234abcd-pkgs-1-1.o & o=$!');
+    expect(s).toMatch(/echo \$! > "\$d"\/plab-1234abcd-pkgs-1-1\.pid; wait \$!; rc=\$\?; wait \$o \$e; echo \$rc > "\$d"\/plab-1234abcd-pkgs-1-1\.rc/);
     expect(wrapCommand('true', { sudo: true, job: 'plab-x-y-1-1' })).toMatch(/^exec sudo -n -- bash -c /);
     expect(wrapCommand('true', { sudo: true })).toBe('exec sudo -n -- bash -c true');
   });
