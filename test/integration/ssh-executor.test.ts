@@ -118,7 +118,8 @@ describe('the long-lived shell', () => {
   it('runs consecutive commands and jobs in one shell per sudo setting, and a command with stdin on a channel', async () => {
     // The PID of the long-lived shell above the command (its script starts with `t=PLAB-`, written here so that
     // this command's own text does not match it), or "none".
-    const shellOf = 'p=$PPID; while [ "$p" -gt 1 ]; do grep -qa "t=PLA""B-" /proc/$p/cmdline && { echo $p; exit; }; p=$(cut -d" " -f4 /proc/$p/stat); done; echo none';
+    const shellOf =
+      'p=$PPID; while [ "$p" -gt 1 ]; do grep -qa "t=PLA""B-" /proc/$p/cmdline && { echo $p; exit; }; p=$(cut -d" " -f4 /proc/$p/stat); done; echo none';
     for (const sudo of [false, true]) {
       const a = (await host.exec(shellOf, { sudo })).stdout;
       expect(a, `sudo=${sudo}`).toMatch(/^\d+\n$/);
