@@ -4,7 +4,7 @@
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './sys.js';
+import { runIn } from './sys.js';
 
 /** What a layer shares with its clones by hard links: programs, libraries, package caches and lists (the bulk). */
 export const SHARED = ['usr', 'var/cache', 'var/lib/apt', 'var/lib/dpkg'];
@@ -18,22 +18,28 @@ export const SHARED = ['usr', 'var/cache', 'var/lib/apt', 'var/lib/dpkg'];
  * new file renamed over the old one: dpkg, apt's caches, lists and extended_states, debconf, ldconfig; checked on
  * a lab with `stat -c %i` before and after an install, an index update, debconf-set-selections and ldconfig), so
  * the linked file, kept by the snapshot, never changes. What is written in place (logs, journals, queues) is copied.
- * One `cp` per folder level for its copies and one for its links.
+ * Two `cp` runs in all (one for the links, one for the copies, with --parents from inside `from`): a checkpoint
+ * freezes the lab for as long as this takes, and each process start costs more than the work of a small upper.
  */
-export async function linkLayer(from: string, to: string, rel = ''): Promise<void> {
+export async function linkLayer(from: string, to: string): Promise<void> {
+  const link: string[] = [];
+  const copy: string[] = [];
+  sortLayer(from, to, '', link, copy);
+  if (link.length) await runIn(from)`cp -al --parents -- ${link} ${to}/`;
+  if (copy.length) await runIn(from)`cp -a --parents -- ${copy} ${to}/`;
+}
+
+/** The folders down to the SHARED ones made in `to` (with their owner and mode); what to link and what to copy, relative. */
+function sortLayer(from: string, to: string, rel: string, link: string[], copy: string[]): void {
   const st = statSync(from);
   mkdirSync(to, { mode: st.mode & 0o7777 });
   chownSync(to, st.uid, st.gid);
   chmodSync(to, st.mode & 0o7777);
-  const link: string[] = [];
-  const copy: string[] = [];
   for (const e of readdirSync(from)) {
     const r = rel ? `${rel}/${e}` : e;
     const dir = lstatSync(join(from, e)).isDirectory();
-    if (dir && SHARED.includes(r)) link.push(join(from, e));
-    else if (dir && SHARED.some((s) => s.startsWith(`${r}/`))) await linkLayer(join(from, e), join(to, e), r);
-    else copy.push(join(from, e));
+    if (dir && SHARED.includes(r)) link.push(r);
+    else if (dir && SHARED.some((s) => s.startsWith(`${r}/`))) sortLayer(join(from, e), join(to, e), r, link, copy);
+    else copy.push(r);
   }
-  if (link.length) await run`cp -al ${link} ${to}/`;
-  if (copy.length) await run`cp -a ${copy} ${to}/`;
 }

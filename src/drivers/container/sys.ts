@@ -31,6 +31,9 @@ const local = commands({ hint: HINT, cLocale: true });
 /** Run a command (arguments are quoted by zx); a failure becomes a LabError with the command's output and a hint. */
 export const run = local.run;
 
+/** run() in the folder `cwd`: runIn(dir)`cp --parents ...`. */
+export const runIn = (cwd: string) => commands({ hint: HINT, cLocale: true, cwd }).run;
+
 /** run() with `input` on the command's stdin: runWithInput(text)`ip -batch -`. */
 export const runWithInput = (input: string) => commands({ hint: HINT, cLocale: true, input }).run;
 
