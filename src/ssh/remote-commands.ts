@@ -22,8 +22,10 @@ export const JOB_DIR_SHELL = 'd=/run/postfix-lab; [ "$EUID" = 0 ] || d=/tmp/.pos
 /**
  * A findable job (for commands that change the host): the command runs under `timeout` (which makes itself the
  * leader of a new process group), that group's id goes to `<dir>/<job>.pid`, and its output goes through two
- * FIFOs (`<job>.o`, `<job>.e`) into `tee -p`, which writes it to `<dir>/<job>.out` as well as to the channel. When
- * the connection drops, sshd's pipes close: tee ignores that (-p) and keeps the FIFOs drained, so the command
+ * FIFOs (`<job>.o`, `<job>.e`) into `tee`, which writes it to `<dir>/<job>.out` as well as to the channel. When
+ * the connection drops, sshd's pipes close: tee runs with SIGPIPE ignored, so its writes to the channel fail
+ * (EPIPE) while it goes on writing the file and keeps the FIFOs drained (the same as `tee -p`, which EL7's
+ * coreutils 8.22 does not have: it came in 8.24), so the command
  * neither dies of SIGPIPE half-way (a dpkg run cut short) nor notices; the engine finds the record after
  * reconnecting and waits for or stops the group (src/runbook/jobs.ts). The wrapper waits for both tees as well as
  * for the command, so all of the job's output is written before it ends, which lets a job share the long-lived
@@ -37,8 +39,8 @@ export function jobScript(command: string, job: string, timeoutMs?: number): str
   return [
     JOB_DIR_SHELL,
     `rm -f ${j}.o ${j}.e; mkfifo -m 0600 ${j}.o ${j}.e || exit 97`,
-    `tee -p -a ${j}.out < ${j}.o & o=$!`,
-    `tee -p -a ${j}.out < ${j}.e >&2 & e=$!`,
+    `{ trap '' PIPE; exec tee -a ${j}.out; } < ${j}.o & o=$!`,
+    `{ trap '' PIPE; exec tee -a ${j}.out >&2; } < ${j}.e & e=$!`,
     `timeout -k 2 ${t} bash -c ${sh(command)} ${sh(job)} <&0 > ${j}.o 2> ${j}.e &`,
     `echo $! > ${j}.pid; wait $!; rc=$?; wait $o $e; echo $rc > ${j}.rc; rm -f ${j}.pid ${j}.out ${j}.o ${j}.e; exit $rc`,
   ].join('\n');

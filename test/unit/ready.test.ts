@@ -92,7 +92,9 @@ describe('remote jobs', () => {
   it('wraps a command so that its process group and exit code are recorded under its name', () => {
     const s = jobScript('apt-get install -y postfix', 'plab-1234abcd-pkgs-1-1', 60_000);
     expect(s).toContain("timeout -k 2 60 bash -c 'apt-get install -y postfix' plab-1234abcd-pkgs-1-1 <&0");
-    expect(s).toContain('tee -p -a "$d"/plab-1234abcd-pkgs-1-1.out < "$d"/plab-1234abcd-pkgs-1-1.o & o=$!');
+    // SIGPIPE ignored rather than `tee -p`, which EL7's coreutils (8.22) does not have
+    expect(s).toContain(`{ trap '' PIPE; exec tee -a "$d"/plab-1234abcd-pkgs-1-1.out; } < "$d"/plab-1234abcd-pkgs-1-1.o & o=$!`);
+    expect(s).not.toContain('tee -p');
     expect(s).toMatch(/echo \$! > "\$d"\/plab-1234abcd-pkgs-1-1\.pid; wait \$!; rc=\$\?; wait \$o \$e; echo \$rc > "\$d"\/plab-1234abcd-pkgs-1-1\.rc/);
     expect(wrapCommand('true', { sudo: true, job: 'plab-x-y-1-1' })).toMatch(/^exec sudo -n -- bash -c /);
     expect(wrapCommand('true', { sudo: true })).toBe('exec sudo -n -- bash -c true');
