@@ -85,14 +85,7 @@ function collect(ch: ClientChannel, run: ChannelRun, started: number, finish: (e
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-  const emit = (stream: 'stdout' | 'stderr', text: string): void => {
-    if (!text || !run.opts.onOutput) return;
-    try {
-      run.opts.onOutput(text, stream);
-    } catch {
-      /* a failing log callback must not break the command */
-    }
-  };
+  const emit = outputSink(run.opts);
   let code: number | undefined;
   let closed = false;
   let stderrEnded = false;
@@ -113,13 +106,12 @@ function collect(ch: ClientChannel, run: ChannelRun, started: number, finish: (e
     emit('stdout', decoders.stdout.end());
     emit('stderr', decoders.stderr.end());
     if (code === undefined) {
-      finish(new ConnectionLost(run.host, `\`${short(run.label)}\` ended without an exit status`));
+      finish(noExitStatus(run.host, run.label));
       return;
     }
-    const t = run.opts.timeoutMs;
-    if (t !== undefined && t > 0 && code !== 0 && Date.now() - started >= t) {
-      // The remote `timeout` fired just before our own timer did.
-      finish(new TimeoutError(`\`${short(run.label)}\` on ${run.host}`, t));
+    const late = lateTimeout(run.host, run.label, run.opts, started, code);
+    if (late) {
+      finish(late);
       return;
     }
     finish(null, { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
@@ -139,6 +131,29 @@ function collect(ch: ClientChannel, run: ChannelRun, started: number, finish: (e
   // Always end stdin, so commands that read it see EOF instead of waiting forever.
   if (run.opts.stdin !== undefined) ch.end(run.opts.stdin);
   else ch.end();
+}
+
+/** The caller's output callback, guarded: a failing log callback must not break the command. */
+export function outputSink(opts: ExecOptions): (stream: 'stdout' | 'stderr', text: string) => void {
+  return (stream, text) => {
+    if (!text || !opts.onOutput) return;
+    try {
+      opts.onOutput(text, stream);
+    } catch {
+      /* a failing log callback must not break the command */
+    }
+  };
+}
+
+/** A command that ended without an exit status: its connection went (a channel or the long-lived shell). */
+export function noExitStatus(host: string, label: string): ConnectionLost {
+  return new ConnectionLost(host, `\`${short(label)}\` ended without an exit status`);
+}
+
+/** The TimeoutError for a failed command that ran out its time: the remote `timeout` fired just before our own timer. */
+export function lateTimeout(host: string, label: string, opts: ExecOptions, started: number, code: number): TimeoutError | undefined {
+  const t = opts.timeoutMs;
+  return t !== undefined && t > 0 && code !== 0 && Date.now() - started >= t ? new TimeoutError(`\`${short(label)}\` on ${host}`, t) : undefined;
 }
 
 /** KILL the remote command (sshd signals the session's process group) and close the channel. */

@@ -15,8 +15,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Client, ClientChannel } from 'ssh2';
 import { sh } from '../host.js';
 import type { ExecOptions, ExecResult } from '../host.js';
-import { ConnectionLost, TimeoutError } from '../errors.js';
-import { kill, short, signalExitCode } from './channel.js';
+import { TimeoutError } from '../errors.js';
+import { kill, lateTimeout, noExitStatus, outputSink, short, signalExitCode } from './channel.js';
 import { secs } from './remote-commands.js';
 
 /** Commands longer than this go to a channel of their own (bash reads a pipe a byte at a time). */
@@ -80,8 +80,8 @@ class Stream {
 }
 
 export interface ShellRun {
-  /** What the user asked to run, for messages (default: the command). */
-  label?: string;
+  /** What the user asked to run, for messages (the command, not a job script around it). */
+  label: string;
   /** Wrap the command in `timeout` on the host (not for a job script, which has its own). */
   remoteTimeout: boolean;
 }
@@ -120,16 +120,11 @@ export class RemoteShell {
    * `remoteTimeout: false` for a script that bounds itself (a job); the client's timer runs in any case.
    */
   run(command: string, opts: ExecOptions, onLost: (fail: (err: Error) => void) => () => void, how: ShellRun): Promise<ExecResult> {
-    const label = how.label ?? command;
+    const label = how.label;
     if (this.dead || this.frame) return Promise.reject(new ShellUnavailable());
     const n = ++this.seq;
-    const emit = (stream: 'stdout' | 'stderr') => (text: string) => {
-      try {
-        opts.onOutput?.(text, stream);
-      } catch {
-        /* a failing log callback must not break the command */
-      }
-    };
+    const sink = outputSink(opts);
+    const emit = (stream: 'stdout' | 'stderr') => (text: string) => sink(stream, text);
     return new Promise<ExecResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const unregister = onLost((err) => frame.finish(err));
@@ -207,7 +202,7 @@ export class RemoteShell {
       // The shell ended while running the command (killed, or sudo refused before the loop began): report it as
       // a channel would, with what the command wrote and the shell's exit status.
       if (this.exit === undefined) {
-        f.finish(new ConnectionLost(this.host, `\`${short(f.label)}\` ended without an exit status`));
+        f.finish(noExitStatus(this.host, f.label));
         return;
       }
       f.finish(null, { code: this.exit, stdout: f.out.text, stderr: f.err.text });
@@ -220,12 +215,7 @@ export class RemoteShell {
     f[which].push(d);
     if (!f.out.end || !f.err.end) return;
     const code = f.out.end.code;
-    const t = f.opts.timeoutMs;
-    if (t !== undefined && t > 0 && code !== 0 && Date.now() - f.started >= t) {
-      f.finish(new TimeoutError(`\`${short(f.label)}\` on ${this.host}`, t));
-      return;
-    }
-    f.finish(null, { code, stdout: f.out.text, stderr: f.err.text });
+    f.finish(lateTimeout(this.host, f.label, f.opts, f.started, code) ?? null, { code, stdout: f.out.text, stderr: f.err.text });
   }
 }
 
