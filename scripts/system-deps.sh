@@ -6,7 +6,7 @@
 #   sh scripts/system-deps.sh vm      -> what `npm run test:vm` needs (Packer, Vagrant + vagrant-libvirt, libvirt, QEMU, debootstrap)
 set -e
 case "$1" in
-  test) pkgs="openssh-server openssh-client sudo shellcheck openssl packer vagrant debootstrap systemd-container iproute2 zstd apt-cacher-ng nftables util-linux rpm gcc make libc6-dev patch binutils libdb-dev chromium fonts-ipafont-gothic" ;;
+  test) pkgs="openssh-server openssh-client sudo shellcheck openssl packer vagrant mmdebstrap systemd-container iproute2 zstd apt-cacher-ng nftables util-linux rpm gcc make libc6-dev patch binutils libdb-dev chromium fonts-ipafont-gothic" ;;
   bench) pkgs="openssh-server openssh-client sudo ansible" ;;
   vm) pkgs="packer vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils debootstrap fdisk iproute2 dnsmasq-base openssh-client" ;;
   *) echo "usage: system-deps.sh test|bench|vm" >&2; exit 2 ;;

@@ -159,7 +159,7 @@ describe('container driver: input checks', () => {
 });
 
 describe.skipIf(!isRoot)('container driver (real, as root)', () => {
-  // on a fresh Debian/Ubuntu machine this installs debootstrap, systemd-container, apt-cacher-ng, nftables, ...
+  // on a fresh Debian/Ubuntu machine this installs mmdebstrap, systemd-container, apt-cacher-ng, nftables, ...
   beforeAll(() => ensurePrerequisites((m) => progress.push(m)), 600_000);
   afterAll(async () => {
     for (const lab of made.values()) await driver.down(ctx(lab)).catch(() => undefined);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The container base image's bake, run in the debootstrapped root (chroot) after the Vagrant user's setup
+# The container base image's bake, run in the freshly bootstrapped root (chroot) after the Vagrant user's setup
 # (packer/scripts/_common/vagrant.sh, keys only). image.ts runs it with: MIRROR SUITE SECURITY_MIRROR PROXY
 # (SECURITY_MIRROR may be empty; PROXY is ADDRESS:PORT of the package proxy, the lab's only way out).
 set -eu

@@ -1,5 +1,5 @@
 /**
- * The base image: a Debian 12 rootfs from debootstrap, baked like a Vagrant box, cached as a zstd-compressed
+ * The base image: a Debian 12 rootfs from mmdebstrap, baked like a Vagrant box, cached as a zstd-compressed
  * tarball keyed by its recipe (package list, mirror, bake script). Unpacked once per machine into a read-only
  * folder that every lab uses as the lower layer of its overlay.
  */
@@ -34,7 +34,7 @@ import { paths, removeTree, run, withLock } from './sys.js';
 /** What the box starts with; everything else (postfix, rsyslog, ...) is the runbook's to install. */
 export const PACKAGES = ['openssh-server', 'sudo', 'systemd-sysv', 'dbus', 'libpam-systemd'];
 /** Bump when the recipe changes in a way the bake script below does not show. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2; // 2: mmdebstrap instead of debootstrap
 
 export interface BaseImage {
   key: string;
@@ -50,7 +50,7 @@ export function labMirrorUrl(mirror: string): string {
 
 /** The Vagrant user's setup the boxes share (packer/scripts/_common/vagrant.sh). */
 export const VAGRANT_SCRIPT = join(repoRoot, 'packer', 'scripts', '_common', 'vagrant.sh');
-/** What makes a debootstrapped root a container lab's base image (run after the Vagrant user's setup). */
+/** What makes a freshly bootstrapped root a container lab's base image (run after the Vagrant user's setup). */
 const BAKE_SCRIPT = join(repoRoot, 'src', 'drivers', 'container', 'bake.sh');
 
 /** Shell script run inside the fresh rootfs (chroot) to make it a Vagrant-style box. Part of the image key. */
@@ -145,38 +145,45 @@ export async function ensureBaseImage(o: ImageOptions): Promise<BaseImage> {
   });
 }
 
+/** mmdebstrap's progress lines and where each puts the build (only ever forwards). */
+const STAGES: [RegExp, number, string][] = [
+  [/^I: running apt-get update/, 10, 'reading the package lists'],
+  [/^I: downloading packages/, 20, 'downloading packages'],
+  [/^I: extracting archives/, 40, 'extracting'],
+  [/^I: installing essential packages/, 50, 'installing the core'],
+  [/^I: installing remaining packages/, 65, 'installing packages'],
+  [/^I: (cleaning|success)/, 90, 'baking the Vagrant-style box'],
+];
+
+/**
+ * The merged-/usr hook of mmdebstrap: the root starts merged and gets `usr-is-merged`, as debootstrap's does. Without
+ * it apt satisfies init-system-helpers' `usrmerge | usr-is-merged` with usrmerge, which brings perl into the image.
+ */
+const MERGED_USR_HOOK = '/usr/share/mmdebstrap/hooks/merged-usr';
+
+/**
+ * The root from mmdebstrap: apt resolves and downloads (several files at once over one connection) where debootstrap
+ * fetches one package after another; the same packages and versions (lsb-base, an empty transitional package, aside).
+ * Measured on one machine, one build each from deb.debian.org: 39-41 s against debootstrap's 59-62 s.
+ */
 async function build(key: string, o: ImageOptions, rootfs: string, tarball: string, lib: string): Promise<void> {
   const t0 = Date.now();
   o.progress(`base image ${key}: building Debian 12 from ${o.mirror} (about a minute)`);
   const log: string[] = [];
-  let fetched = 0;
   let percent = 0;
   const onLine = (line: string) => {
     log.push(line);
     if (log.length > 200) log.shift();
-    const m = /^I: (Retrieving|Validating|Extracting|Unpacking|Configuring|Installing|Base system installed)/.exec(line);
-    if (!m?.[1]) return;
-    if (m[1] === 'Retrieving' && ++fetched % 25 === 0) o.progress(`base image: downloaded ${fetched} packages`);
-    // debootstrap unpacks and configures twice (required, then base packages): only ever move forward
-    const next = (
-      {
-        Retrieving: [10, 'downloading packages'],
-        Validating: [10, 'downloading packages'],
-        Extracting: [40, 'extracting'],
-        Installing: [50, 'installing the core'],
-        Unpacking: [60, 'unpacking packages'],
-        Configuring: [75, 'configuring packages'],
-        'Base system installed': [90, 'baking the Vagrant-style box'],
-      } as Record<string, [number, string]>
-    )[m[1]];
-    if (next && next[0] > percent) {
-      percent = next[0];
-      o.progress(`base image: ${next[1]} (${percent}%)`);
+    const stage = STAGES.find(([re]) => re.test(line));
+    if (stage && stage[1] > percent) {
+      percent = stage[1];
+      o.progress(`base image: ${stage[2]} (${percent}%)`);
     }
   };
-  const args = ['--variant=minbase', `--include=${PACKAGES.join(',')}`, SUITE, rootfs, o.mirror];
+  const hook = existsSync(MERGED_USR_HOOK) ? [`--hook-dir=${MERGED_USR_HOOK}`] : [];
+  const args = ['--variant=minbase', ...hook, `--include=${PACKAGES.join(',')}`, SUITE, rootfs, o.mirror];
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('debootstrap', args, {
+    const child = spawn('mmdebstrap', args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: o.signal,
       env: { ...process.env, PATH: `/usr/sbin:/usr/bin:/sbin:/bin`, LC_ALL: 'C' },
@@ -194,18 +201,18 @@ async function build(key: string, o: ImageOptions, rootfs: string, tarball: stri
     child.on('close', (c) => resolve(c ?? 1));
   }).catch((e: unknown) => {
     throw new LabError(
-      `building the base image was interrupted or could not start debootstrap: ${String(e)}`,
+      `building the base image was interrupted or could not start mmdebstrap: ${String(e)}`,
       'Run `npm run lab:up` again; the build starts over.',
     );
   });
   if (code !== 0) {
     throw new LabError(
-      `debootstrap failed (exit ${code}) building the base image from ${o.mirror}:\n${log.slice(-12).join('\n')}`,
-      `Check that the mirror answers (set container.mirror in the lab file, or fix /etc/apt/sources.list.d/* and /etc/hosts), then run \`npm run lab:up\` again.`,
+      `mmdebstrap failed (exit ${code}) building the base image from ${o.mirror}:\n${log.slice(-12).join('\n')}`,
+      `Check that the mirror answers (set container.mirror in the lab file, or fix /etc/apt/sources.list.d/* and /etc/hosts) and that /usr/share/keyrings/debian-archive-keyring.gpg exists (package debian-archive-keyring), then run \`npm run lab:up\` again.`,
     );
   }
   await run`chroot ${rootfs} /bin/sh -c ${bakeScript(o.mirror)}`;
-  // debootstrap leaves device nodes in /dev; nspawn brings its own
+  // the build leaves device nodes in /dev; nspawn brings its own
   for (const e of readdirSync(join(rootfs, 'dev'))) removeInside(lib, join(rootfs, 'dev', e));
   o.progress('base image: compressing the cache (95%)');
   await pack(rootfs, tarball);

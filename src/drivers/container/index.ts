@@ -1,5 +1,5 @@
 /**
- * The `container` driver: a Debian 12 lab host without a hypervisor. A rootfs from debootstrap (cached base image),
+ * The `container` driver: a Debian 12 lab host without a hypervisor. A rootfs from mmdebstrap (cached base image),
  * an overlay disk per lab, its own network namespace and veth pair, booted with `systemd-nspawn -b`, reached over SSH
  * as `vagrant` with this installation's key, forwarded ports on 127.0.0.1, packages through a caching proxy.
  * Not a security boundary: root in the lab is close to root on the host. A training box and a test fixture.

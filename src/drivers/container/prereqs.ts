@@ -15,7 +15,7 @@ export interface Requirement {
 }
 
 export const REQUIREMENTS: Requirement[] = [
-  { command: 'debootstrap', pkg: 'debootstrap', why: 'builds the Debian 12 base image' },
+  { command: 'mmdebstrap', pkg: 'mmdebstrap', why: 'builds the Debian 12 base image' },
   { command: 'systemd-nspawn', pkg: 'systemd-container', why: 'boots the lab with systemd inside' },
   { command: 'ip', pkg: 'iproute2', why: 'network namespace and veth pair' },
   { command: 'zstd', pkg: 'zstd', why: 'compresses the cached base image' },
