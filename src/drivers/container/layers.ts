@@ -28,6 +28,7 @@ import { LabError } from '../../errors.js';
 import { isSnapshotName, provenInside } from '../../lab/names.js';
 import type { DiskLayout } from './disk.js';
 import { checkedOverlayOptions, isLayerId, newLayerId, settle, type SnapshotRecord, type StackRecord, unreferenced } from './stack.js';
+import { increment, isEmpty, type Scan, scan, writeIncrement } from './increment.js';
 import { linkLayer } from './links.js';
 import { removeTree, run } from './sys.js';
 
@@ -150,10 +151,46 @@ export async function saveSnapshot(d: DiskLayout, name: string, o: { base?: stri
   await recordSnapshot(d, name, layers);
 }
 
+/** `disk/live.json`: the lab's last live save, for the next one's increment (increment.ts). */
+interface LiveRecord {
+  /** the lab's stack and upper (device:inode) it was taken from */
+  stack: string[];
+  upper: string;
+  /** the snapshot's layers, top first */
+  layers: string[];
+  /** the upper's entries then: [path, signature, folder] */
+  entries: [string, string, boolean][];
+}
+
+/** How many increments stack up before a save copies the whole upper again (each is one more overlay layer). */
+const MAX_INCREMENTS = 12;
+
+const liveFile = (d: DiskLayout) => join(d.stack, '..', 'live.json');
+const upperId = (d: DiskLayout) => {
+  const st = lstatSync(d.upper);
+  return `${st.dev}:${st.ino}`;
+};
+
+/** The last live save when the next one can build on it: the same stack and upper, its layers all there. */
+function liveBase(d: DiskLayout, s: StackRecord): LiveRecord | undefined {
+  let rec: LiveRecord | undefined;
+  try {
+    rec = readJsonFile<LiveRecord>(liveFile(d));
+  } catch {
+    return undefined; // a damaged record only costs a whole copy
+  }
+  if (!rec || rec.upper !== upperId(d) || rec.stack.join(':') !== s.layers.join(':')) return undefined;
+  if (rec.layers.length - s.layers.length >= MAX_INCREMENTS) return undefined;
+  if (!rec.layers.every((id) => isLayerId(id) && realDir(d.home, layerDir(d, id)))) return undefined;
+  return rec;
+}
+
 /**
  * Save a running lab: `hold` keeps its processes still while its upper is copied into a new layer (links.ts: the
- * bulk as hard links, the rest copied); the snapshot is that layer on the lab's stack. Nothing of the running disk
- * changes: stack.json stays, the upper stays. A crash leaves a temp folder or an unreferenced layer, which gc removes.
+ * bulk as hard links, the rest copied), or only what changed since the lab's last live save (increment.ts); the
+ * snapshot is that layer on the lab's stack (or on that save's layers). Nothing of the running disk changes:
+ * stack.json stays, the upper stays. A crash leaves a temp folder or an unreferenced layer, which gc removes, or a
+ * live.json of an older save, which only makes the next layer larger.
  */
 export async function saveRunningSnapshot(
   d: DiskLayout,
@@ -162,21 +199,39 @@ export async function saveRunningSnapshot(
   o: { base?: string } = {},
 ): Promise<void> {
   provenInside(d.home, join(snapDir(d, name), 'snapshot.json'));
+  provenInside(d.home, liveFile(d));
   const s = readStack(d);
   if (s.pending) throw new LabError(`${d.stack} records an unfinished ${s.pending.op} while the lab runs`, DAMAGED);
-  let layers = s.layers;
-  if (readdirSync(d.upper).length > 0 || layers.length === 0) {
-    const id = freeLayerId(d);
-    const tmp = `${layerDir(d, id)}.tmp`; // not a layer id: gc removes it after a crash
-    provenInside(d.home, tmp);
-    checkDepth(d, [id, ...layers], o.base);
-    mkdirSync(d.layers, { recursive: true, mode: 0o700 });
-    await removeTree(d.home, tmp);
-    await hold(() => linkLayer(d.upper, tmp));
+  const prev = liveBase(d, s);
+  const below = prev?.layers ?? s.layers;
+  const id = freeLayerId(d);
+  const tmp = `${layerDir(d, id)}.tmp`; // not a layer id: gc removes it after a crash
+  provenInside(d.home, tmp);
+  checkDepth(d, [id, ...below], o.base);
+  mkdirSync(d.layers, { recursive: true, mode: 0o700 });
+  await removeTree(d.home, tmp);
+  let now: Scan = new Map();
+  let wrote = false;
+  await hold(async () => {
+    now = scan(d.upper);
+    if (prev) {
+      const inc = increment(new Map(prev.entries.map(([p, sig, dir]) => [p, { sig, dir }])), now);
+      if (isEmpty(inc)) return;
+      await writeIncrement(d.upper, tmp, inc);
+    } else {
+      if (now.size === 0 && below.length > 0) return;
+      await linkLayer(d.upper, tmp);
+    }
+    wrote = true;
+  });
+  let layers = below;
+  if (wrote) {
     renameSync(tmp, layerDir(d, id)); // unreferenced (so removed by gc) until snapshot.json says otherwise
-    layers = [id, ...layers];
+    layers = [id, ...below];
   }
   await recordSnapshot(d, name, layers);
+  const entries = [...now].map(([p, e]): [string, string, boolean] => [p, e.sig, e.dir]);
+  writeAtomic(d.home, liveFile(d), { stack: s.layers, upper: upperId(d), layers, entries } satisfies LiveRecord);
 }
 
 /** An old-format snapshot becomes a one-layer snapshot: its upper copied once into a layer (then the copy removed). */
