@@ -25,8 +25,7 @@ const PACKAGE = [
 const DIRS = '/srv/i /etc/issue.net /etc/issue /usr/share/inc-probe /usr/share/doc/sudo /var/lib/dpkg/info /var/lib/dpkg/status';
 const STATE = `find ${DIRS} -xdev -printf '%p %y %m %U %s\\n' 2>/dev/null | sort; find ${DIRS} -xdev -type f -exec md5sum {} + 2>/dev/null | sort`;
 
-const snapshotLayers = (name: string): string[] =>
-  JSON.parse(readFileSync(join(labRef(ctx.state).disk.snapshots, name, 'snapshot.json'), 'utf8')).layers;
+const snapshotLayers = (name: string): string[] => JSON.parse(readFileSync(join(labRef(ctx.state).disk.snapshots, name, 'snapshot.json'), 'utf8')).layers;
 const layerFiles = (id: string): string[] => {
   const out: string[] = [];
   const walk = (dir: string, rel: string) => {
@@ -49,7 +48,9 @@ describe.skipIf(!isRoot)('a running container lab saved again and again', () => 
   afterAll(() => lab.down(), 120_000);
 
   it('stacks only what changed on the save before, and each save restores to that instant', async () => {
-    await sh(`${PACKAGE}; mkdir -p /srv/i/old /srv/i/re /srv/i/same; echo 1 > /srv/i/f; echo gone > /srv/i/gone; echo o > /srv/i/old/a; echo o > /srv/i/re/o; echo s > /srv/i/same/s`);
+    await sh(
+      `${PACKAGE}; mkdir -p /srv/i/old /srv/i/re /srv/i/same; echo 1 > /srv/i/f; echo gone > /srv/i/gone; echo o > /srv/i/old/a; echo o > /srv/i/re/o; echo s > /srv/i/same/s`,
+    );
     const states: Record<string, string> = {};
     await driver.snapshot!(ctx, 'save', 'A');
     states.A = await sh(STATE);
@@ -75,7 +76,9 @@ describe.skipIf(!isRoot)('a running container lab saved again and again', () => 
     expect(dd).toEqual(c);
     // B's layer holds what changed (a whiteout for what went), not what did not
     const inB = layerFiles(b![0]!);
-    expect(inB).toEqual(expect.arrayContaining(['srv/i/f', 'srv/i/re/n', 'srv/i/new/deep/x', 'srv/i/gone', 'srv/i/old', 'etc/issue.net', 'usr/share/inc-probe/d/b']));
+    expect(inB).toEqual(
+      expect.arrayContaining(['srv/i/f', 'srv/i/re/n', 'srv/i/new/deep/x', 'srv/i/gone', 'srv/i/old', 'etc/issue.net', 'usr/share/inc-probe/d/b']),
+    );
     expect(inB).not.toContain('root/p/DEBIAN/control'); // made before A, unchanged since
     for (const gone of ['srv/i/gone', 'srv/i/old', 'srv/i/re/o', 'etc/issue.net']) expect(isWhiteout(b![0]!, gone), gone).toBe(true);
     expect(layerFiles(c![0]!)).not.toContain('srv/i/same/s');
