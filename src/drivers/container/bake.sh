@@ -31,6 +31,9 @@ rm -rf /var/log/journal
 # as in the VM boxes (a package that runs `pam-auth-update` again would bring pam_systemd back: only slower)
 pam-auth-update --package --remove systemd
 systemctl mask systemd-logind.service dev-hugepages.mount sys-fs-fuse-connections.mount
+# D-Bus still starts with the boot (logind pulled it in before): socket-activated by a user's first `systemctl
+# is-system-running --wait`, it came up while the boot finished, and that call missed the signal and hung
+systemctl add-wants multi-user.target dbus.service
 # generators for block devices and a login console a container has none of: each costs CPU at every boot
 mkdir -p /etc/systemd/system-generators
 for g in cryptsetup gpt-auto hibernate-resume integritysetup veritysetup getty; do ln -sf /dev/null "/etc/systemd/system-generators/systemd-$g-generator"; done
