@@ -26,14 +26,12 @@ systemctl mask apt-daily.timer apt-daily-upgrade.timer
 mkdir -p /etc/systemd/journald.conf.d
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=32M\n' > /etc/systemd/journald.conf.d/postfix-lab.conf
 rm -rf /var/log/journal
-# no login manager: every SSH login and sudo would start a user manager (systemd --user) and a logind session that
-# nothing in the lab uses (a quarter of a container boot's CPU, measured with each unit's cgroup); the packages stay,
-# as in the VM boxes (a package that runs `pam-auth-update` again would bring pam_systemd back: only slower)
+# no user manager: every SSH login and sudo would start one (systemd --user) that nothing in the lab uses; the
+# packages stay, as in the VM boxes (a package that runs `pam-auth-update` again would bring pam_systemd back:
+# only slower). systemd-logind stays: it subscribes to PID 1's signals on the bus, without which PID 1 sends none
+# there, and a user's `systemctl is-system-running --wait` during the boot waited out its timeout (300 s)
 pam-auth-update --package --remove systemd
-systemctl mask systemd-logind.service dev-hugepages.mount sys-fs-fuse-connections.mount
-# D-Bus still starts with the boot (logind pulled it in before): socket-activated by a user's first `systemctl
-# is-system-running --wait`, it came up while the boot finished, and that call missed the signal and hung
-systemctl add-wants multi-user.target dbus.service
+systemctl mask dev-hugepages.mount sys-fs-fuse-connections.mount
 # generators for block devices and a login console a container has none of: each costs CPU at every boot
 mkdir -p /etc/systemd/system-generators
 for g in cryptsetup gpt-auto hibernate-resume integritysetup veritysetup getty; do ln -sf /dev/null "/etc/systemd/system-generators/systemd-$g-generator"; done
