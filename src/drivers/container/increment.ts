@@ -17,7 +17,7 @@
  *   folder's in the older layer), made only where something below it or its own attributes changed;
  * - an entry gone from the upper whose folder is still there: a whiteout (a character device 0/0).
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, type BigIntStats, utimesSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, type BigIntStats, type Stats, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { SHARED } from './links.js';
 import { runIn } from './sys.js';
@@ -99,14 +99,17 @@ export function increment(prev: Scan, now: Scan): Increment {
 
 export const isEmpty = (i: Increment) => !i.dirs.length && !i.whole.length && !i.files.length && !i.whiteouts.length;
 
+/** The folders of the new layer and the upper's own stat of each (for their times at the end). */
+type Made = Map<string, Stats>;
+
 /** Make `to/rel` as the folder `from/rel` is (owner, mode), and the folders above it that `to` lacks. */
-function makeDir(from: string, to: string, rel: string, made: Set<string>): void {
+function makeDir(from: string, to: string, rel: string, made: Made): void {
   if (made.has(rel)) return;
   if (rel) makeDir(from, to, parentOf(rel), made);
   const dst = rel ? join(to, rel) : to;
-  made.add(rel);
-  if (rel && existsSync(dst)) return; // inside a folder copied whole
   const st = lstatSync(rel ? join(from, rel) : from);
+  made.set(rel, st);
+  if (rel && existsSync(dst)) return; // inside a folder copied whole
   mkdirSync(dst, { mode: st.mode & 0o7777 });
   chownSync(dst, st.uid, st.gid);
   chmodSync(dst, st.mode & 0o7777);
@@ -117,7 +120,7 @@ const CHUNK = 2000;
 
 /** Write the increment of the upper `from` into the new layer folder `to` (which must not exist). */
 export async function writeIncrement(from: string, to: string, inc: Increment): Promise<void> {
-  const made = new Set<string>();
+  const made: Made = new Map();
   makeDir(from, to, '', made);
   for (const rel of inc.dirs) makeDir(from, to, rel, made);
   const entries = [...inc.whole, ...inc.files];
@@ -129,8 +132,5 @@ export async function writeIncrement(from: string, to: string, inc: Increment): 
   for (const rel of inc.whiteouts) makeDir(from, to, parentOf(rel), made); // after the copies: some are inside them
   if (inc.whiteouts.length) await runIn(to)`sh -c ${'for p; do mknod -m 000 "$p" c 0 0; done'} sh ${inc.whiteouts}`;
   // the folders' times last (every entry written into them moved them), deepest first
-  for (const rel of [...made].sort((a, b) => b.length - a.length)) {
-    const st = lstatSync(rel ? join(from, rel) : from);
-    utimesSync(rel ? join(to, rel) : to, st.atime, st.mtime);
-  }
+  for (const [rel, st] of [...made].sort(([a], [b]) => b.length - a.length)) utimesSync(rel ? join(to, rel) : to, st.atime, st.mtime);
 }

@@ -181,7 +181,11 @@ function liveBase(d: DiskLayout, s: StackRecord): LiveRecord | undefined {
   }
   if (!rec || rec.upper !== upperId(d) || rec.stack.join(':') !== s.layers.join(':')) return undefined;
   if (rec.layers.length - s.layers.length >= MAX_INCREMENTS) return undefined;
-  if (!rec.layers.every((id) => isLayerId(id) && realDir(d.home, layerDir(d, id)))) return undefined;
+  try {
+    stackPaths(d, { layers: rec.layers }); // every layer still there (gc removes those no snapshot refers to)
+  } catch {
+    return undefined;
+  }
   return rec;
 }
 
