@@ -112,6 +112,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
             o.events.emit({ event: 'step', ...info(step), status: 'skipped', durationMs: 0, detail: 'done in the interrupted run (resuming)' });
             continue;
           }
+          host.nextStep();
           const status = await runStep(run, step, false);
           recap[status === 'changed' ? 'changed' : 'ok'] += 1;
           o.journal.append({ type: 'step', runId, id: step.id, status: status === 'changed' ? 'changed' : 'ok', at: new Date().toISOString() });
@@ -127,6 +128,7 @@ export async function runPlan(plan: Plan, o: RunOptions): Promise<Recap> {
         for (const h of role.handlers) {
           if (!pending.has(h.id)) continue;
           if (o.signal?.aborted) throw interrupted(h.id);
+          host.nextStep();
           const status = await runStep(run, h, true);
           recap[status === 'changed' ? 'changed' : 'ok'] += 1;
           o.journal.append({ type: 'handler', runId, id: h.id, role: role.role, at: new Date().toISOString() });

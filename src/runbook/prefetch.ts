@@ -1,9 +1,11 @@
 /**
  * One round trip for a run that is expected to change nothing: the read-only check commands of the steps the lab
  * has finished before are asked in one exec (side by side on the host, each under its own `timeout`), and their
- * answers are handed out once each while the run has changed nothing. The first change (an exec that is a job,
- * i.e. an apply or a handler, or a file written) drops every answer not yet used; a command not asked ahead, one
- * with stdin, or a batch that failed goes to the host as usual. A poll asking again gets a fresh answer.
+ * answers hold while the run has changed nothing: a later step asking the same question (two roles both running
+ * `postfix check`, say) gets the same answer without a second run on the host. The first change (an exec that is
+ * a job, i.e. an apply or a handler, or a file written) drops every answer; a command not asked ahead, one with
+ * stdin, or a batch that failed goes to the host as usual. A step asking the same question twice (a poll) gets a
+ * fresh answer the second time.
  */
 import type { ExecOptions, ExecResult, Host, PutOptions } from '../host.js';
 import { sh } from '../host.js';
@@ -21,6 +23,8 @@ export interface PrefetchingHost extends Host {
   prefetch(questions: Question[], timeoutMs: number): Promise<number>;
   /** Forget every waiting answer (the host may have changed). */
   drop(): void;
+  /** The next step begins: it may take answers an earlier step took, but only once each. */
+  nextStep(): void;
   /** Answers used so far (for tests and the run log). */
   readonly hits: number;
 }
@@ -62,15 +66,16 @@ export function parseBatch(stdout: string, n: number): (ExecResult | undefined)[
 }
 
 export function prefetchingHost(host: Host): PrefetchingHost {
-  const answers = new Map<string, ExecResult>();
+  const answers = new Map<string, { result: ExecResult; takenIn?: number }>();
   let hits = 0;
+  let stepNo = 0;
   const take = (key: string) => {
     const a = answers.get(key);
-    if (a) {
-      answers.delete(key);
-      hits += 1;
-    }
-    return a;
+    // The same step asking again is a poll waiting for a change: that goes to the host.
+    if (!a || a.takenIn === stepNo) return undefined;
+    a.takenIn = stepNo;
+    hits += 1;
+    return a.result;
   };
   const ask = async (questions: { key: string; command: string }[], sudo: boolean, timeoutMs: number) => {
     if (!questions.length) return;
@@ -86,7 +91,7 @@ export function prefetchingHost(host: Host): PrefetchingHost {
     if (!r || r.code !== 0) return;
     parseBatch(r.stdout, questions.length).forEach((a, i) => {
       // 124 and 137: `timeout` ended it; that is no answer (the step asks the host itself).
-      if (a && a.code !== 124 && a.code !== 137) answers.set(questions[i]!.key, a);
+      if (a && a.code !== 124 && a.code !== 137) answers.set(questions[i]!.key, { result: a });
     });
   };
   return {
@@ -109,6 +114,9 @@ export function prefetchingHost(host: Host): PrefetchingHost {
     },
     drop() {
       answers.clear();
+    },
+    nextStep() {
+      stepNo += 1;
     },
     async exec(command: string, opts: ExecOptions = {}) {
       if (opts.job) answers.clear();

@@ -74,6 +74,24 @@ describe('a host answering from the batch', () => {
     expect(host.execs()).toHaveLength(3);
   });
 
+  it('hands a later step the answer an earlier step took, from one run on the host, while nothing has changed', async () => {
+    const host = localHost();
+    const p = prefetchingHost(host);
+    await p.prefetch([{ run: 'echo checked', sudo: true }], 10_000);
+    p.nextStep();
+    expect((await p.exec('echo checked', { sudo: true })).stdout).toBe('checked\n');
+    p.nextStep();
+    expect((await p.exec('echo checked', { sudo: true })).stdout).toBe('checked\n');
+    expect(host.execs()).toHaveLength(1);
+    expect(p.hits).toBe(2);
+    await p.exec('echo checked', { sudo: true }); // the same step again: a poll, to the host
+    expect(host.execs()).toHaveLength(2);
+    await p.exec('true', { job: 'plab-change' });
+    p.nextStep();
+    await p.exec('echo checked', { sudo: true }); // after a change: to the host
+    expect(host.execs()).toHaveLength(4);
+  });
+
   it('forgets every answer at the first change: a job, a file written', async () => {
     for (const change of [
       (p: ReturnType<typeof prefetchingHost>) => p.exec('touch /dev/null', { job: 'plab-x' }),
