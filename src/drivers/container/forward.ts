@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../schemas.js';
 import { InputError, LabError } from '../../errors.js';
 import type { PortForward } from '../../lab/lab-file.js';
 import { paths, withLock } from './sys.js';
@@ -16,7 +16,7 @@ import { ourPid, waitExit } from '../local/processes.js';
 import { describeHolder } from './holder.js';
 
 /** The forwarder's program; it runs from a copy under /run, so a checkout changing under it changes nothing. */
-const PROGRAM = fileURLToPath(new URL('./forwarder.mjs', import.meta.url));
+const PROGRAM = join(repoRoot, 'src/drivers/container/forwarder.mjs');
 
 const files = () => ({
   script: join(paths.run, 'forwarder.mjs'),
