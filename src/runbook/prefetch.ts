@@ -32,35 +32,63 @@ export interface PrefetchingHost extends Host {
 const runKey = (command: string, sudo: boolean) => `${sudo ? 'sudo' : 'user'}\0${command}`;
 const readKey = (path: string) => `read\0${path}`;
 
-/** The batch: every command in the background with its own files, then each one's exit code and output in base64. */
+/**
+ * The batch: a few workers (one per core, at least two, at most four) share the commands, each claiming the next one
+ * not yet taken (a file made with noclobber, so no process per claim) and running it in a subshell with its own
+ * files; then each one's exit code and output in base64. Side by side, not all at once: 52 checks started together
+ * took 3.4 s on a 2-core lab, two or four workers 2.2 s, one after another 2.9 s. A worker runs under `timeout`: a
+ * command that outlives it leaves itself, and the commands its worker had not yet run, without an answer.
+ */
 export function batchScript(commands: string[], timeoutMs: number): string {
   const t = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const lines = ['d=$(mktemp -d) || exit 97', 'trap \'rm -rf "$d"\' EXIT'];
+  const worker = ['set -C'];
   commands.forEach((c, i) => {
-    lines.push(`{ timeout -k 2 ${t} bash -c ${sh(c)} </dev/null >"$d/${i}.o" 2>"$d/${i}.e"; echo $? >"$d/${i}.c"; } &`);
+    worker.push(
+      `if { true >"$PLAB_D/${i}.k"; } 2>/dev/null; then (set +C; eval ${sh(c)}) </dev/null >"$PLAB_D/${i}.o" 2>"$PLAB_D/${i}.e"; echo $? >"$PLAB_D/${i}.c"; fi`,
+    );
   });
-  lines.push('wait');
-  lines.push(
-    `for i in $(seq 0 ${commands.length - 1}); do echo "PLAB-ANSWER $i $(cat "$d/$i.c")"; base64 -w 0 "$d/$i.o"; echo; base64 -w 0 "$d/$i.e"; echo; done`,
-  );
-  return lines.join('\n');
+  return [
+    'd=$(mktemp -d) || exit 97',
+    'trap \'rm -rf "$d"\' EXIT',
+    'n=$(nproc 2>/dev/null) || n=2; [ "$n" -ge 2 ] || n=2; [ "$n" -le 4 ] || n=4',
+    `w=${sh(worker.join('\n'))}`,
+    `for k in $(seq "$n"); do PLAB_D=$d timeout -k 2 ${t} bash -c "$w" & done`,
+    'wait',
+    // The answers in four processes whatever their number (a `cat` and two `base64` per command took 1.2 s here):
+    // each exit code, then every output's size in bytes, then all outputs in order as one base64 line.
+    'cd "$d" || exit 97',
+    `for i in $(seq 0 ${commands.length - 1}); do c=; [ ! -e $i.c ] || read -r c <$i.c; echo "PLAB-ANSWER $i $c"; [ -e $i.o ] || true >$i.o; [ -e $i.e ] || true >$i.e; done`,
+    `names=$(for i in $(seq 0 ${commands.length - 1}); do echo "$i.o $i.e"; done)`,
+    'echo "PLAB-SIZES $(stat -c %s $names | tr "\\n" " ")"',
+    'cat $names | base64 -w 0; echo',
+  ].join('\n');
 }
 
 /** The batch's output back into one result per command; undefined for any command whose answer is not whole. */
 export function parseBatch(stdout: string, n: number): (ExecResult | undefined)[] {
   const out: (ExecResult | undefined)[] = Array.from({ length: n });
   const lines = stdout.split('\n');
-  for (let k = 0; k + 2 < lines.length; k++) {
-    const m = /^PLAB-ANSWER (\d+) (\d+)$/.exec(lines[k]!);
-    if (!m) continue;
-    const i = Number(m[1]);
-    if (i >= n) continue;
-    out[i] = {
-      code: Number(m[2]),
-      stdout: Buffer.from(lines[k + 1]!, 'base64').toString('utf8'),
-      stderr: Buffer.from(lines[k + 2]!, 'base64').toString('utf8'),
-    };
-    k += 2;
+  const at = lines.findIndex((l) => l.startsWith('PLAB-SIZES '));
+  if (at < 0) return out;
+  const sizes = lines[at]!.slice('PLAB-SIZES '.length).trim().split(' ').map(Number);
+  const data = Buffer.from(lines[at + 1] ?? '', 'base64');
+  if (sizes.length !== 2 * n || sizes.some((x) => !Number.isInteger(x)) || sizes.reduce((a, b) => a + b, 0) !== data.length) return out;
+  const codes = new Map<number, number>();
+  for (const l of lines.slice(0, at)) {
+    const m = /^PLAB-ANSWER (\d+) (\d+)$/.exec(l);
+    if (m) codes.set(Number(m[1]), Number(m[2]));
+  }
+  let off = 0;
+  const next = (len: number) => {
+    const piece = data.subarray(off, off + len).toString('utf8');
+    off += len;
+    return piece;
+  };
+  for (let i = 0; i < n; i++) {
+    const stdout = next(sizes[2 * i]!);
+    const stderr = next(sizes[2 * i + 1]!);
+    const code = codes.get(i);
+    if (code !== undefined) out[i] = { code, stdout, stderr };
   }
   return out;
 }
@@ -88,7 +116,7 @@ export function prefetchingHost(host: Host): PrefetchingHost {
         { sudo, timeoutMs: timeoutMs + 5000 },
       )
       .catch(() => undefined);
-    if (!r || r.code !== 0) return;
+    if (r?.code !== 0) return;
     parseBatch(r.stdout, questions.length).forEach((a, i) => {
       // 124 and 137: `timeout` ended it; that is no answer (the step asks the host itself).
       if (a && a.code !== 124 && a.code !== 137) answers.set(questions[i]!.key, { result: a });

@@ -30,6 +30,16 @@ describe('the batch of questions', () => {
     ]);
   });
 
+  it('answers many more commands than it has workers, each output whole and in its place, and none from a cut batch', () => {
+    const cmds = Array.from({ length: 30 }, (_, i) => (i % 3 ? `printf '%0${i * 100}d' 0; echo e${i} >&2; exit ${i % 5}` : 'true'));
+    const r = bash(batchScript(cmds, 10_000));
+    const answers = parseBatch(r.stdout, cmds.length);
+    answers.forEach((a, i) => {
+      expect(a).toEqual(i % 3 ? { code: i % 5, stdout: '0'.repeat(i * 100), stderr: `e${i}\n` } : { code: 0, stdout: '', stderr: '' });
+    });
+    expect(parseBatch(r.stdout.slice(0, -10), cmds.length).filter(Boolean)).toEqual([]);
+  });
+
   it('leaves a command that outlived the timeout without an answer, so the step asks the host itself', async () => {
     const host = localHost();
     const p = prefetchingHost(host);
