@@ -27,7 +27,9 @@ if [ ! -f "$entry" ]; then
   trap 'rm -rf "$tmp"' EXIT
   node_modules/.bin/esbuild src/cli/bin.ts --bundle --splitting --format=esm --platform=node --target=node20 \
     --packages=external --outdir="$tmp" --entry-names="bin-$key" --chunk-names='chunk-[hash]' --log-level=warning
-  find dist -maxdepth 1 -name '*.js' -mtime +1 -delete # builds older than a day: no command runs that long
+  # builds older than a day (no command runs that long), and saved validators (src/validators.ts) of that age
+  find dist -maxdepth 1 -name '*.js' -mtime +1 -delete
+  find dist -path 'dist/validators/*.cjs' -mtime +1 -delete
   for f in "$tmp"/chunk-*.js; do [ ! -e "$f" ] || mv -f "$f" dist/; done
   mv -f "$tmp/bin-$key.js" "$entry"
   rm -rf "$tmp"

@@ -3,9 +3,10 @@
  * Duplicate keys are errors; schema errors (ajv) are mapped back to the YAML node they are about.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { InputError } from './errors.js';
+import { validatorCache } from './validators.js';
 
 export interface YamlFile {
   path: string;
@@ -127,14 +128,14 @@ export function describeAjvError(file: YamlFile, e: ErrorObject, base: (string |
   return new InputError(`${where(file, node?.range?.[0])}: ${msg}`, hint);
 }
 
-const ajv = new Ajv({ allErrors: false, verbose: true, strict: true, allowUnionTypes: true });
+const validators = validatorCache({ allErrors: false, verbose: true, strict: true, allowUnionTypes: true });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Validate data (or a part of the file at `base`) against a JSON Schema; throws the first error with its position. */
 export function validate(file: YamlFile, schema: object, data: unknown = file.data, base: (string | number)[] = []): void {
   let fn = compiled.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
+    fn = validators.compile(schema);
     compiled.set(schema, fn);
   }
   if (!fn(data)) {
