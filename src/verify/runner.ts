@@ -81,15 +81,32 @@ export async function runChecks(checks: Check[], ctx: VerifyContext, limit = 8, 
   // Long probes (postscreen's greeting pause, a wrong password) start first, so they overlap with everything else.
   const cost = checks.map((c) => checkSeconds(c, checkKinds[c.kind]));
   const queue = checks.map((_c, i) => i).sort((a, b) => cost[b]! - cost[a]! || a - b);
-  let next = 0;
+  // A wrong password is sent only after every right login has finished: Dovecot's penalty for the failure would
+  // hold the right ones for seconds (src/verify/types.ts, logsIn). A check with a wrong one waits in its worker;
+  // while right ones are still queued, at least one worker is kept for them, so none waits forever.
+  const logsIn = checks.map((c) => checkKinds[c.kind]?.logsIn?.(c.spec as never));
+  let rightLeft = logsIn.filter((l) => l === 'right').length;
+  let rightDone = () => {};
+  const rightFinished = rightLeft ? new Promise<void>((resolve) => (rightDone = resolve)) : Promise.resolve();
+  const gated: VerifyContext = { ...ctx, rightLoginsDone: () => rightFinished };
+  const workers = Math.min(limit, checks.length);
+  let wrongRunning = 0;
+  const take = async (): Promise<number | undefined> => {
+    const at = queue.findIndex((i) => logsIn[i] !== 'wrong' || rightLeft === 0 || wrongRunning + 1 < workers);
+    const i = at >= 0 ? queue.splice(at, 1)[0] : queue.length ? await rightFinished.then(() => queue.shift()) : undefined;
+    if (i !== undefined && logsIn[i] === 'wrong') wrongRunning += 1; // counted as it is taken: workers start together
+    return i;
+  };
   const worker = async () => {
-    while (next < queue.length) {
-      const i = queue[next++]!;
-      const r = await runCheck(checks[i]!, ctx);
+    for (let i = await take(); i !== undefined; i = await take()) {
+      const r = await runCheck(checks[i]!, gated).finally(() => {
+        if (logsIn[i] === 'wrong') wrongRunning -= 1;
+        if (logsIn[i] === 'right' && --rightLeft === 0) rightDone();
+      });
       results[i] = r;
       onResult?.(r);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, checks.length) }, worker));
+  await Promise.all(Array.from({ length: workers }, worker));
   return results;
 }

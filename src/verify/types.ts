@@ -29,6 +29,11 @@ export interface VerifyContext {
   credentials: { user: string; password: string };
   /** A fresh token for log checks. */
   token(): string;
+  /**
+   * Resolves once every check that logs in with the right password has finished (the runner's; see
+   * CheckKind.logsIn). A probe awaits it just before it sends a wrong password, having connected long before.
+   */
+  rightLoginsDone?(): Promise<void>;
 }
 
 export interface CheckKind<S = Record<string, unknown>> {
@@ -42,6 +47,13 @@ export interface CheckKind<S = Record<string, unknown>> {
    * default 0.1. The runner starts the longest first; a regression check leaves out those of SLOW_S and more.
    */
   seconds?(spec: S): number;
+  /**
+   * Whether the probe logs in (SMTP AUTH, which Postfix hands to Dovecot) with the lab user's password or a wrong
+   * one. After a failed login Dovecot holds every login from the same address for its penalty time (2-15 s, before
+   * it even looks the user up), so a wrong password is sent only once the right ones have logged in
+   * (VerifyContext.rightLoginsDone); the wrong one's connection (and postscreen's pause) overlaps with them.
+   */
+  logsIn?(spec: S): 'right' | 'wrong' | undefined;
 }
 
 /** A probe this long or longer is left out of a quick regression check (course check's earlier sections). */

@@ -2,7 +2,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { loadChecks } from '../../src/verify/load.js';
+import { checkKinds } from '../../src/verify/kinds/index.js';
 import { runCheck, runChecks } from '../../src/verify/runner.js';
+import type { Check } from '../../src/verify/load.js';
+import { pass, type CheckKind } from '../../src/verify/types.js';
 import { formatReport, reportJson, reportJunit } from '../../src/output/verify-report.js';
 import { FakeHost } from '../helpers/fake-host.js';
 import { checkFile, checksDir, ctx, vars, verifyFake } from '../helpers/verify-fake.js';
@@ -72,6 +75,54 @@ describe('running checks', () => {
     );
     expect(f).toMatchObject({ status: 'fail', hint: 'look', message: '`probe` exited 1, expected 0: nope' });
     expect(f.durationMs).toBeGreaterThanOrEqual(1900);
+  });
+
+  it.each([1, 2, 8])('sends a wrong password only after every right login has finished (%i at a time), and runs them all', async (limit) => {
+    const events: string[] = [];
+    const kind: CheckKind<{ login?: 'right' | 'wrong'; ms: number }> = {
+      name: 'test-login',
+      fields: {},
+      logsIn: (s) => s.login,
+      // the wrong ones claim to be the longest, so a plain longest-first order would start them first
+      seconds: (s) => (s.login === 'wrong' ? 9 : 1),
+      async run(target, s, c) {
+        events.push(`start ${target}`);
+        if (s.login === 'wrong') await c.rightLoginsDone?.();
+        events.push(`login ${target}`);
+        await new Promise((r) => setTimeout(r, s.ms));
+        events.push(`end ${target}`);
+        return pass('ok');
+      },
+    };
+    const check = (target: string, spec: { login?: 'right' | 'wrong'; ms: number }): Check => ({
+      id: target,
+      kind: 'test-login',
+      target,
+      section: '1',
+      title: target,
+      hint: 'h',
+      spec,
+      at: 'x',
+    });
+    checkKinds['test-login'] = kind;
+    try {
+      const checks = [
+        check('wrong-a', { login: 'wrong', ms: 5 }),
+        check('right-slow', { login: 'right', ms: 60 }),
+        check('other', { ms: 5 }),
+        check('wrong-b', { login: 'wrong', ms: 5 }),
+        check('right-fast', { login: 'right', ms: 1 }),
+      ];
+      const results = await runChecks(checks, ctx(), limit);
+      expect(results.map((r) => [r.id, r.status])).toEqual(checks.map((c) => [c.id, 'pass']));
+      const at = (e: string) => events.indexOf(e);
+      for (const w of ['wrong-a', 'wrong-b']) for (const r of ['right-slow', 'right-fast']) expect(at(`login ${w}`)).toBeGreaterThan(at(`end ${r}`));
+      expect(events).toHaveLength(15);
+      // with room to spare, the wrong ones connect at once and only their password waits
+      if (limit === 8) expect(at('start wrong-a')).toBeLessThan(at('end right-slow'));
+    } finally {
+      delete checkKinds['test-login'];
+    }
   });
 
   it('tcp tells an open port from a closed one through the endpoint', async () => {

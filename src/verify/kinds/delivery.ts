@@ -26,6 +26,7 @@ export const delivery: CheckKind<DeliverySpec> = {
   required: ['port', 'to', 'log'],
   // a whole message: TLS, AUTH, queue, local delivery, the log line
   seconds: () => 2,
+  logsIn: () => 'right',
   async run(_target, s, ctx) {
     const token = ctx.token();
     const session = await openSession({ port: s.port }, ctx);

@@ -43,6 +43,10 @@ export const smtp: CheckKind<SmtpSpec> = {
   required: ['port', 'dialogue'],
   // Dovecot answers a wrong password after auth_failure_delay (2 s by default)
   seconds: (s) => (s.dialogue.some((d) => 'auth' in d && d.auth.password === 'wrong') ? 2.5 : 0.3),
+  logsIn: (s) => {
+    const auths = s.dialogue.flatMap((d) => ('auth' in d ? [d.auth.password] : []));
+    return auths.includes('wrong') ? 'wrong' : auths.length ? 'right' : undefined;
+  },
   async run(_target, s, ctx) {
     const session = await openSession(s, ctx);
     const seen: string[] = [];
@@ -70,6 +74,7 @@ export const smtp: CheckKind<SmtpSpec> = {
           // Always the same wrong password: Dovecot does not raise its per-IP penalty for a combination it saw in its
           // last 10 attempts, so repeated verify runs do not slow down every later AUTH from this machine.
           const pw = step.auth.password === 'lab' ? ctx.credentials.password : 'postfix-lab-verify-wrong-password';
+          if (step.auth.password === 'wrong') await ctx.rightLoginsDone?.();
           const r = step.auth.mechanism === 'plain' ? await session.authPlain(ctx.credentials.user, pw) : await session.authLogin(ctx.credentials.user, pw);
           seen.push(`AUTH ${step.auth.mechanism.toUpperCase()} (${step.auth.password} password) -> ${r.code}`);
           if (!new RegExp(step.expect).test(`${r.code} ${r.text}`)) {
