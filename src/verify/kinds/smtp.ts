@@ -31,6 +31,12 @@ export async function openSession(s: { port: number; tls?: string; timeout?: num
   return SmtpSession.connect({ host: ep.host, port: ep.port, timeoutMs: (s.timeout ?? 10) * 1000, implicitTls: s.tls === 'implicit' });
 }
 
+/** A dialogue with a wrong password is a wrong login, whatever else it does; one with only the lab's is a right one. */
+function logsIn(s: SmtpSpec): 'right' | 'wrong' | undefined {
+  const auths = s.dialogue.flatMap((d) => ('auth' in d ? [d.auth.password] : []));
+  return auths.includes('wrong') ? 'wrong' : auths.length ? 'right' : undefined;
+}
+
 export const smtp: CheckKind<SmtpSpec> = {
   name: 'smtp',
   fields: {
@@ -42,11 +48,8 @@ export const smtp: CheckKind<SmtpSpec> = {
   },
   required: ['port', 'dialogue'],
   // Dovecot answers a wrong password after auth_failure_delay (2 s by default)
-  seconds: (s) => (s.dialogue.some((d) => 'auth' in d && d.auth.password === 'wrong') ? 2.5 : 0.3),
-  logsIn: (s) => {
-    const auths = s.dialogue.flatMap((d) => ('auth' in d ? [d.auth.password] : []));
-    return auths.includes('wrong') ? 'wrong' : auths.length ? 'right' : undefined;
-  },
+  seconds: (s) => (logsIn(s) === 'wrong' ? 2.5 : 0.3),
+  logsIn,
   async run(_target, s, ctx) {
     const session = await openSession(s, ctx);
     const seen: string[] = [];
