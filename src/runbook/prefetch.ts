@@ -177,8 +177,8 @@ export function prefetchingHost(host: Host): PrefetchingHost {
 
 /**
  * The questions of the steps worth asking ahead: those the lab has finished in an earlier run (a rerun expects
- * them to pass), from each kind's own list of check commands. Not asked ahead: commands with stdin, and any that
- * would carry a secret (the batch's text is one command line on the host).
+ * them to pass), from each kind's own list of check commands. Not asked ahead: commands with stdin, any that
+ * would carry a secret (the batch's text is one command line on the host), and those that must wait their turn.
  */
 export function questionsOf(steps: PlanStep[], finished: Set<string>, o: { platform: Platform; sudo: boolean; secrets: Record<string, string> }): Question[] {
   const secrets = Object.values(o.secrets).filter(Boolean);
@@ -189,7 +189,7 @@ export function questionsOf(steps: PlanStep[], finished: Set<string>, o: { platf
     if (!kind) continue;
     for (const c of kind.commands(fillSecrets(step.params, o.secrets), o.platform).check) {
       if ('read' in c) out.push({ read: c.read });
-      else if ('run' in c && !c.stdinShown && !secrets.some((s) => c.run.includes(s))) out.push({ run: c.run, sudo: c.sudo ?? o.sudo });
+      else if ('run' in c && !c.stdinShown && !c.inTurn && !secrets.some((s) => c.run.includes(s))) out.push({ run: c.run, sudo: c.sudo ?? o.sudo });
     }
   }
   return out;

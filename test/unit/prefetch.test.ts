@@ -148,6 +148,21 @@ describe('which questions are asked ahead', () => {
     expect(qs.some((q) => 'run' in q && /dovecot|Sekret123/.test(q.run))).toBe(false);
     expect(qs.find((q) => 'run' in q && q.run.includes('systemctl'))).toMatchObject({ sudo: false });
   });
+
+  it('never a probe that connects to a port (it could start a server that dies before an earlier step mends it)', () => {
+    const steps = [
+      step('ports', 'ready', {
+        listeners: [
+          { socket: '/run/a', unit: 'a' },
+          { port: 465, tls: true, banner: '^220 ', unit: 'postfix' },
+        ],
+      }),
+      step('sockets', 'ready', { listeners: [{ socket: '/var/spool/postfix/private/auth', unit: 'dovecot' }] }),
+    ];
+    const qs = questionsOf(steps, new Set(['ports', 'sockets']), { platform: 'debian12', sudo: true, secrets: {} });
+    expect(qs).toHaveLength(1);
+    expect(qs[0]).toMatchObject({ run: expect.stringContaining('/var/spool/postfix/private/auth') });
+  });
 });
 
 describe('a rerun that changes nothing', () => {

@@ -13,6 +13,11 @@ export interface RunCommand {
   sudo?: boolean;
   stdinShown?: string;
   learner?: string;
+  /**
+   * A check whose asking can change the lab (it connects to a service, which may die of a dependency an earlier
+   * step has yet to mend, and get throttled by its supervisor): run in its step's turn only, never asked ahead.
+   */
+  inTurn?: boolean;
 }
 /** A file read whole (through the Host's file transfer); `learner`: what a person would type to see the same. */
 export interface ReadCommand {
